@@ -1,0 +1,66 @@
+"""AaaS edge emulator: the shared vocabulary.
+
+The MQTT contract (topics and payload schemas), scenario loading, the emulated
+clock, the paper's quality/runtime/crash models and the MQTT session every
+process uses. The CLI entry point is :mod:`aaas.cli`.
+"""
+
+from ._clock import EmulatedClock
+from ._config import AspSpec, Limits, Range, Scenario, Workload, load_scenario, parse_scenario
+from ._contract import ROOT, TOPICS, Route, decode, encode
+from ._errors import AaasError, ConfigError, ProtocolError
+from ._models import CrashRule, QualityCurve, RuntimeModel
+from ._mqtt import BrokerURL, MqttSession, Outgoing
+from ._schemas import (
+    SCHEMA_VERSION,
+    Assignment,
+    ClockSpec,
+    ErrorInfo,
+    ErrorReply,
+    LostTask,
+    NodeLoad,
+    NodeStatus,
+    TaskEvent,
+    TaskRequest,
+    TaskResult,
+    Timings,
+)
+from ._topics import TopicTemplate
+
+__all__ = [
+    "ROOT",
+    "SCHEMA_VERSION",
+    "TOPICS",
+    "AaasError",
+    "AspSpec",
+    "Assignment",
+    "BrokerURL",
+    "ClockSpec",
+    "ConfigError",
+    "CrashRule",
+    "EmulatedClock",
+    "ErrorInfo",
+    "ErrorReply",
+    "Limits",
+    "LostTask",
+    "MqttSession",
+    "NodeLoad",
+    "NodeStatus",
+    "Outgoing",
+    "ProtocolError",
+    "QualityCurve",
+    "Range",
+    "Route",
+    "RuntimeModel",
+    "Scenario",
+    "TaskEvent",
+    "TaskRequest",
+    "TaskResult",
+    "Timings",
+    "TopicTemplate",
+    "Workload",
+    "decode",
+    "encode",
+    "load_scenario",
+    "parse_scenario",
+]

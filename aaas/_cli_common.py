@@ -1,0 +1,55 @@
+"""Options every command shares, parsed once at the entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from rich.logging import RichHandler
+
+from ._mqtt import BrokerURL
+
+__all__ = ["add_broker", "add_clock", "add_logging", "add_metrics", "add_scenario", "setup_logging"]
+
+
+def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    p.add_argument(
+        "--broker", type=BrokerURL.parse, required=required,
+        default=None if required else os.environ.get("AAAS_BROKER"),
+        metavar="URL",
+        help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER)"
+        + ("" if required else "; default: an embedded broker"),
+    )
+
+
+def add_scenario(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", default=os.environ.get("AAAS_SCENARIO", "paper"), metavar="NAME|PATH",
+                   help="scenario TOML: a name in scenarios/ (paper, agod) or a path (default: paper)")
+
+
+def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:
+    p.add_argument("--time-scale", type=float, default=default, metavar="X",
+                   help=f"emulated seconds per wall second (default: {default:g})")
+    p.add_argument("--clock-epoch", type=float, default=None, metavar="UNIX_S",
+                   help="wall time (Unix s) at which emulated time was 0; give every process "
+                   "of a testbed the same value (default: now)")
+
+
+def add_metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus /metrics on this port (0: any free port; default: off)")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address for /metrics (default: 127.0.0.1)")
+
+
+def add_logging(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-level", default=os.environ.get("AAAS_LOG_LEVEL", "INFO"),
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level (default: INFO)")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(name)s: %(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(rich_tracebacks=True, show_path=False)])
+    for noisy in ("amqtt", "transitions", "aaas.mqtt.paho"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,47 @@
+"""Run a service until SIGINT/SIGTERM, then shut it down cleanly.
+
+The first signal sets the stop event the service waits on, so it leaves its
+context managers in order (status offline, queues flushed, broker stopped).
+A second signal cancels the main task outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+__all__ = ["run_until_stopped"]
+
+log = logging.getLogger("aaas")
+
+
+def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    """``asyncio.run`` *main(stop)*; returns its exit code (130 after Ctrl-C)."""
+
+    async def wrapper() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        signals = 0
+
+        def on_signal(signum: int) -> None:
+            nonlocal signals
+            signals += 1
+            if signals == 1:
+                log.warning("%s received: shutting down (again to force)",
+                            signal.Signals(signum).name)
+                stop.set()
+            elif task is not None:
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            code = await main(stop)
+        except asyncio.CancelledError:
+            return 130
+        return 130 if signals and code == 0 else code
+
+    return asyncio.run(wrapper())

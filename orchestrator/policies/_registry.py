@@ -1,0 +1,32 @@
+"""Build a policy by name for a scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aaas import ConfigError, Scenario
+
+from ._base import Policy
+from ._benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
+
+__all__ = ["POLICY_NAMES", "make_policy"]
+
+POLICY_NAMES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+
+
+def make_policy(name: str, scenario: Scenario, *, rng: np.random.Generator,
+                checkpoint: str | Path | None = None) -> Policy:
+    """The policy *name* for *scenario*; ``sac`` loads *checkpoint*."""
+    if name == "random":
+        return RandomPolicy(rng)
+    if name == "round_robin":
+        return RoundRobinPolicy()
+    if name == "least_loaded":
+        return LeastLoadedPolicy()
+    if name == "upper_bound":
+        return UpperBoundPolicy([a.curve for a in scenario.asps])
+    if name == "sac":
+        raise ConfigError("the sac policy is not available yet")
+    raise ConfigError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
