@@ -203,9 +203,20 @@ class MqttSession:
             delay = min(delay * 2, self.reconnect_max_s)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._writer(client), name=f"mqtt-writer:{self.client_id}")
-            tg.create_task(self._reader(client), name=f"mqtt-reader:{self.client_id}")
+        # Not a TaskGroup: its ExceptionGroup would hide the MqttError that
+        # _run turns into a reconnect.
+        tasks = [
+            asyncio.create_task(self._writer(client), name=f"mqtt-writer:{self.client_id}"),
+            asyncio.create_task(self._reader(client), name=f"mqtt-reader:{self.client_id}"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for t in done:
+            t.result()
 
     async def _reader(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -1,0 +1,50 @@
+"""The inpainting backend interface every edge node backend implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InpaintJob:
+    """One task's inpainting work."""
+
+    task_id: str
+    steps: int
+    """Diffusion steps t asked for."""
+    image: np.ndarray
+    """H×W×3 uint8, the damaged image."""
+    mask: np.ndarray
+    """H×W bool, True where pixels are missing."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InpaintOutput:
+    """What a backend returns for a job."""
+
+    image: np.ndarray
+    """H×W×3 uint8, known pixels kept."""
+    runtime_s: float
+    """Emulated seconds the inference took (measured wall s × clock scale for real backends)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """No-reference quality metrics of the result (may be empty)."""
+
+
+class InpaintBackend(abc.ABC):
+    """Restores damaged images. ``run`` must never block the event loop and
+    must be cancellable: when the node crashes it cancels the awaiting task."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    async def run(self, job: InpaintJob) -> InpaintOutput:
+        """Inpaint *job* (awaits the inference; cancellable)."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Free the backend's resources."""
