@@ -1,0 +1,44 @@
+"""One episode's workload: Poisson task arrivals over the horizon.
+
+The ASPs are fixed by the scenario (physical servers); episodes differ only in
+their task arrivals. An episode is drawn whole from one seeded Generator, so
+the single and the batch simulator see exactly the same tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from aaas import Scenario
+
+__all__ = ["Episode", "draw_episode"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Episode:
+    """The tasks of one episode, in arrival order."""
+
+    arrival_s: npt.NDArray[np.float64]
+    """Arrival time of every task (sorted), emulated seconds."""
+    steps: npt.NDArray[np.int64]
+    """t of every task."""
+    runtime_s: npt.NDArray[np.float64]
+    """runtime(t) of every task, emulated seconds."""
+
+    def __len__(self) -> int:
+        return int(self.arrival_s.shape[0])
+
+
+def draw_episode(scenario: Scenario, rng: np.random.Generator) -> Episode:
+    """A Poisson process of rate λ over [0, horizon): N ~ Poisson(λH), times uniform.
+
+    An episode always has at least one task.
+    """
+    w = scenario.workload
+    n = max(1, int(rng.poisson(w.arrival_rate * w.horizon_s)))
+    arrival = np.sort(rng.uniform(0.0, w.horizon_s, n))
+    steps = rng.choice(w.steps_choices, n).astype(np.int64)
+    return Episode(arrival_s=arrival, steps=steps, runtime_s=scenario.runtime.many(steps))
