@@ -1,0 +1,236 @@
+"""Loading and running diffusers' RePaint pipeline (torch imported lazily).
+
+RePaint's resampling makes the number of UNet calls differ from the steps t:
+the scheduler walks t inference steps down, and every ``jump_length`` steps
+(except the last stretch) it jumps ``jump_length`` steps back up and walks
+them down again, ``jump_n_sample − 1`` extra times. So, with j = jump_length,
+r = jump_n_sample and K = ceil(t/j) − 1 jump points (0 when t ≤ j):
+
+    UNet calls      = t + (r − 1)·j·K
+    undo (re-noise) = (r − 1)·j·K      (cheap: no UNet call)
+
+With the default r = 1 a task of t steps is exactly t UNet calls.
+:func:`unet_calls` counts them from the scheduler's own timestep list.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aaas import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "BatchStoppedError",
+    "RepaintModel",
+    "inpaint_batch",
+    "load_repaint_model",
+    "unet_call_formula",
+    "unet_calls",
+]
+
+log = logging.getLogger("aaas.edge.repaint")
+
+
+def unet_call_formula(steps: int, jump_length: int, jump_n_sample: int) -> int:
+    """UNet calls of a t-step RePaint run (the closed form in the module docstring)."""
+    jumps = max(0, -(-steps // jump_length) - 1) if steps > jump_length else 0
+    return steps + (jump_n_sample - 1) * jump_length * jumps
+
+
+def unet_calls(timesteps: Any) -> int:
+    """UNet calls in a RePaint timestep list: the entries that go down in time."""
+    ts = np.asarray(timesteps)
+    if ts.size == 0:
+        return 0
+    return int(1 + np.sum(ts[1:] < ts[:-1]))
+
+
+def pick_device(device: str | None) -> str:
+    """``cuda`` when available (and not overridden), else ``cpu``."""
+    import torch
+
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but torch sees no CUDA device")
+    return device
+
+
+def pick_dtype(dtype: str | None, device: str) -> torch.dtype:
+    """fp16 on CUDA, fp32 on the CPU, unless given (float16|float32|bfloat16)."""
+    import torch
+
+    if dtype is None:
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    table = {"float16": torch.float16, "fp16": torch.float16, "float32": torch.float32,
+             "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    if dtype not in table:
+        raise ConfigError(f"unknown dtype {dtype!r} (one of {sorted(table)})")
+    return table[dtype]
+
+
+@dataclass(kw_only=True)
+class RepaintModel:
+    """A loaded RePaint pipeline and where it runs."""
+
+    pipe: Any
+    """The diffusers ``RePaintPipeline`` (UNet2DModel + RePaintScheduler)."""
+    device: str
+    """Torch device string."""
+    dtype: Any
+    """Torch dtype of the UNet."""
+    source: str
+    """The directory or hub id it came from."""
+
+    @property
+    def sample_size(self) -> int:
+        size = self.pipe.unet.config.sample_size
+        return int(size[0] if isinstance(size, list | tuple) else size)
+
+    @property
+    def train_steps(self) -> int:
+        return int(self.pipe.scheduler.config.num_train_timesteps)
+
+
+def load_repaint_model(model: str, *, device: str | None = None, dtype: str | None = None,
+                       local_files_only: bool | None = None) -> RepaintModel:
+    """Load a RePaint-capable UNet2DModel from a directory or a hub id.
+
+    The directory (or repo) is a diffusers pipeline (``unet/`` + ``scheduler/``)
+    or a bare UNet2DModel folder; the scheduler becomes a RePaintScheduler
+    built from the saved scheduler config when there is one. A local directory
+    never touches the network.
+    """
+    from diffusers import RePaintPipeline
+
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(dtype, dev)
+    path = Path(model)
+    is_dir = path.is_dir()
+    if not is_dir and (path.is_absolute() or model.startswith((".", "~"))):
+        raise ConfigError(f"model directory {model!r} does not exist")
+    offline = is_dir if local_files_only is None else local_files_only
+    try:
+        unet, scheduler = _load_parts(model, torch_dtype, has_unet_dir=(path / "unet").is_dir(),
+                                      is_dir=is_dir, local_files_only=offline)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load a RePaint model from {model!r}: {exc}") from None
+    pipe = _stoppable(RePaintPipeline)(unet=unet, scheduler=scheduler).to(dev)
+    pipe.set_progress_bar_config(disable=True)
+    log.info("loaded RePaint model %s on %s (%s), %d×%d", model, dev, torch_dtype,
+             unet.config.sample_size, unet.config.sample_size)
+    return RepaintModel(pipe=pipe, device=dev, dtype=torch_dtype, source=model)
+
+
+def _load_parts(model: str, torch_dtype: Any, *, has_unet_dir: bool, is_dir: bool,
+                local_files_only: bool) -> tuple[Any, Any]:
+    """UNet2DModel + RePaintScheduler from a pipeline layout (unet/, scheduler/)
+    or a flat one (config.json [+ scheduler_config.json]) like google/ddpm-*."""
+    from diffusers import RePaintScheduler, UNet2DModel
+
+    kw: dict[str, Any] = {"local_files_only": local_files_only}
+    unet_kw: dict[str, Any] = {**kw, "low_cpu_mem_usage": False}  # no `accelerate` needed
+    if has_unet_dir or not is_dir:
+        try:
+            unet = UNet2DModel.from_pretrained(model, subfolder="unet", torch_dtype=torch_dtype,
+                                               **unet_kw)
+            return unet, RePaintScheduler.from_pretrained(model, subfolder="scheduler", **kw)
+        except (OSError, ValueError):
+            if has_unet_dir:
+                raise
+    unet = UNet2DModel.from_pretrained(model, torch_dtype=torch_dtype, **unet_kw)
+    try:
+        scheduler = RePaintScheduler.from_pretrained(model, **kw)
+    except (OSError, ValueError):
+        log.info("no scheduler config with %s: using RePaintScheduler's defaults", model)
+        scheduler = RePaintScheduler()
+    return unet, scheduler
+
+
+class BatchStoppedError(Exception):
+    """A batch was stopped between two steps because nobody waits for it any more."""
+
+
+def _stoppable(base: type) -> type:
+    """RePaintPipeline whose step loop checks a stop event (via its progress bar hook)."""
+
+    class StoppableRePaintPipeline(base):  # type: ignore[misc, valid-type]
+        stop_event: threading.Event | None = None
+
+        def progress_bar(self, iterable: Iterable[Any] | None = None,
+                         total: int | None = None) -> Iterator[Any]:
+            for item in () if iterable is None else iterable:
+                if self.stop_event is not None and self.stop_event.is_set():
+                    raise BatchStoppedError
+                yield item
+
+    return StoppableRePaintPipeline
+
+
+def _resize(a: np.ndarray, size: int, *, nearest: bool) -> np.ndarray:
+    from PIL import Image
+
+    if a.shape[0] == size and a.shape[1] == size:
+        return a
+    mode = Image.Resampling.NEAREST if nearest else Image.Resampling.BICUBIC
+    img = Image.fromarray(a.astype(np.uint8) * 255 if a.dtype == np.bool_ else a)
+    out = np.asarray(img.resize((size, size), mode))
+    return out > 127 if a.dtype == np.bool_ else out
+
+
+def _to_batch(m: RepaintModel, images: Sequence[np.ndarray],
+              masks: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
+    s = m.sample_size
+    img = np.stack([_resize(i, s, nearest=False) for i in images]).astype(np.float32)
+    known = np.stack([~_resize(k, s, nearest=True) for k in masks]).astype(np.float32)
+    img_B3HW = torch.from_numpy(img / 127.5 - 1.0).permute(0, 3, 1, 2)
+    known_B1HW = torch.from_numpy(known)[:, None]
+    return img_B3HW.to(m.device, m.dtype), known_B1HW.to(m.device, m.dtype)
+
+
+def inpaint_batch(m: RepaintModel, images: Sequence[np.ndarray], masks: Sequence[np.ndarray], *,
+                  steps: int, seeds: Sequence[int], jump_length: int = 1, jump_n_sample: int = 1,
+                  eta: float = 0.0, stop: threading.Event | None = None) -> list[np.ndarray]:
+    """Inpaint same-sized-after-resize images in one RePaint pipeline call.
+
+    Images are resized to the UNet's sample size and back; the known pixels of
+    every result are the input's, exactly. Blocking: run it in a worker thread.
+    """
+    import torch
+
+    img_B3HW, known_B1HW = _to_batch(m, images, masks)
+    generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+    m.pipe.stop_event = stop
+    try:
+        out = m.pipe(image=img_B3HW, mask_image=known_B1HW, num_inference_steps=steps, eta=eta,
+                     jump_length=jump_length, jump_n_sample=jump_n_sample,
+                     generator=generators, output_type="np").images
+    finally:
+        m.pipe.stop_event = None
+    results = []
+    for k, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        restored = np.clip(np.rint(np.asarray(out[k], dtype=np.float32) * 255), 0, 255)
+        restored = _resize_hw(restored.astype(np.uint8), image.shape[:2]).copy()
+        restored[~mask] = image[~mask]
+        results.append(restored)
+    return results
+
+
+def _resize_hw(a: np.ndarray, hw: tuple[int, ...]) -> np.ndarray:
+    from PIL import Image
+
+    if a.shape[:2] == tuple(hw):
+        return a
+    return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.Resampling.BICUBIC))
