@@ -1,0 +1,28 @@
+"""The emulated wireless link: an MQTT-aware TCP proxy with a channel per user.
+
+>>> async with LinkProxy(upstream=broker.url, profiles=load_link_profiles(scenario),
+...                      clock=clock, rng=np.random.default_rng(1), registry=registry) as link:
+...     ...   # users connect to link.url; link.stats() sums bytes on air, retransmissions
+"""
+
+from ._control import LINK_CONTROL, LinkUpdate
+from ._direction import DirectionChannel, Transmission
+from ._metrics import LinkMetrics, LinkStats
+from ._profile import ERROR_MODES, LinkProfile
+from ._profiles import LinkProfiles, load_link_profiles, parse_link_table
+from ._proxy import LinkProxy
+
+__all__ = [
+    "ERROR_MODES",
+    "LINK_CONTROL",
+    "DirectionChannel",
+    "LinkMetrics",
+    "LinkProfile",
+    "LinkProfiles",
+    "LinkProxy",
+    "LinkStats",
+    "LinkUpdate",
+    "Transmission",
+    "load_link_profiles",
+    "parse_link_table",
+]

@@ -1,0 +1,67 @@
+"""One direction of one proxied connection: read whole packets, pass them through the channel."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aaas import EmulatedClock
+
+from ._direction import DirectionChannel
+from ._metrics import LinkMetrics
+from ._mqtt_frames import PUBLISH, Packet, publish_payload_offset, read_packet
+from ._user import UserLink
+
+__all__ = ["LinkClosedError", "pump"]
+
+_MIN_SLEEP_S = 0.0005
+"""Wall delays shorter than this are not slept at once: they add up in the link's queue."""
+
+
+class LinkClosedError(Exception):
+    """The link closed the connection (long outage, retry limit)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def pump(*, direction: str, first: Packet | None, src: asyncio.StreamReader,
+               dst: asyncio.StreamWriter, user: UserLink, level: int, clock: EmulatedClock,
+               metrics: LinkMetrics) -> None:
+    """Forward packets from *src* to *dst* until end of stream.
+
+    Raises LinkClosedError when the link cuts the connection.
+    """
+    channel = user.up if direction == "up" else user.down
+    packet = first if first is not None else await read_packet(src)
+    while packet is not None:
+        if user.perfect:
+            dst.write(packet.header)
+            dst.write(packet.body)
+            metrics.forwarded(direction, len(packet))
+        else:
+            await _through_channel(direction, packet, dst, channel, level, clock, metrics)
+        if dst.transport.get_write_buffer_size() > 262_144:
+            await dst.drain()
+        packet = await read_packet(src)
+
+
+async def _through_channel(direction: str, packet: Packet, dst: asyncio.StreamWriter,
+                           channel: DirectionChannel, level: int, clock: EmulatedClock,
+                           metrics: LinkMetrics) -> None:
+    raw = packet.header + packet.body
+    payload_from = None
+    if packet.type == PUBLISH:
+        payload_from = len(packet.header) + publish_payload_offset(packet, level)
+    now = clock.now()
+    tx = channel.transmit(raw, now, payload_from)
+    deliver_at = tx.end_s + channel.profile.latency_s
+    delay = max(0.0, deliver_at - now)
+    metrics.record(direction, tx, delay)
+    wait = clock.to_wall(deliver_at - clock.now())
+    if tx.closed is not None:
+        await asyncio.sleep(max(0.0, wait))
+        raise LinkClosedError(tx.closed)
+    if wait > _MIN_SLEEP_S:
+        await asyncio.sleep(wait)
+    dst.write(tx.packet)
