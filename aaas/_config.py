@@ -259,7 +259,8 @@ def _workload(w: dict[str, Any], where: str) -> Workload:
 def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build a Scenario from parsed TOML; raise ConfigError on anything invalid."""
     where = source
-    _check_keys(data, {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits"},
+    _check_keys(data, {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits",
+                       "link"},
                 where)
     seed = int(_number(data, "seed", 0, where))
     rt = _table(data, "runtime", where)

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "orchestrator._cli",
     "user_agent._cli",
     "broker._cli",
+    "broker._cli_link",
 )
 
 
