@@ -22,6 +22,7 @@ __all__ = ["main"]
 COMMAND_MODULES = (
     "aaas._cli_demo",
     "edge_node._cli",
+    "edge_node._cli_tools",
     "orchestrator._cli",
     "user_agent._cli",
     "broker._cli",
