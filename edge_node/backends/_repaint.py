@@ -130,7 +130,7 @@ class RepaintBackend(InpaintBackend):
         stop = threading.Event()
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(self._executor, self._infer, batch, stop)
-        watchers = [p.future for p in batch]
+        watchers: list[asyncio.Future[Any]] = [p.future for p in batch]
         while not work.done():
             await asyncio.wait([work, *watchers], return_when=asyncio.FIRST_COMPLETED)
             watchers = [f for f in watchers if not f.done()]

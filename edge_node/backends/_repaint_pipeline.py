@@ -164,7 +164,7 @@ class BatchStoppedError(Exception):
 def _stoppable(base: type) -> type:
     """RePaintPipeline whose step loop checks a stop event (via its progress bar hook)."""
 
-    class StoppableRePaintPipeline(base):  # type: ignore[misc, valid-type]
+    class StoppableRePaintPipeline(base):  # type: ignore[misc]
         stop_event: threading.Event | None = None
 
         def progress_bar(self, iterable: Iterable[Any] | None = None,
