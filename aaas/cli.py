@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "edge_node._cli",
     "edge_node._cli_tools",
     "orchestrator._cli",
+    "orchestrator._cli_train",
     "user_agent._cli",
     "broker._cli",
     "broker._cli_link",

@@ -18,7 +18,11 @@ POLICY_NAMES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
 
 def make_policy(name: str, scenario: Scenario, *, rng: np.random.Generator,
                 checkpoint: str | Path | None = None) -> Policy:
-    """The policy *name* for *scenario*; ``sac`` loads *checkpoint*."""
+    """The policy *name* for *scenario*.
+
+    ``sac`` loads *checkpoint*, by default the one shipped for the scenario's
+    name in ``orchestrator/checkpoints/``.
+    """
     if name == "random":
         return RandomPolicy(rng)
     if name == "round_robin":
@@ -28,5 +32,7 @@ def make_policy(name: str, scenario: Scenario, *, rng: np.random.Generator,
     if name == "upper_bound":
         return UpperBoundPolicy([a.curve for a in scenario.asps])
     if name == "sac":
-        raise ConfigError("the sac policy is not available yet")
+        from ._sac import SacPolicy, default_checkpoint  # torch: only when asked for
+
+        return SacPolicy.load(checkpoint or default_checkpoint(scenario), scenario)
     raise ConfigError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")

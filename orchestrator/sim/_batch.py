@@ -17,7 +17,7 @@ import numpy as np
 
 from aaas import ConfigError, Scenario
 
-from ._episode import draw_episode
+from ._episode import Episode, draw_episode
 from ._features import FeatureSpec
 from ._stats import EpisodeStats, quality_table
 
@@ -81,8 +81,16 @@ class BatchSim:
             self._new_episode(j)
         return self._obs()
 
-    def _new_episode(self, j: int) -> None:
-        ep = draw_episode(self.scenario, self._rngs[j])
+    def set_episode(self, j: int, episode: Episode) -> np.ndarray:
+        """Restart env j on a given episode (tests, replays); returns all observations."""
+        if not 0 <= j < self.n_envs:
+            raise ConfigError(f"env {j} is not in 0..{self.n_envs - 1}")
+        self._new_episode(j, episode)
+        self.active[j] = True
+        return self._obs()
+
+    def _new_episode(self, j: int, episode: Episode | None = None) -> None:
+        ep = episode if episode is not None else draw_episode(self.scenario, self._rngs[j])
         n = len(ep)
         if n > self._cols:
             grow = max(n, int(self._cols * 1.25) + 1) - self._cols
