@@ -35,6 +35,8 @@ def _model_options(p: argparse.ArgumentParser, *, required: bool = True) -> None
                    help="RePaint resamplings r per jump; r=1 (default): one UNet call per step")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM (0) … DDPM (1) noise weight")
     p.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise (default 0)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch CPU threads (default: torch's; 1 is best on a busy CPU)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -58,7 +58,7 @@ def _backend(args: argparse.Namespace, *, scale: float, metrics: tuple[str, ...]
                                 device=args.device, dtype=args.dtype,
                                 jump_length=args.jump_length, jump_n_sample=args.jump_n_sample,
                                 eta=args.eta, rng=np.random.default_rng(args.seed),
-                                metrics=metrics)
+                                metrics=metrics, threads=args.threads)
 
 
 def inpaint(args: argparse.Namespace) -> int:

@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arch", choices=sorted(ARCHS), default="repaint256")
     p.add_argument("--device", default=None)
     p.add_argument("--dtype", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--batches", default="1,4,16")
     p.add_argument("--probe-steps", type=int, default=10)
     p.add_argument("--task-steps", type=int, default=250)
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or build_model(args.arch, Path(tmp))
-        m = load_repaint_model(model, device=args.device, dtype=args.dtype)
+        m = load_repaint_model(model, device=args.device, dtype=args.dtype,
+                               threads=args.threads)
         results["model"] = args.model or f"random-init {args.arch}"
         results |= bench_pipeline(m, [int(b) for b in args.batches.split(",")],
                                   args.probe_steps, args.task_steps)

@@ -195,7 +195,8 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
                          dtype: str | None = None, jump_length: int = 1, jump_n_sample: int = 1,
                          eta: float = 0.0, max_batch: int = 4, gather_window_s: float = 0.02,
                          rng: np.random.Generator | None = None,
-                         metrics: tuple[str, ...] | None = None) -> RepaintBackend:
+                         metrics: tuple[str, ...] | None = None,
+                         threads: int | None = None) -> RepaintBackend:
     """Load the model (a directory or a hub id) and build the backend.
 
     ``metrics=None`` picks the no-reference metrics that work here: TV, and
@@ -213,7 +214,7 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
             from edge_node.quality import find_brisque_weights
 
             find_brisque_weights()  # fail now, with the install hint, not at the first task
-    loaded = load_repaint_model(model, device=device, dtype=dtype)
+    loaded = load_repaint_model(model, device=device, dtype=dtype, threads=threads)
     return RepaintBackend(model=loaded, clock=clock, jump_length=jump_length,
                           jump_n_sample=jump_n_sample, eta=eta, max_batch=max_batch,
                           gather_window_s=gather_window_s, rng=rng, metrics=metrics)
