@@ -30,16 +30,22 @@ def test_perfect_channel_changes_nothing() -> None:
     packet, at = _publish(b"hello" * 100)
     tx = ch.transmit(packet, now=5.0, payload_from=at)
     assert tx.packet == packet
-    assert tx.end_s == 5.0 and tx.hold_s == 0.0 and tx.closed is None
-    assert tx.bytes_retx == 0 and tx.bits_flipped == 0
-    assert LinkProfile.perfect().is_perfect and not LinkProfile().is_perfect
+    assert tx.end_s == 5.0
+    assert tx.hold_s == 0.0
+    assert tx.closed is None
+    assert tx.bytes_retx == 0
+    assert tx.bits_flipped == 0
+    assert LinkProfile.perfect().is_perfect
+    assert not LinkProfile().is_perfect
 
 
 def test_error_free_air_time_follows_size_and_queue() -> None:
     ch = _channel(snr_db=math.inf, fading="none", rate_bps=8e6, mtu_bytes=1000)
     tx = ch.transmit(b"x" * 2500, now=0.0)
     assert tx.end_s == pytest.approx(2500 * 8 / 8e6)
-    assert tx.frames == 3 and tx.bytes_payload == 2500 and tx.bytes_retx == 0
+    assert tx.frames == 3
+    assert tx.bytes_payload == 2500
+    assert tx.bytes_retx == 0
     # A second packet queues behind the first on the air.
     tx2 = ch.transmit(b"y" * 1000, now=0.0)
     assert tx2.start_s == pytest.approx(tx.end_s)
@@ -59,7 +65,8 @@ def test_arq_retransmits_and_counts_bytes() -> None:
     total = retx = frames = 0
     for _ in range(200):
         tx = ch.transmit(b"z" * 1000, now=0.0)
-        assert tx.closed is None and tx.packet == b"z" * 1000
+        assert tx.closed is None
+        assert tx.packet == b"z" * 1000
         total += tx.bytes_payload
         retx += tx.bytes_retx
         frames += tx.frames
@@ -76,7 +83,8 @@ def test_arq_gives_up_and_closes_after_tcp_retries() -> None:
                   retry_limit=2, tcp_retries=3, rto_s=1.0, outage_snr_db=-20.0)
     tx = ch.transmit(b"q" * 1500, now=0.0)
     assert tx.closed == "retry_limit"
-    assert tx.frames_failed == 4 and tx.frames == 12
+    assert tx.frames_failed == 4
+    assert tx.frames == 12
     assert tx.end_s >= 3 * 1.0
 
 
@@ -101,10 +109,13 @@ def test_forced_outage_then_long_outage_closes() -> None:
     ch = _channel(snr_db=30.0, fading="none", rate_bps=math.inf, outage_close_s=10.0)
     ch.forced_until = 4.0
     tx = ch.transmit(b"a", now=1.0)
-    assert tx.closed is None and tx.end_s == pytest.approx(4.0) and tx.hold_s == pytest.approx(3.0)
+    assert tx.closed is None
+    assert tx.end_s == pytest.approx(4.0)
+    assert tx.hold_s == pytest.approx(3.0)
     ch.forced_until = 100.0
     tx = ch.transmit(b"b", now=5.0)
-    assert tx.closed == "outage" and tx.end_s == pytest.approx(15.0)
+    assert tx.closed == "outage"
+    assert tx.end_s == pytest.approx(15.0)
     deep = _channel(snr_db=-30.0, fading="none", outage_close_s=2.0)
     assert deep.transmit(b"c", now=0.0).closed == "outage"
 
@@ -131,7 +142,8 @@ def test_corrupt_mode_sends_other_packets_by_arq() -> None:
     ch = _channel(snr_db=5.0, fading="none", modulation="bpsk", error_mode="corrupt",
                   retry_limit=100, outage_snr_db=-10.0)
     tx = ch.transmit(b"\x40\x02\x00\x07" * 100, now=0.0, payload_from=None)
-    assert tx.packet == b"\x40\x02\x00\x07" * 100 and tx.bits_flipped == 0
+    assert tx.packet == b"\x40\x02\x00\x07" * 100
+    assert tx.bits_flipped == 0
 
 
 def test_gilbert_elliott_adds_bursty_retries() -> None:
@@ -153,3 +165,12 @@ def test_profile_validation() -> None:
         LinkProfile().replace(nonsense=1)
     assert LinkProfile().replace(distance_m=10).distance_m == 10.0
     assert LinkProfile().replace(gilbert={"loss_bad": 1}).gilbert == GilbertParams(loss_bad=1.0)
+
+
+def test_block_end_is_always_after_t() -> None:
+    from broker.link.channel import BlockFading
+
+    f = BlockFading(kind="rayleigh", coherence_s=0.005, rng=np.random.default_rng(0))
+    for k in range(1, 2000):
+        t = f.block_end(k * 0.005 * (1 - 1e-16))
+        assert f.block_end(t) > t  # 0.015 / 0.005 = 2.9999999999999996 must not stall

@@ -51,4 +51,5 @@ def test_channel_cli_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
 def test_channel_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["channel", "--snr-db", "3", "--frames", "500", "--frame-bytes", "10"]) == 0
     out = capsys.readouterr().out
-    assert "BER" in out and "OUTAGE" in out
+    assert "BER" in out
+    assert "OUTAGE" in out
