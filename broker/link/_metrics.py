@@ -52,6 +52,7 @@ class LinkMetrics:
     stats: LinkStats = field(default_factory=LinkStats)
 
     def __post_init__(self) -> None:
+        self._perfect: dict[str, tuple[Counter, Counter]] = {}
         r, d = self.registry, ["direction"]
         self.bytes_on_air = Counter("aaas_link_bytes_on_air", "Bytes on the air",
                                     [*d, "kind"], registry=r)
@@ -112,13 +113,17 @@ class LinkMetrics:
         self.delay.labels(direction).observe(delay_s)
         s.packets += 1
 
-    def forwarded(self, direction: str, nbytes: int) -> None:
-        """A packet over a perfect channel: no delay, bytes counted as payload."""
-        self.bytes_on_air.labels(direction, "payload").inc(nbytes)
-        self.packets.labels(direction, "forwarded").inc()
-        self.delay.labels(direction).observe(0.0)
+    def forwarded(self, direction: str, nbytes: int, packets: int) -> None:
+        """Packets over a perfect channel: no delay (not in the histogram), bytes as payload."""
+        children = self._perfect.get(direction)
+        if children is None:
+            children = self._perfect[direction] = (
+                self.bytes_on_air.labels(direction, "payload"),
+                self.packets.labels(direction, "forwarded"))
+        children[0].inc(nbytes)
+        children[1].inc(packets)
         if direction == "up":
             self.stats.bytes_on_air_up += nbytes
         else:
             self.stats.bytes_on_air_down += nbytes
-        self.stats.packets += 1
+        self.stats.packets += packets

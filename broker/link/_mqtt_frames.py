@@ -37,14 +37,21 @@ class Packet:
         return len(self.header) + len(self.body)
 
 
-async def read_packet(reader: asyncio.StreamReader) -> Packet | None:
-    """The next whole packet, or ``None`` at a clean end of stream between packets."""
+async def read_packet(reader: asyncio.StreamReader, *, expect: int | None = None,
+                      max_length: int = MAX_REMAINING) -> Packet | None:
+    """The next whole packet, or ``None`` at a clean end of stream between packets.
+
+    *expect*: the packet type required (e.g. CONNECT first), checked before the
+    body is read, so a client that speaks something else is refused at once.
+    """
     try:
         head = await reader.readexactly(2)
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
             return None
         raise ProtocolError("malformed", "stream ended inside a fixed header") from None
+    if expect is not None and head[0] >> 4 != expect:
+        raise ProtocolError("malformed", f"expected packet type {expect}, got {head[0] >> 4}")
     length = head[1] & 0x7F
     if head[1] & 0x80:
         header = bytearray(head)
@@ -59,6 +66,8 @@ async def read_packet(reader: asyncio.StreamReader) -> Packet | None:
             if shift > 21:
                 raise ProtocolError("malformed", "remaining length longer than 4 bytes")
         head = bytes(header)
+    if length > max_length:
+        raise ProtocolError("malformed", f"packet of {length} bytes is over {max_length}")
     body = await reader.readexactly(length) if length else b""
     return Packet(head, body)
 
@@ -128,3 +137,53 @@ def publish_payload_offset(packet: Packet, level: int = 4) -> int:
     if at > len(packet.body):
         raise ProtocolError("malformed", "PUBLISH shorter than its variable header")
     return at
+
+
+def scan_packets(buf: bytes | bytearray) -> list[tuple[int, int, int]]:
+    """(start, header length, end) of each complete packet at the front of *buf*."""
+    out: list[tuple[int, int, int]] = []
+    at, n = 0, len(buf)
+    while at + 2 <= n:
+        length, shift, i = 0, 0, at + 1
+        while True:
+            if i >= n:
+                return out
+            b = buf[i]
+            length |= (b & 0x7F) << shift
+            i += 1
+            if not b & 0x80:
+                break
+            shift += 7
+            if shift > 21:
+                raise ProtocolError("malformed", "remaining length longer than 4 bytes")
+        end = i + length
+        if end > n:
+            return out
+        out.append((at, i - at, end))
+        at = end
+    return out
+
+
+class PacketStream:
+    """Reads whole packets in batches: every complete packet already received, at once."""
+
+    def __init__(self, reader: asyncio.StreamReader, chunk: int = 1 << 18) -> None:
+        self.reader = reader
+        self.chunk = chunk
+        self._buf = bytearray()
+
+    async def next_batch(self) -> tuple[bytes, list[tuple[int, int, int]]] | None:
+        """(bytes of whole packets, their bounds), or ``None`` at a clean end of stream."""
+        while True:
+            bounds = scan_packets(self._buf)
+            if bounds:
+                end = bounds[-1][2]
+                data = bytes(self._buf[:end])
+                del self._buf[:end]
+                return data, bounds
+            chunk = await self.reader.read(self.chunk)
+            if not chunk:
+                if self._buf:
+                    raise ProtocolError("malformed", "stream ended inside a packet")
+                return None
+            self._buf += chunk

@@ -18,7 +18,7 @@ from aaas import BrokerURL, ConfigError, EmulatedClock, MqttSession, ProtocolErr
 
 from ._control import LINK_CONTROL, LinkUpdate
 from ._metrics import LinkMetrics, LinkStats
-from ._mqtt_frames import parse_connect, read_packet
+from ._mqtt_frames import CONNECT, parse_connect, read_packet
 from ._pipe import LinkClosedError, pump
 from ._profile import LinkProfile
 from ._profiles import LinkProfiles
@@ -163,9 +163,12 @@ class LinkProxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            first = await asyncio.wait_for(read_packet(reader), _CONNECT_TIMEOUT_S)
-            if first is None:
-                raise ProtocolError("malformed", "connection closed before CONNECT")
+            first = await asyncio.wait_for(
+                read_packet(reader, expect=CONNECT, max_length=65_536), _CONNECT_TIMEOUT_S)
+            if first is None:  # a port probe (health check, wait-for-port): nothing to say
+                self.metrics.closed.labels("no_connect").inc()
+                writer.close()
+                return
             client_id, level = parse_connect(first)
         except (ProtocolError, asyncio.IncompleteReadError, TimeoutError, ConnectionError) as exc:
             self.metrics.closed.labels("bad_connect").inc()

@@ -120,4 +120,7 @@ class BlockFading:
 
     def block_end(self, t: float) -> float:
         """Emulated time at which the block holding *t* ends."""
-        return (math.floor(t / self.coherence_s) + 1) * self.coherence_s
+        end = (math.floor(t / self.coherence_s) + 1) * self.coherence_s
+        if end <= t:  # t/c rounded down across a boundary: that block has ended too
+            end = (math.floor(t / self.coherence_s) + 2) * self.coherence_s
+        return end

@@ -18,7 +18,6 @@ def wait_for_signal(ch: DirectionChannel, t: float) -> tuple[float, float, bool]
     connection is closed at ``t + outage_close_s`` instead (``closed`` True).
     """
     limit = t + ch.profile.outage_close_s
-    start = t
     while True:
         if t < ch.forced_until:
             t = ch.forced_until
@@ -30,5 +29,3 @@ def wait_for_signal(ch: DirectionChannel, t: float) -> tuple[float, float, bool]
         if ch.profile.fading == "none" and t >= ch.forced_until:
             return limit, snr, True  # no fading: the outage never ends on its own
         t = ch.fading.block_end(t)
-        if t == start:  # pragma: no cover - guards a zero-length block
-            t += ch.profile.coherence_s
