@@ -11,6 +11,7 @@ from ._contract import ROOT, TOPICS, Route, decode, encode
 from ._errors import AaasError, ConfigError, ProtocolError
 from ._models import CrashRule, QualityCurve, RuntimeModel
 from ._mqtt import BrokerURL, MqttSession, Outgoing
+from ._replies import error_reply, guess_task_id
 from ._schemas import (
     SCHEMA_VERSION,
     Assignment,
@@ -61,6 +62,8 @@ __all__ = [
     "Workload",
     "decode",
     "encode",
+    "error_reply",
+    "guess_task_id",
     "load_scenario",
     "parse_scenario",
 ]

@@ -1,1 +1,6 @@
-"""monitoring"""
+"""Monitoring: metric containers per service, the /metrics server, dashboards."""
+
+from ._metrics import LATENCY_BUCKETS_S, EdgeMetrics, OrchestratorMetrics, UserMetrics
+from ._server import MetricsServer
+
+__all__ = ["LATENCY_BUCKETS_S", "EdgeMetrics", "MetricsServer", "OrchestratorMetrics", "UserMetrics"]

@@ -1,0 +1,207 @@
+"""``aaas demo``: a whole emulated testbed in one process, end to end over MQTT.
+
+It starts (in this order, and stops in reverse) the broker (embedded amqtt
+unless ``--broker`` is given), one edge node per ASP of the scenario, the
+orchestrator with the chosen policy, and the users; it sends the scenario's
+Poisson workload, waits for every answer, and summarises the run. The pieces
+are the same services ``aaas edge-node``, ``aaas orchestrator`` and
+``aaas user-agent`` run as separate processes on a testbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from ._clock import EmulatedClock
+from ._config import Scenario
+from ._errors import AaasError
+from ._mqtt import BrokerURL
+
+__all__ = ["DemoOptions", "run_demo"]
+
+log = logging.getLogger("aaas.demo")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """Everything ``aaas demo`` can be told."""
+
+    scenario: Scenario
+    policy: str = "least_loaded"
+    checkpoint: str | None = None
+    """For ``sac``: the checkpoint (default: the one shipped for the scenario)."""
+    broker: BrokerURL | None = None
+    """External broker; None starts the embedded one."""
+    time_scale: float = 10_000.0
+    users: int | None = None
+    """Override the scenario's number of users."""
+    duration_s: float | None = None
+    """Override the scenario's horizon (emulated seconds)."""
+    seed: int = 0
+    """Seed of the workload (arrivals, steps, images) and of random policies."""
+    images: Path | None = None
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    json_path: Path | None = None
+    progress: bool = True
+    stop: asyncio.Event | None = field(default=None, compare=False)
+    """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
+
+
+def _scenario_for(opts: DemoOptions) -> Scenario:
+    s = opts.scenario
+    wl = s.workload
+    if opts.users is not None:
+        wl = replace(wl, users=opts.users)
+    if opts.duration_s is not None:
+        wl = replace(wl, horizon_s=opts.duration_s)
+    return replace(s, workload=wl)
+
+
+@contextlib.asynccontextmanager
+async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
+    if opts.broker is not None:
+        yield opts.broker
+        return
+    from broker import EmbeddedBroker
+
+    async with EmbeddedBroker() as b:
+        yield b.url
+
+
+async def run_demo(opts: DemoOptions) -> dict[str, Any]:
+    """Run the testbed; returns the summary (also written to ``json_path``)."""
+    from edge_node import start_nodes
+    from monitoring import EdgeMetrics, MetricsServer, OrchestratorMetrics, UserMetrics
+    from orchestrator import Orchestrator
+    from orchestrator.policies import make_policy
+    from user_agent import ImageSource, UserAgent, poisson_arrivals
+
+    scenario = _scenario_for(opts)
+    registry = CollectorRegistry()
+    clock = EmulatedClock(scale=opts.time_scale)
+    wall0 = time.perf_counter()
+    policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
+                         checkpoint=opts.checkpoint)
+    arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
+                                np.random.default_rng([opts.seed, 0]))
+    images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
+                         folder=opts.images)
+    log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s wall), "
+             "policy %s", scenario.name, len(scenario.asps), scenario.workload.users,
+             len(arrivals), scenario.workload.horizon_s, opts.time_scale,
+             clock.to_wall(scenario.workload.horizon_s), policy.name)
+    async with contextlib.AsyncExitStack() as stack:
+        if opts.metrics_port is not None:
+            stack.enter_context(MetricsServer(registry, host=opts.metrics_host,
+                                              port=opts.metrics_port))
+        url = await stack.enter_async_context(_broker(opts))
+        await stack.enter_async_context(start_nodes(
+            scenario=scenario, specs=scenario.asps, url=url, clock=clock,
+            metrics=EdgeMetrics(registry)))
+        orch = await stack.enter_async_context(Orchestrator(
+            scenario=scenario, policy=policy, url=url, clock=clock,
+            metrics=OrchestratorMetrics(registry)))
+        await _wait_nodes_online(orch, len(scenario.asps))
+        agent = await stack.enter_async_context(UserAgent(
+            scenario=scenario, user_ids=scenario.user_ids(), url=url, clock=clock, images=images,
+            metrics=UserMetrics(registry)))
+        await _connect_users(agent, opts.progress)
+        await _run_workload(agent, arrivals, clock, scenario, opts)
+        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0)
+    if opts.json_path is not None:
+        opts.json_path.parent.mkdir(parents=True, exist_ok=True)
+        opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("summary written to %s", opts.json_path)
+    return summary
+
+
+async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while orch.cluster.online_count < n:
+        if time.monotonic() > deadline:
+            raise AaasError(f"only {orch.cluster.online_count} of {n} edge nodes came online "
+                            f"within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    log.info("all %d edge nodes online", n)
+
+
+async def _connect_users(agent: Any, progress: bool) -> None:
+    from rich.progress import Progress
+
+    total = len(agent.sessions)
+    with Progress(transient=True, disable=not progress) as bar:
+        task = bar.add_task("connecting users", total=total)
+        while (n := agent.connected) < total:
+            bar.update(task, completed=n)
+            await asyncio.sleep(0.1)
+    log.info("%d users connected", total)
+
+
+async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
+                        scenario: Scenario, opts: DemoOptions) -> None:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    start = clock.now()
+    sender = asyncio.create_task(agent.run(arrivals, start=start), name="users-send")
+    stop = opts.stop or asyncio.Event()
+    stopper = asyncio.create_task(stop.wait(), name="demo-stop")
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("emulated {task.fields[hours]:.0f} h"), TimeRemainingColumn())
+    with Progress(*columns, disable=not opts.progress) as bar:
+        task = bar.add_task("tasks answered", total=len(arrivals), hours=0.0)
+        while not sender.done() and not stopper.done():
+            answered = len(agent.records) - agent.outstanding
+            bar.update(task, completed=answered, hours=(clock.now() - start) / 3600)
+            await asyncio.wait({sender, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+        if stopper.done() and not sender.done():
+            log.warning("stopped early: %d of %d tasks were sent", len(agent.records),
+                        len(arrivals))
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        # Wait for the answers: the longest task plus slack for queueing.
+        drain_s = 0.0 if stopper.done() else (
+            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s)
+        drain = asyncio.create_task(agent.drain(drain_s))
+        while not drain.done():
+            bar.update(task, completed=len(agent.records) - agent.outstanding,
+                       hours=(clock.now() - start) / 3600)
+            await asyncio.wait({drain, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+            if stopper.done() and not drain.done():
+                drain.cancel()
+                await asyncio.gather(drain, return_exceptions=True)
+                await agent.drain(0.0)
+        bar.update(task, total=len(agent.records), completed=len(agent.records))
+    stopper.cancel()
+
+
+def _summarise(agent: Any, orch: Any, scenario: Scenario, opts: DemoOptions,
+               wall_s: float) -> dict[str, Any]:
+    qos = agent.summary()
+    return {
+        "scenario": scenario.name,
+        "policy": orch.policy.name,
+        "time_scale": opts.time_scale,
+        "wall_s": round(wall_s, 2),
+        "users": scenario.workload.users,
+        "asps": len(scenario.asps),
+        "tasks": {"sent": qos.sent, **qos.outcomes},
+        "crashes": orch.ledger.crashes,
+        "reward": {"total": orch.ledger.reward, "utility": orch.ledger.utility},
+        "quality": {"mean": qos.quality_mean},
+        "latency_s": {"p50": qos.latency_p50_s, "p95": qos.latency_p95_s},
+        "bytes": {"up": qos.bytes_up, "down": qos.bytes_down},
+        "retries": qos.retries,
+    }

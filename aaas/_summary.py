@@ -1,0 +1,39 @@
+"""The demo's summary as a rich table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["summary_table"]
+
+
+def _fmt(v: Any, spec: str = ",.0f") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def summary_table(s: dict[str, Any]) -> Table:
+    t = Table(title=f"aaas demo: scenario {s['scenario']}, policy {s['policy']}",
+              show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    tasks = s["tasks"]
+    t.add_row("tasks sent", _fmt(tasks["sent"]))
+    for k in ("finished", "crashed", "rejected", "error", "lost"):
+        share = tasks[k] / tasks["sent"] if tasks["sent"] else 0.0
+        t.add_row(f"  {k}", f"{tasks[k]:,} ({share:.1%})")
+    t.add_row("crash events", _fmt(s["crashes"]))
+    t.add_row("reward (total)", _fmt(s["reward"]["total"], ",.2f"))
+    t.add_row("utility (admitted q)", _fmt(s["reward"]["utility"], ",.2f"))
+    t.add_row("quality (mean, finished)", _fmt(s["quality"]["mean"], ".3f"))
+    t.add_row("latency p50 / p95 (emulated s)",
+              f"{_fmt(s['latency_s']['p50'])} / {_fmt(s['latency_s']['p95'])}")
+    t.add_row("payload bytes up / down", f"{s['bytes']['up']:,} / {s['bytes']['down']:,}")
+    if "link" in s:
+        link = s["link"]
+        t.add_row("bytes on air up / down", f"{link.get('air_up', 0):,} / {link.get('air_down', 0):,}")
+        t.add_row("retransmissions", _fmt(link.get("retransmissions")))
+    t.add_row("retries (users)", _fmt(s["retries"]))
+    t.add_row("wall time", f"{s['wall_s']:.1f} s (time scale ×{s['time_scale']:g})")
+    return t

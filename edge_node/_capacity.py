@@ -1,0 +1,67 @@
+"""An ASP's capacity and the paper's crash rule, free of any I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aaas import CrashRule
+
+__all__ = ["Admission", "CapacityLedger", "Running"]
+
+
+@dataclass(kw_only=True)
+class Running:
+    """A task holding capacity."""
+
+    task_id: str
+    user_id: str
+    steps: int
+    started_at: float
+    runtime_s: float
+
+    def progress(self, now: float) -> float:
+        if self.runtime_s <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (now - self.started_at) / self.runtime_s))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Admission:
+    """The ledger's verdict on a new task."""
+
+    admitted: bool
+    lost: tuple[tuple[Running, float], ...] = ()
+    """On a crash: every task that was running, with its progress."""
+    penalty: float = 0.0
+
+
+@dataclass(kw_only=True)
+class CapacityLedger:
+    """Who holds how much of capacity C, and what a crash costs."""
+
+    capacity: int
+    rule: CrashRule = field(default_factory=CrashRule)
+    running: dict[str, Running] = field(default_factory=dict)
+    crashes: int = 0
+
+    @property
+    def used(self) -> int:
+        return sum(r.steps for r in self.running.values())
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.used
+
+    def offer(self, task: Running, now: float) -> Admission:
+        """Admit *task*, or crash: free < t loses every running task, frees the
+        capacity and does not admit the new task."""
+        if not self.rule.crashes(self.free, task.steps):
+            self.running[task.task_id] = task
+            return Admission(admitted=True)
+        lost = tuple((r, r.progress(now)) for r in self.running.values())
+        self.running.clear()
+        self.crashes += 1
+        return Admission(admitted=False, lost=lost, penalty=self.rule.penalty(p for _, p in lost))
+
+    def finish(self, task_id: str) -> Running | None:
+        return self.running.pop(task_id, None)
