@@ -124,7 +124,7 @@ class LinkProfile:
     def outage_threshold(self) -> float:
         """Linear SNR below which the link is in outage (SNR or required rate)."""
         by_rate = 2.0 ** (self.min_rate_bps / self.bandwidth_hz) - 1.0
-        return max(db_to_linear(self.outage_snr_db), by_rate)
+        return float(max(db_to_linear(self.outage_snr_db), by_rate))
 
     def replace(self, **changes: Any) -> LinkProfile:
         """A copy with *changes* (validated); unknown names raise ConfigError."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -199,13 +200,14 @@ class LinkProxy:
     async def _relay(self, user: UserLink, level: int, first: Any,
                      reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> str:
-        common = {"user": user, "level": level, "clock": self.clock, "metrics": self.metrics}
-        up = asyncio.create_task(_guarded(pump(direction="up", first=first, src=reader,
-                                                dst=up_writer, **common), up_writer),
-                                 name=f"link-up:{user.user_id}")
-        down = asyncio.create_task(_guarded(pump(direction="down", first=None, src=up_reader,
-                                                  dst=writer, **common), writer),
-                                   name=f"link-down:{user.user_id}")
+        relay = functools.partial(pump, user=user, level=level, clock=self.clock,
+                                  metrics=self.metrics)
+        up = asyncio.create_task(
+            _guarded(relay(direction="up", first=first, src=reader, dst=up_writer), up_writer),
+            name=f"link-up:{user.user_id}")
+        down = asyncio.create_task(
+            _guarded(relay(direction="down", first=None, src=up_reader, dst=writer), writer),
+            name=f"link-down:{user.user_id}")
         try:
             done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
             first_done = done.pop()

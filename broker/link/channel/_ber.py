@@ -56,7 +56,7 @@ def ber_array(modulation: str, snr: np.ndarray) -> np.ndarray:
     if modulation == "qpsk":
         return _q(np.sqrt(s))
     a = np.sqrt(s / 5.0)
-    return 0.25 * (3.0 * _q(a) + 2.0 * _q(3.0 * a) - _q(5.0 * a))
+    return np.asarray(0.25 * (3.0 * _q(a) + 2.0 * _q(3.0 * a) - _q(5.0 * a)), dtype=float)
 
 
 def _q(x: np.ndarray) -> np.ndarray:

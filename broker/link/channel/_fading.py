@@ -55,7 +55,7 @@ def draw_gain(kind: str, rng: np.random.Generator, size: int | None = None,
 def gain_pdf(kind: str, x: np.ndarray, *, rician_k: float = 6.0) -> np.ndarray:
     """Density of the power gain (mean 1) for rayleigh or rician."""
     if kind == "rayleigh":
-        return np.exp(-x)
+        return np.asarray(np.exp(-x), dtype=float)
     if kind == "rician":
         k = rician_k
         z = 2.0 * np.sqrt(k * (k + 1.0) * x)

@@ -36,4 +36,4 @@ def per(ber: float, bits: int) -> float:
 def per_array(ber: np.ndarray | float, bits: np.ndarray | int) -> np.ndarray:
     """Vectorised :func:`per`."""
     b = np.clip(np.asarray(ber, dtype=float), 0.0, 1.0 - 1e-16)
-    return -np.expm1(np.asarray(bits, dtype=float) * np.log1p(-b))
+    return np.asarray(-np.expm1(np.asarray(bits, dtype=float) * np.log1p(-b)), dtype=float)
