@@ -40,7 +40,7 @@ async def pump(*, direction: str, first: Packet | None, src: asyncio.StreamReade
     stream = PacketStream(src)
     while (batch := await stream.next_batch()) is not None:
         data, bounds = batch
-        if user.perfect:
+        if user.perfect(clock.now()):
             dst.write(data)
             metrics.forwarded(direction, len(data), len(bounds))
         else:
@@ -54,7 +54,7 @@ async def pump(*, direction: str, first: Packet | None, src: asyncio.StreamReade
 async def _one(direction: str, packet: Packet, dst: asyncio.StreamWriter, user: UserLink,
                channel: DirectionChannel, level: int, clock: EmulatedClock,
                metrics: LinkMetrics) -> None:
-    if user.perfect:
+    if user.perfect(clock.now()):
         dst.write(packet.header + packet.body)
         metrics.forwarded(direction, len(packet), 1)
     else:

@@ -31,9 +31,10 @@ class UserLink:
         self.down = DirectionChannel(profile=self.profile, uplink=False,
                                      rng=np.random.default_rng([self.seed, key, 1]))
 
-    @property
-    def perfect(self) -> bool:
-        return self.profile.is_perfect and self.up.forced_until == self.down.forced_until == -1e300
+    def perfect(self, now: float) -> bool:
+        """Whether packets at emulated *now* pass untouched (perfect profile, no forced outage)."""
+        return (self.profile.is_perfect and self.up.forced_until <= now
+                and self.down.forced_until <= now)
 
     def reconfigure(self, profile: LinkProfile) -> None:
         """New channel from the next packet on; packets already on the air are not touched."""

@@ -174,3 +174,15 @@ def test_block_end_is_always_after_t() -> None:
     for k in range(1, 2000):
         t = f.block_end(k * 0.005 * (1 - 1e-16))
         assert f.block_end(t) > t  # 0.015 / 0.005 = 2.9999999999999996 must not stall
+
+
+def test_a_perfect_user_is_perfect_again_after_a_forced_outage() -> None:
+    from broker.link._user import UserLink
+
+    user = UserLink(user_id="u", profile=LinkProfile.perfect(), seed=1)
+    assert user.perfect(0.0)
+    user.force_outage(10.0)
+    assert not user.perfect(5.0)
+    tx = user.up.transmit(b"held", now=5.0)
+    assert tx.end_s == pytest.approx(10.0)
+    assert user.perfect(10.5)
