@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the link proxy with a perfect channel against a direct connection (one run, side by side).
+"""Benchmark the link proxy (perfect channel) against a direct connection, side by side.
 
 Prints JSON:
 
@@ -33,7 +33,7 @@ import paho.mqtt.client as paho
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from broker import free_port  # noqa: E402
+from broker import free_port
 
 
 def _wait_port(port: int, timeout: float = 15.0) -> None:
@@ -71,9 +71,13 @@ def _run_embedded(port: int) -> None:
     asyncio.run(main())
 
 
+INFLIGHT = 20
+"""QoS 1 messages a client (and Mosquitto, per subscriber) may have unacknowledged."""
+
+
 def _client(port: int, cid: str) -> paho.Client:
     c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=cid, protocol=paho.MQTTv311)
-    c.max_inflight_messages_set(100)
+    c.max_inflight_messages_set(INFLIGHT)
     c.max_queued_messages_set(0)
     c.connect("127.0.0.1", port)
     c.loop_start()
@@ -118,6 +122,7 @@ def _broker(kind: str) -> tuple[int, object]:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                        f"max_inflight_messages {INFLIGHT}\n"
                         "max_queued_messages 0\nmessage_size_limit 0\n")
         proc: object = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
@@ -136,7 +141,11 @@ def main() -> int:
     ap.add_argument("--large-bytes", type=int, default=1_000_000)
     ap.add_argument("--large-count", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3, help="rounds; the best of each is kept")
+    ap.add_argument("--inflight", type=int, default=20,
+                    help="QoS 1 window of the clients and of Mosquitto (default 20, both defaults)")
     args = ap.parse_args()
+    global INFLIGHT
+    INFLIGHT = args.inflight
 
     broker_port, broker_proc = _broker(args.broker)
     proxy_port = free_port()
@@ -154,6 +163,7 @@ def main() -> int:
                 large[name].append(args.large_count * args.large_bytes / t / 1e6)
         result = {
             "broker": args.broker,
+            "inflight": args.inflight,
             "small": {"messages": args.messages, "bytes": args.size,
                       "direct_s": min(small["direct"]), "proxy_s": min(small["proxy"]),
                       "ratio": min(small["proxy"]) / min(small["direct"]),
