@@ -72,6 +72,7 @@ class EdgeNode:
             logger=self.log,
         )
         metrics.capacity.labels(self.id).set(spec.capacity)
+        metrics.init_node(self.id)
         self._publish_gauges()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -199,6 +200,7 @@ class EdgeNode:
         quality = self.spec.curve(task.steps)
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
+        self.metrics.quality.labels(self.id).observe(quality)
         self.session.send(TOPICS.result, TaskResult(
             task_id=task.task_id, user_id=task.user_id, status="ok", node_id=self.id,
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,

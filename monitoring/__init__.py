@@ -3,4 +3,10 @@
 from ._metrics import LATENCY_BUCKETS_S, EdgeMetrics, OrchestratorMetrics, UserMetrics
 from ._server import MetricsServer
 
-__all__ = ["LATENCY_BUCKETS_S", "EdgeMetrics", "MetricsServer", "OrchestratorMetrics", "UserMetrics"]
+__all__ = [
+    "LATENCY_BUCKETS_S",
+    "EdgeMetrics",
+    "MetricsServer",
+    "OrchestratorMetrics",
+    "UserMetrics",
+]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["EdgeMetrics", "OrchestratorMetrics", "UserMetrics", "LATENCY_BUCKETS_S"]
+__all__ = ["LATENCY_BUCKETS_S", "EdgeMetrics", "OrchestratorMetrics", "UserMetrics"]
 
 # Emulated seconds: a task runs 5,000-45,000 s in the paper's model; a real-time
 # testbed sees tens of seconds. One set of buckets spans both.
 LATENCY_BUCKETS_S = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
                      10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 75_000, 100_000)
 QUALITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+EDGE_OUTCOMES = ("admitted", "finished", "crashed", "rejected", "error")
+USER_OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 WALL_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
@@ -50,6 +52,19 @@ class EdgeMetrics:
                                  ["node", "reason"], registry=registry)
         self.bytes = Counter("aaas_edge_payload_bytes", "MQTT payload bytes by direction "
                              "(sent, received)", ["node", "direction"], registry=registry)
+        self.quality = Histogram("aaas_edge_delivered_quality", "Quality q_i(t) of the tasks "
+                                 "the node finished", ["node"], buckets=QUALITY_BUCKETS,
+                                 registry=registry)
+
+    def init_node(self, node: str) -> None:
+        """Create *node*'s series at 0, so "no crash yet" reads 0 rather than no data."""
+        for outcome in EDGE_OUTCOMES:
+            self.tasks.labels(node, outcome)
+        for c in (self.crashes, self.lost_progress, self.lost_utility, self.penalty,
+                  self.quality):
+            c.labels(node)
+        for direction in ("sent", "received"):
+            self.bytes.labels(node, direction)
 
 
 class OrchestratorMetrics:
@@ -80,6 +95,28 @@ class OrchestratorMetrics:
                                  ["reason"], registry=registry)
         self.bytes = Counter("aaas_orchestrator_payload_bytes", "MQTT payload bytes by "
                              "direction (sent, received)", ["direction"], registry=registry)
+        self.info = Gauge("aaas_orchestrator_info", "1 for the running orchestrator's policy "
+                          "and scenario (join other services' metrics to it for a policy label)",
+                          ["policy", "scenario"], registry=registry)
+        self.lost_tasks = Counter("aaas_orchestrator_lost_tasks", "Running tasks lost in crashes "
+                                  "of the chosen nodes", ["policy"], registry=registry)
+        self.lost_progress = Counter("aaas_orchestrator_lost_progress", "Sum of the progress "
+                                     "(0..1) of the tasks lost in crashes", ["policy"],
+                                     registry=registry)
+        self.quality = Histogram("aaas_orchestrator_task_quality", "Quality q_i(t) of the tasks "
+                                 "the nodes finished (from their events)", ["policy"],
+                                 buckets=QUALITY_BUCKETS, registry=registry)
+
+    def init_policy(self, policy: str, scenario: str) -> None:
+        """Mark *policy* as running and create its series at 0."""
+        self.info.labels(policy, scenario).set(1)
+        for kind in ("admitted", "finished", "crashed"):
+            self.events.labels(policy, kind)
+        for c in (self.requests, self.utility, self.lost_tasks, self.lost_progress,
+                  self.quality, self.queued, self.reward):
+            c.labels(policy)
+        for direction in ("sent", "received"):
+            self.bytes.labels(direction)
 
 
 class UserMetrics:
@@ -90,10 +127,11 @@ class UserMetrics:
         self.outcomes = Counter("aaas_user_tasks", "Tasks by final outcome (finished, crashed, "
                                 "rejected, error, lost)", ["outcome"], registry=registry)
         self.latency = Histogram("aaas_user_latency_seconds", "End-to-end latency of finished "
-                                 "tasks (emulated s)", buckets=LATENCY_BUCKETS_S,
+                                 "tasks (emulated s), by the node that served them", ["node"],
+                                 buckets=LATENCY_BUCKETS_S, registry=registry)
+        self.quality = Histogram("aaas_user_quality", "Quality of delivered content, by the "
+                                 "node that served it", ["node"], buckets=QUALITY_BUCKETS,
                                  registry=registry)
-        self.quality = Histogram("aaas_user_quality", "Quality of delivered content",
-                                 buckets=QUALITY_BUCKETS, registry=registry)
         self.retries = Counter("aaas_user_retries", "Requests sent again, by reason",
                                ["reason"], registry=registry)
         self.bytes = Counter("aaas_user_payload_bytes", "MQTT payload bytes by direction "
@@ -102,3 +140,7 @@ class UserMetrics:
                                  ["reason"], registry=registry)
         self.outstanding = Gauge("aaas_user_outstanding_tasks", "Tasks sent and not yet answered",
                                  registry=registry)
+        for outcome in USER_OUTCOMES:
+            self.outcomes.labels(outcome)
+        for direction in ("sent", "received"):
+            self.bytes.labels(direction)

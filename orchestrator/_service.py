@@ -86,6 +86,7 @@ class Orchestrator:
         )
         self._pname = policy.name
         metrics.nodes_online.labels(self._pname).set(0)
+        metrics.init_policy(self._pname, scenario.name)
         metrics.reward.labels(self._pname).set(0)
 
     async def __aenter__(self) -> Orchestrator:
@@ -217,11 +218,15 @@ class Orchestrator:
         elif ev.kind == "crashed":
             self.ledger.crashes += 1
             self.ledger.lost_tasks += len(ev.lost)
+            self.metrics.lost_tasks.labels(self._pname).inc(len(ev.lost))
+            self.metrics.lost_progress.labels(self._pname).inc(sum(t.progress for t in ev.lost))
             node.inflight.pop(ev.task_id, None)
             for lost in ev.lost:
                 node.inflight.pop(lost.task_id, None)
         else:
             node.inflight.pop(ev.task_id, None)
+            if ev.quality is not None:
+                self.metrics.quality.labels(self._pname).observe(ev.quality)
         if ev.kind != "finished":
             self.ledger.reward += ev.reward
             self.metrics.reward.labels(self._pname).set(self.ledger.reward)

@@ -201,10 +201,11 @@ class UserAgent:
         self._requests.pop(rec.task_id, None)
         self.metrics.outcomes.labels(outcome).inc()
         if outcome == "finished":
+            node = rec.node_id or "none"
             if latency is not None:
-                self.metrics.latency.observe(latency)
+                self.metrics.latency.labels(node).observe(latency)
             if rec.quality is not None:
-                self.metrics.quality.observe(rec.quality)
+                self.metrics.quality.labels(node).observe(rec.quality)
         self._outstanding -= 1
         self.metrics.outstanding.set(self._outstanding)
         if self._outstanding == 0:
