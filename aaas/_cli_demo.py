@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="write the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
+    p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
+                   help="write a Prometheus file_sd targets JSON for the metrics endpoint "
+                   "(needs --metrics-port; see monitoring/prometheus.yml)")
     p.set_defaults(run=_run)
 
 
@@ -54,6 +57,8 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("aaas demo: --users must be >= 1")
     if args.time_scale <= 0:
         raise SystemExit("aaas demo: --time-scale must be > 0")
+    if args.prometheus_sd is not None and args.metrics_port is None:
+        raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     scenario = load_scenario(args.scenario)
     result: dict[str, Any] = {}
 
@@ -62,7 +67,8 @@ def _run(args: argparse.Namespace) -> int:
                            broker=args.broker, time_scale=args.time_scale, users=args.users,
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
-                           json_path=args.json_path, progress=not args.no_progress, stop=stop)
+                           json_path=args.json_path, prometheus_sd=args.prometheus_sd,
+                           progress=not args.no_progress, stop=stop)
         result.update(await run_demo(opts))
         return 0
 

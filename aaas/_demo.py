@@ -54,6 +54,8 @@ class DemoOptions:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     json_path: Path | None = None
+    prometheus_sd: Path | None = None
+    """Write a Prometheus file_sd targets file for the metrics endpoint here."""
     progress: bool = True
     stop: asyncio.Event | None = field(default=None, compare=False)
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
@@ -104,8 +106,9 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
              clock.to_wall(scenario.workload.horizon_s), policy.name)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
-            stack.enter_context(MetricsServer(registry, host=opts.metrics_host,
-                                              port=opts.metrics_port))
+            server = stack.enter_context(MetricsServer(registry, host=opts.metrics_host,
+                                                       port=opts.metrics_port))
+            _write_sd(opts, server.port, scenario.name, policy.name)
         url = await stack.enter_async_context(_broker(opts))
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
@@ -125,6 +128,16 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
         log.info("summary written to %s", opts.json_path)
     return summary
+
+
+def _write_sd(opts: DemoOptions, port: int, scenario: str, policy: str) -> None:
+    if opts.prometheus_sd is None:
+        return
+    from monitoring import scrape_address, write_file_sd
+
+    write_file_sd(opts.prometheus_sd, [scrape_address(opts.metrics_host, port)],
+                  {"service": "demo", "scenario": scenario, "policy": policy})
+    log.info("Prometheus targets written to %s", opts.prometheus_sd)
 
 
 async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:

@@ -1,6 +1,7 @@
 """Monitoring: metric containers per service, the /metrics server, dashboards."""
 
 from ._metrics import LATENCY_BUCKETS_S, EdgeMetrics, OrchestratorMetrics, UserMetrics
+from ._sd import scrape_address, write_file_sd
 from ._server import MetricsServer
 
 __all__ = [
@@ -9,4 +10,6 @@ __all__ = [
     "MetricsServer",
     "OrchestratorMetrics",
     "UserMetrics",
+    "scrape_address",
+    "write_file_sd",
 ]
