@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
                    help="write a Prometheus file_sd targets JSON for the metrics endpoint "
                    "(needs --metrics-port; see monitoring/prometheus.yml)")
+    p.add_argument("--metrics-linger", type=float, default=0.0, metavar="SECONDS",
+                   help="keep serving /metrics this long after the run so Prometheus scrapes "
+                   "the final values (use at least the scrape interval; default: 0)")
+    p.add_argument("--json-records", action="store_true",
+                   help="add every task's record to --json (for aaas report)")
     p.set_defaults(run=_run)
 
 
@@ -68,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
+                           metrics_linger_s=args.metrics_linger, json_records=args.json_records,
                            progress=not args.no_progress, stop=stop)
         result.update(await run_demo(opts))
         return 0

@@ -56,6 +56,10 @@ class DemoOptions:
     json_path: Path | None = None
     prometheus_sd: Path | None = None
     """Write a Prometheus file_sd targets file for the metrics endpoint here."""
+    metrics_linger_s: float = 0.0
+    """Keep serving /metrics this many wall seconds after the run, so a scraper sees the end."""
+    json_records: bool = False
+    """Add every task's record to the JSON summary (``aaas report`` plots them)."""
     progress: bool = True
     stop: asyncio.Event | None = field(default=None, compare=False)
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
@@ -123,6 +127,13 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         await _connect_users(agent, opts.progress)
         await _run_workload(agent, arrivals, clock, scenario, opts)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0)
+        if opts.json_records:
+            summary["records"] = _records(agent)
+        if opts.metrics_port is not None and opts.metrics_linger_s > 0:
+            log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for((opts.stop or asyncio.Event()).wait(),
+                                       opts.metrics_linger_s)
     if opts.json_path is not None:
         opts.json_path.parent.mkdir(parents=True, exist_ok=True)
         opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -138,6 +149,13 @@ def _write_sd(opts: DemoOptions, port: int, scenario: str, policy: str) -> None:
     write_file_sd(opts.prometheus_sd, [scrape_address(opts.metrics_host, port)],
                   {"service": "demo", "scenario": scenario, "policy": policy})
     log.info("Prometheus targets written to %s", opts.prometheus_sd)
+
+
+def _records(agent: Any) -> list[dict[str, Any]]:
+    """Every task as its user saw it (times: emulated seconds)."""
+    keys = ("task_id", "steps", "sent_at", "outcome", "latency_s", "quality", "node_id",
+            "error", "attempts", "bytes_up", "bytes_down")
+    return [{k: getattr(r, k) for k in keys} for r in agent.records.values()]
 
 
 async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
