@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+from typing import Any
 
 from rich.logging import RichHandler
 
+from ._clock import EmulatedClock
 from ._mqtt import BrokerURL
 
-__all__ = ["add_broker", "add_clock", "add_logging", "add_metrics", "add_scenario", "setup_logging"]
+__all__ = [
+    "add_broker",
+    "add_clock",
+    "add_logging",
+    "add_metrics",
+    "add_scenario",
+    "broker_or_default",
+    "make_clock",
+    "metrics_server",
+    "setup_logging",
+]
 
 
 def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -53,3 +66,24 @@ def setup_logging(level: str) -> None:
                         handlers=[RichHandler(rich_tracebacks=True, show_path=False)])
     for noisy in ("amqtt", "transitions", "aaas.mqtt.paho"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def make_clock(args: argparse.Namespace) -> EmulatedClock:
+    """The clock the options describe."""
+    if args.clock_epoch is None:
+        return EmulatedClock(scale=args.time_scale)
+    return EmulatedClock(scale=args.time_scale, wall_epoch=args.clock_epoch)
+
+
+def broker_or_default(args: argparse.Namespace) -> BrokerURL:
+    """The --broker URL, or a local broker on the standard port."""
+    return args.broker if args.broker is not None else BrokerURL()
+
+
+def metrics_server(args: argparse.Namespace, registry: Any) -> contextlib.AbstractContextManager[Any]:
+    """A /metrics server for *registry* when --metrics-port was given."""
+    if args.metrics_port is None:
+        return contextlib.nullcontext()
+    from monitoring import MetricsServer
+
+    return MetricsServer(registry, host=args.metrics_host, port=args.metrics_port)

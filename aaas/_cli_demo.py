@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
                            progress=not args.no_progress, stop=stop)
         result.update(await run_demo(opts))
-        return 0
+        return 130 if stop.is_set() else 0
 
     code = run_until_stopped(main)
     if result:

@@ -18,7 +18,11 @@ log = logging.getLogger("aaas")
 
 
 def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
-    """``asyncio.run`` *main(stop)*; returns its exit code (130 after Ctrl-C)."""
+    """``asyncio.run`` *main(stop)*; returns its exit code.
+
+    A service that shut down cleanly on a signal returns 0; a job cut short
+    (the demo) returns 130 itself; a forced stop (second signal) gives 130.
+    """
 
     async def wrapper() -> int:
         stop = asyncio.Event()
@@ -39,9 +43,8 @@ def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
         try:
-            code = await main(stop)
+            return await main(stop)
         except asyncio.CancelledError:
             return 130
-        return 130 if signals and code == 0 else code
 
     return asyncio.run(wrapper())

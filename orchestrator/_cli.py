@@ -1,9 +1,62 @@
-"""Subcommands of this package (filled in as the package grows)."""
+"""``aaas orchestrator``: the live ASP selector."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+
+from aaas._cli_common import add_broker, add_clock, add_metrics, add_scenario
+
+POLICIES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add this package's subcommands to the ``aaas`` parser."""
+    p = sub.add_parser(
+        "orchestrator", help="run the orchestrator until Ctrl-C",
+        description="Assign every task request to an edge node with the chosen policy, from the "
+        "nodes' retained load reports plus the assignments they have not reported yet. "
+        "Publishes the testbed clock (retained) on aaas/v1/clock.",
+    )
+    add_broker(p)
+    add_scenario(p)
+    p.add_argument("--policy", choices=POLICIES, default="least_loaded",
+                   help="ASP-selection policy (default: least_loaded)")
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="sac checkpoint (default: the one shipped for the scenario)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random policy (default: 0)")
+    add_clock(p)
+    add_metrics(p)
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from prometheus_client import CollectorRegistry
+
+    from aaas import load_scenario
+    from aaas._cli_common import broker_or_default, make_clock, metrics_server
+    from aaas._runner import run_until_stopped
+    from monitoring import OrchestratorMetrics
+
+    from ._service import Orchestrator
+    from .policies import make_policy
+
+    scenario = load_scenario(args.scenario)
+    policy = make_policy(args.policy, scenario, rng=np.random.default_rng(args.seed),
+                         checkpoint=args.checkpoint)
+    url, clock, registry = broker_or_default(args), make_clock(args), CollectorRegistry()
+
+    async def main(stop: asyncio.Event) -> int:
+        with metrics_server(args, registry):
+            async with Orchestrator(scenario=scenario, policy=policy, url=url, clock=clock,
+                                    metrics=OrchestratorMetrics(registry)) as orch:
+                logging.getLogger("aaas.orchestrator").info(
+                    "orchestrator on %s: scenario %s, policy %s", url, scenario.name, policy.name)
+                await stop.wait()
+                led = orch.ledger
+                logging.getLogger("aaas.orchestrator").info(
+                    "admitted %d, crashes %d, reward %.2f", led.admitted, led.crashes, led.reward)
+        return 0
+
+    return run_until_stopped(main)
