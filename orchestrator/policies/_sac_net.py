@@ -60,7 +60,8 @@ class PerAspNet(nn.Module):
         task_BM2 = x_BD[:, k * m:].unsqueeze(1).expand(b, m, 2)
         emb_BME = self.embedding.unsqueeze(0).expand(b, m, -1)
         z = torch.cat([own_BMK, mean_BMK, task_BM2, emb_BME], dim=2)
-        return self.body(z).squeeze(2)
+        out_BM: torch.Tensor = self.body(z).squeeze(2)
+        return out_BM
 
 
 def build_net(arch: str, obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:

@@ -138,7 +138,7 @@ class BatchSim:
         acc[:, 3] += crash
         self.idx += act
         done = act & (self.idx >= self.length)
-        finished = [(int(j), self._stats(j)) for j in np.flatnonzero(done)]
+        finished = [(int(j), self._stats(int(j))) for j in np.flatnonzero(done)]
         if finished:
             if self.autoreset:
                 for j, _ in finished:
@@ -154,7 +154,7 @@ class BatchSim:
         live = np.isfinite(end)
         dur = np.where(live, end - start, 1.0)
         progress = np.clip((now[:, None] - start) / dur, 0.0, 1.0)
-        penalty = self._crash.base_penalty + self._crash.lost_weight * np.where(
+        penalty: np.ndarray = self._crash.base_penalty + self._crash.lost_weight * np.where(
             live, 1.0 - progress, 0.0).sum(axis=1)
         self._acc[r, 4] += live.sum(axis=1)
         self._acc[r, 6] += np.where(live, self.qual[r, a], 0.0).sum(axis=1)
@@ -165,7 +165,7 @@ class BatchSim:
     def _admit(self, r: np.ndarray, a: np.ndarray, now: np.ndarray, t: np.ndarray,
                runtime: np.ndarray) -> np.ndarray:
         s = np.argmax(self.end[r, a] == np.inf, axis=1)
-        q = self._q[a, t]
+        q: np.ndarray = self._q[a, t]
         self.end[r, a, s] = now + runtime
         self.start[r, a, s] = now
         self.held[r, a, s] = t

@@ -27,7 +27,7 @@ from ._stats import EpisodeStats, quality_table
 __all__ = ["AaasEnv"]
 
 
-class AaasEnv(gym.Env):  # type: ignore[misc]
+class AaasEnv(gym.Env):
     """One ASP-selection episode; ``reset(seed=s)`` draws the episode from ``default_rng(s)``."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - gymnasium's convention

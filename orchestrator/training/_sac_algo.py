@@ -95,9 +95,9 @@ class SacAlgorithm:
         with torch.no_grad():
             logits_BA = self.actor(torch.from_numpy(obs_BD))
             if greedy:
-                return logits_BA.argmax(1).numpy()
+                return np.asarray(logits_BA.argmax(1).numpy())
             probs_BA = torch.softmax(logits_BA, 1)
-            return torch.multinomial(probs_BA, 1, generator=self._gen)[:, 0].numpy()
+            return np.asarray(torch.multinomial(probs_BA, 1, generator=self._gen)[:, 0].numpy())
 
     def update(self, batch: tuple[np.ndarray, ...]) -> UpdateStats:
         obs, act, rew, nxt, done = (torch.from_numpy(x) for x in batch)
@@ -114,7 +114,7 @@ class SacAlgorithm:
         q1_B, q2_B = q1_BA.gather(1, a)[:, 0], q2_BA.gather(1, a)[:, 0]
         critic_loss = 0.5 * (fn.mse_loss(q1_B, target_B) + fn.mse_loss(q2_B, target_B))
         self.critic_opt.zero_grad()
-        critic_loss.backward()
+        critic_loss.backward()  # type: ignore[no-untyped-call]
         self.critic_opt.step()
 
         logits_BA = self.actor(obs)
@@ -129,7 +129,7 @@ class SacAlgorithm:
         if p.autotune:
             alpha_loss = (self.log_alpha * (entropy_B - self.target_entropy)).mean()
             self.alpha_opt.zero_grad()
-            alpha_loss.backward()
+            alpha_loss.backward()  # type: ignore[no-untyped-call]
             self.alpha_opt.step()
         self._soft_update()
         return UpdateStats(critic_loss=float(critic_loss.detach()),

@@ -147,7 +147,7 @@ def train(scenario: Scenario, cfg: TrainConfig, *, out: Path | None = None,
                     rows.append(row)
                     if writer is not None:
                         writer.writerow(row)
-                        fh.flush()  # type: ignore[union-attr]
+                        fh.flush()
                     if row["eval_return"] > best[0]:
                         best = (row["eval_return"], updates, copy.deepcopy(algo.actor.state_dict()))
                     if progress is not None:
