@@ -37,8 +37,10 @@ def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
 
 
 def add_scenario(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", default=os.environ.get("AAAS_SCENARIO", "paper"), metavar="NAME|PATH",
-                   help="scenario TOML: a name in scenarios/ (paper, agod) or a path (default: paper)")
+    p.add_argument("--scenario", default=os.environ.get("AAAS_SCENARIO", "paper"),
+                   metavar="NAME|PATH",
+                   help="scenario TOML: a name in scenarios/ (paper, agod) or a path "
+                   "(default: paper)")
 
 
 def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:
@@ -80,7 +82,9 @@ def broker_or_default(args: argparse.Namespace) -> BrokerURL:
     return args.broker if args.broker is not None else BrokerURL()
 
 
-def metrics_server(args: argparse.Namespace, registry: Any) -> contextlib.AbstractContextManager[Any]:
+def metrics_server(
+    args: argparse.Namespace, registry: Any
+) -> contextlib.AbstractContextManager[Any]:
     """A /metrics server for *registry* when --metrics-port was given."""
     if args.metrics_port is None:
         return contextlib.nullcontext()

@@ -19,7 +19,6 @@ import numpy as np
 from ._errors import ConfigError
 from ._models import CrashRule, QualityCurve, RuntimeModel
 
-
 __all__ = [
     "AspSpec",
     "Range",
@@ -159,7 +158,9 @@ def _table(d: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _number(d: dict[str, Any], key: str, default: float, where: str, *, positive: bool = False) -> float:
+def _number(
+    d: dict[str, Any], key: str, default: float, where: str, *, positive: bool = False
+) -> float:
     value = d.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
@@ -182,7 +183,8 @@ def _range(d: dict[str, Any], key: str, default: Range, where: str) -> Range:
     r = Range(
         min=_number(raw, "min", 0, f"{where}.{key}"),
         max=_number(raw, "max", 0, f"{where}.{key}"),
-        step=None if "step" not in raw else _number(raw, "step", 1, f"{where}.{key}", positive=True),
+        step=(None if "step" not in raw
+              else _number(raw, "step", 1, f"{where}.{key}", positive=True)),
         inclusive=bool(raw.get("inclusive", False)),
     )
     if r.max < r.min:
@@ -259,9 +261,9 @@ def _workload(w: dict[str, Any], where: str) -> Workload:
 def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build a Scenario from parsed TOML; raise ConfigError on anything invalid."""
     where = source
-    _check_keys(data, {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits",
-                       "link"},
-                where)
+    # [link] is read by the link proxy (broker/link/_profiles.py).
+    top = {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits", "link"}
+    _check_keys(data, top, where)
     seed = int(_number(data, "seed", 0, where))
     rt = _table(data, "runtime", where)
     _check_keys(rt, {"a", "b", "c", "unit_s"}, where + " [runtime]")

@@ -95,7 +95,7 @@ def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
         raw = raw.encode()
     try:
         version = _version_decoder.decode(raw).v
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError("malformed", f"payload is not a JSON object: {exc}") from None
     if version != SCHEMA_VERSION:
         raise ProtocolError(
@@ -109,5 +109,6 @@ def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
         return decoder.decode(raw)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
         raise ProtocolError("invalid", f"{payload_type.__name__}: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # Bit errors on the link can break UTF-8 inside a string as well.
         raise ProtocolError("malformed", f"{payload_type.__name__}: {exc}") from None

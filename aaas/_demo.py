@@ -182,8 +182,13 @@ async def _connect_users(agent: Any, progress: bool) -> None:
 
 async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
                         scenario: Scenario, opts: DemoOptions) -> None:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     start = clock.now()
     sender = asyncio.create_task(agent.run(arrivals, start=start), name="users-send")

@@ -70,7 +70,8 @@ def synthetic_image(rng: np.random.Generator, size: int = 64) -> U8Array:
     img = np.zeros((size, size, 3))
     for c in range(3):
         a, b, k = rng.uniform(-1, 1, 3)
-        img[..., c] = 0.5 + 0.25 * (a * xx + b * yy) + 0.15 * np.sin(2 * np.pi * (k * 2) * (xx + yy))
+        wave = np.sin(2 * np.pi * (k * 2) * (xx + yy))
+        img[..., c] = 0.5 + 0.25 * (a * xx + b * yy) + 0.15 * wave
     for _ in range(int(rng.integers(2, 6))):
         cx, cy = rng.uniform(0, 1, 2)
         r = rng.uniform(0.08, 0.3)
@@ -81,7 +82,7 @@ def synthetic_image(rng: np.random.Generator, size: int = 64) -> U8Array:
 
 def random_mask(rng: np.random.Generator, size: int = 64, *, fraction: float = 0.25) -> BoolArray:
     """A rectangular hole covering about *fraction* of the image."""
-    side = max(1, int(round(size * np.sqrt(fraction))))
+    side = max(1, round(size * float(np.sqrt(fraction))))
     x0, y0 = rng.integers(0, size - side + 1, 2)
     mask = np.zeros((size, size), dtype=bool)
     mask[y0:y0 + side, x0:x0 + side] = True

@@ -130,7 +130,7 @@ class MqttSession:
         self._task = None
 
     async def _drained(self) -> None:
-        while self._outbox:
+        while self._outbox:  # noqa: ASYNC110 - polled only while closing, for a bounded time
             await asyncio.sleep(0.01)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
@@ -146,7 +146,9 @@ class MqttSession:
         return len(self._outbox)
 
     # -- publishing ------------------------------------------------------------
-    def publish_raw(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+    def publish_raw(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
         """Queue a message; it is sent as soon as the session is connected."""
         self._outbox.append(Outgoing(topic, payload, qos, retain))
         self._outbox_ready.set()

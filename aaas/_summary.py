@@ -32,7 +32,8 @@ def summary_table(s: dict[str, Any]) -> Table:
     t.add_row("payload bytes up / down", f"{s['bytes']['up']:,} / {s['bytes']['down']:,}")
     if "link" in s:
         link = s["link"]
-        t.add_row("bytes on air up / down", f"{link.get('air_up', 0):,} / {link.get('air_down', 0):,}")
+        air = f"{link.get('air_up', 0):,} / {link.get('air_down', 0):,}"
+        t.add_row("bytes on air up / down", air)
         t.add_row("retransmissions", _fmt(link.get("retransmissions")))
     t.add_row("retries (users)", _fmt(s["retries"]))
     t.add_row("wall time", f"{s['wall_s']:.1f} s (time scale ×{s['time_scale']:g})")

@@ -72,7 +72,9 @@ class EmbeddedBroker:
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             # Only anonymous auth: the packet/event logger and $SYS plugins cost CPU per message.
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
         }
         # amqtt logs every connection at INFO; keep our logs readable.
         for name in ("amqtt", "transitions"):

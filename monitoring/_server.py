@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -19,7 +20,7 @@ class MetricsServer:
         self.host = host
         self.port = port
         self.logger = logger or logging.getLogger("aaas.metrics")
-        self._server = None
+        self._server: Any = None
 
     @property
     def url(self) -> str:

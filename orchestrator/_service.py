@@ -169,7 +169,7 @@ class Orchestrator:
             if node_id not in self.cluster.index:
                 raise ProtocolError("unknown_node", f"node {node_id!r} is not an ASP of scenario "
                                     f"{self.scenario.name!r}")
-            msg = decode(raw, kind)
+            msg: NodeLoad | NodeStatus | TaskEvent = decode(raw, kind)
             if msg.node_id != node_id:
                 raise ProtocolError("invalid", f"node_id {msg.node_id!r} does not match the "
                                     f"topic's {node_id!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from stack_helpers import small_scenario
 
-from aaas import BrokerURL, NodeStatus, TOPICS, decode
+from aaas import TOPICS, BrokerURL, NodeStatus, decode
 from aaas._demo import DemoOptions, run_demo
 
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")

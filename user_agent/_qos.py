@@ -48,7 +48,7 @@ class QoSSummary:
 
     @classmethod
     def of(cls, records: list[TaskRecord]) -> QoSSummary:
-        outcomes = {o: 0 for o in OUTCOMES}
+        outcomes = dict.fromkeys(OUTCOMES, 0)
         for r in records:
             outcomes[r.outcome or "lost"] += 1
         lat = np.array([r.latency_s for r in records
