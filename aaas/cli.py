@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "user_agent._cli",
     "broker._cli",
     "broker._cli_link",
+    "monitoring._cli",
 )
 
 
