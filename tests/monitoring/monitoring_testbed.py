@@ -1,8 +1,8 @@
 """A real testbed run watched by a real Prometheus, shared by the monitoring tests.
 
-Mosquitto, the emulated link (``aaas link``) in front of it, and ``aaas demo`` through
-the link, as separate processes; Prometheus (the Debian package) scrapes the link and
-the demo every second through ``monitoring/prometheus.yml``'s file_sd.
+Mosquitto and ``aaas demo`` on it (its users behind the emulated wireless link, in
+process), as separate processes; Prometheus (the Debian package) scrapes the demo every
+second through ``monitoring/prometheus.yml``'s file_sd.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import yaml
 
 from aaas import TOPICS
 from broker import free_port
-from monitoring import write_file_sd
 
 ROOT = Path(__file__).resolve().parents[2]
 AAAS = str(Path(sys.executable).parent / "aaas")
@@ -133,7 +132,7 @@ def watched_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WatchedRun
         pytest.skip("prometheus and mosquitto are needed (scripts/setup.sh installs them)")
     tmp = tmp_path_factory.mktemp("watched")
     scenario = _scenario(tmp)
-    ports = {k: free_port() for k in ("mqtt", "link", "link_metrics", "demo_metrics", "prom")}
+    ports = {k: free_port() for k in ("mqtt", "demo_metrics", "prom")}
     (tmp / "mosquitto.conf").write_text(f"listener {ports['mqtt']} 127.0.0.1\n"
                                         "allow_anonymous true\nmax_queued_messages 0\n")
     procs = _Procs()
@@ -142,16 +141,8 @@ def watched_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WatchedRun
         procs.start([prometheus, f"--config.file={_prometheus_config(tmp)}",
                      f"--storage.tsdb.path={tmp / 'tsdb'}",
                      f"--web.listen-address=127.0.0.1:{ports['prom']}"], tmp / "prometheus.log")
-        procs.start([AAAS, "--log-level", "WARNING", "link",
-                     "--listen", f"127.0.0.1:{ports['link']}",
-                     "--upstream", f"mqtt://127.0.0.1:{ports['mqtt']}", "--scenario", str(scenario),
-                     "--time-scale", "10000", "--metrics-port", str(ports["link_metrics"])],
-                    tmp / "link.log")
         _wait_port(ports["mqtt"], "mosquitto")
-        _wait_port(ports["link"], "aaas link")
         _wait_port(ports["prom"], "prometheus")
-        write_file_sd(tmp / "targets" / "link.json", [f"127.0.0.1:{ports['link_metrics']}"],
-                      {"service": "link"})
         # A bad input the orchestrator must count: a retained garbage request, which it
         # receives when it subscribes.
         subprocess.run([_exe("mosquitto_pub", "/usr/bin/mosquitto_pub") or "mosquitto_pub",
@@ -162,7 +153,7 @@ def watched_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WatchedRun
         json_path = tmp / "demo.json"
         demo = subprocess.run(
             [AAAS, "--log-level", "WARNING", "demo", "--scenario", str(scenario),
-             "--broker", f"mqtt://127.0.0.1:{ports['link']}", "--policy", "random",
+             "--broker", f"mqtt://127.0.0.1:{ports['mqtt']}", "--policy", "random",
              "--users", "30", "--duration", "100000", "--seed", "3", "--no-progress",
              "--metrics-port", str(ports["demo_metrics"]),
              "--prometheus-sd", str(tmp / "targets" / "demo.json"), "--metrics-linger", "3",
