@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ COLORS = {"finished": "tab:green", "crashed": "tab:red", "rejected": "tab:orange
           "error": "tab:purple", "lost": "tab:gray"}
 
 
-def _figure():  # type: ignore[no-untyped-def]
+def _figure() -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +28,7 @@ def _figure():  # type: ignore[no-untyped-def]
     return plt.subplots(figsize=(8, 4), dpi=100)
 
 
-def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path)
     import matplotlib.pyplot as plt
