@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="take the users' images from DIR (default: procedural images)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the summary as JSON")
+    p.add_argument("--no-link", action="store_true",
+                   help="connect the users straight to the broker, bypassing the emulated "
+                   "wireless link")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
@@ -70,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> int:
         opts = DemoOptions(scenario=scenario, policy=args.policy, checkpoint=args.checkpoint,
                            broker=args.broker, time_scale=args.time_scale, users=args.users,
-                           duration_s=args.duration, seed=args.seed, images=args.images,
+                           duration_s=args.duration, seed=args.seed, images=args.images, link=not args.no_link,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,

@@ -51,6 +51,8 @@ class DemoOptions:
     seed: int = 0
     """Seed of the workload (arrivals, steps, images) and of random policies."""
     images: Path | None = None
+    link: bool = True
+    """Route the users through the emulated wireless link (the scenario's [link] profiles)."""
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     json_path: Path | None = None
@@ -84,6 +86,35 @@ async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
 
     async with EmbeddedBroker() as b:
         yield b.url
+
+
+@contextlib.asynccontextmanager
+async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
+                registry: CollectorRegistry) -> AsyncIterator[Any]:
+    """The wireless link between the users and the broker (None with --no-link)."""
+    if not opts.link:
+        yield None
+        return
+    from broker.link import LinkProxy, load_link_profiles
+
+    async with LinkProxy(upstream=url, profiles=load_link_profiles(scenario), clock=clock,
+                         rng=np.random.default_rng([opts.seed, 3]), registry=registry) as link:
+        log.info("users reach the broker through the emulated wireless link at %s", link.url)
+        yield link
+
+
+def _link_summary(stats: Any) -> dict[str, Any]:
+    return {
+        "air_up": stats.bytes_on_air_up,
+        "air_down": stats.bytes_on_air_down,
+        "retx_bytes_up": stats.bytes_retx_up,
+        "retx_bytes_down": stats.bytes_retx_down,
+        "retransmissions": stats.retransmissions,
+        "outages": stats.outages,
+        "outage_s": stats.outage_s,
+        "closed_by_link": stats.closed_by_link,
+        "corrupted_packets": stats.corrupted_packets,
+    }
 
 
 async def run_demo(opts: DemoOptions) -> dict[str, Any]:
@@ -121,12 +152,16 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
         await _wait_nodes_online(orch, len(scenario.asps))
+        link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
         agent = await stack.enter_async_context(UserAgent(
-            scenario=scenario, user_ids=scenario.user_ids(), url=url, clock=clock, images=images,
+            scenario=scenario, user_ids=scenario.user_ids(),
+            url=link.url if link is not None else url, clock=clock, images=images,
             metrics=UserMetrics(registry)))
-        await _connect_users(agent, opts.progress)
+        await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0)
+        if link is not None:
+            summary["link"] = _link_summary(link.stats())
         if opts.json_records:
             summary["records"] = _records(agent)
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
@@ -168,16 +203,27 @@ async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
     log.info("all %d edge nodes online", n)
 
 
-async def _connect_users(agent: Any, progress: bool) -> None:
+async def _connect_users(agent: Any, opts: DemoOptions, timeout_s: float = 60.0) -> None:
+    """Wait until every user is connected, or *timeout_s* (wall) passed, or stop.
+
+    Users that are not connected by then keep trying on their own (a user in a
+    deep fade may never connect); their requests wait in their outboxes.
+    """
     from rich.progress import Progress
 
     total = len(agent.sessions)
-    with Progress(transient=True, disable=not progress) as bar:
+    deadline = time.monotonic() + timeout_s
+    stop = opts.stop or asyncio.Event()
+    with Progress(transient=True, disable=not opts.progress) as bar:
         task = bar.add_task("connecting users", total=total)
-        while (n := agent.connected) < total:
+        while (n := agent.connected) < total and time.monotonic() < deadline \
+                and not stop.is_set():
             bar.update(task, completed=n)
             await asyncio.sleep(0.1)
-    log.info("%d users connected", total)
+    if agent.connected < total:
+        log.warning("%d of %d users connected; the rest keep trying", agent.connected, total)
+    else:
+        log.info("%d users connected", total)
 
 
 async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,

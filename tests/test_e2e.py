@@ -91,3 +91,27 @@ def test_separate_processes_on_mosquitto_and_clean_shutdown(mosquitto: BrokerURL
                          capture_output=True, timeout=20, check=True)
     states = {decode(line, NodeStatus).state for line in sub.stdout.splitlines()}
     assert states == {"offline"}
+
+
+def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    cmd = [sys.executable, "-m", "aaas.cli", "demo", "--users", "20", "--no-progress", "--json",
+           str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the log says when the users are in and sending
+            if b"users connected" in line:
+                break
+        import time
+
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130
+    summary = json.loads(out.read_text())
+    _accounted(summary)  # what was sent before Ctrl-C is still accounted for

@@ -86,8 +86,9 @@ class UserAgent:
         for s in self.sessions.values():
             async with self._connect_sem:
                 await s.__aenter__()
+                # A user that cannot connect soon (deep fade) keeps trying by itself.
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await s.wait_connected(timeout=10)
+                    await s.wait_connected(timeout=2)
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
