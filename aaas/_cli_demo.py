@@ -73,7 +73,8 @@ def _run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> int:
         opts = DemoOptions(scenario=scenario, policy=args.policy, checkpoint=args.checkpoint,
                            broker=args.broker, time_scale=args.time_scale, users=args.users,
-                           duration_s=args.duration, seed=args.seed, images=args.images, link=not args.no_link,
+                           duration_s=args.duration, seed=args.seed, images=args.images,
+                           link=not args.no_link,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,

@@ -11,10 +11,22 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 __all__ = ["run_until_stopped"]
 
 log = logging.getLogger("aaas")
+
+
+def _quiet_mqtt_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """aiomqtt leaves a future with the disconnect error unread when a connection
+    drops (a broker restart, the link closing a connection): that is a normal
+    event here, which MqttSession already logs and recovers from."""
+    exc = context.get("exception")
+    if exc is not None and type(exc).__module__.startswith("aiomqtt"):
+        log.debug("connection dropped: %s", exc)
+        return
+    loop.default_exception_handler(context)
 
 
 def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
@@ -42,6 +54,7 @@ def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
+        loop.set_exception_handler(_quiet_mqtt_disconnects)
         try:
             return await main(stop)
         except asyncio.CancelledError:

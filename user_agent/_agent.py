@@ -29,6 +29,7 @@ from aaas import (
     TaskRequest,
     TaskResult,
     decode,
+    guess_task_id,
 )
 from aaas._images import checksum, encode_png
 from monitoring import UserMetrics
@@ -40,7 +41,8 @@ from ._workload import Arrival
 __all__ = ["UserAgent"]
 
 _FINAL = {"crashed": "crashed", "rejected": "rejected", "error": "error"}
-_RETRYABLE = {"checksum_mismatch", "bad_image", "malformed"}
+# Error codes a damaged request produces; asking again (bounded) may succeed.
+_RETRYABLE = {"checksum_mismatch", "bad_image", "malformed", "invalid", "schema_version"}
 
 
 class UserAgent:
@@ -162,10 +164,14 @@ class UserAgent:
             elif TOPICS.user_error.topic.match(topic):
                 self._on_error(decode(raw, ErrorReply))
         except ProtocolError as exc:
-            # A damaged reply (bit errors on the link): we cannot tell which task; the
-            # task's own timeout or a later copy settles it.
+            # A reply damaged on the link: when its task id is still readable and the
+            # task is ours and open, ask again; otherwise a later copy settles it.
             self.metrics.bad_input.labels(exc.code).inc()
-            self.log.warning("%s: unusable message on %s: %s", uid, topic, exc)
+            self.log.info("%s: unusable message on %s: %s", uid, topic, exc)
+            rec = self.records.get(guess_task_id(raw) or "")
+            if rec is not None and rec.user_id == uid and rec.outcome is None \
+                    and not self._retry(rec, "damaged_reply"):
+                self._settle(rec, "error", error=f"reply damaged on every try ({exc.code})")
 
     def _on_result(self, uid: str, res: TaskResult) -> None:
         rec = self.records.get(res.task_id)

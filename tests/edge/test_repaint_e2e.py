@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from repaint_tiny import save_tiny_repaint
 
+import aaas._demo as demo
+import broker
 from aaas import TOPICS, NodeLoad, TaskResult, decode, parse_scenario
 from aaas._images import decode_image
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
-demo = pytest.importorskip("aaas._demo", reason="needs the node service and the demo")
-broker = pytest.importorskip("broker")
 
 
 def _scenario(model: Path) -> Any:
