@@ -21,7 +21,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,7 @@ import paho.mqtt.client as paho
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from broker import free_port
-
-
-def _wait_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+from broker import free_port, wait_port
 
 
 def _run_proxy(upstream_port: int, listen_port: int) -> None:
@@ -129,7 +118,7 @@ def _broker(kind: str) -> tuple[int, object]:
     else:
         proc = mp.get_context("spawn").Process(target=_run_embedded, args=(port,), daemon=True)
         proc.start()  # type: ignore[attr-defined]
-    _wait_port(port)
+    wait_port(port)
     return port, proc
 
 
@@ -153,7 +142,7 @@ def main() -> int:
                                             daemon=True)
     proxy.start()
     try:
-        _wait_port(proxy_port)
+        wait_port(proxy_port)
         small = {"direct": [], "proxy": []}
         large = {"direct": [], "proxy": []}
         for i in range(args.repeat):  # interleaved, so both see the same machine load

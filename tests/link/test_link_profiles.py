@@ -51,7 +51,7 @@ def test_scenario_with_link_table(tmp_path: Path) -> None:
 
 
 def test_scenario_without_link_table_gets_defaults() -> None:
-    profiles = load_link_profiles(load_scenario("paper"))
+    profiles = load_link_profiles(load_scenario("agod"))
     assert profiles.for_user("user-0001") == LinkProfile()
 
 

@@ -7,17 +7,15 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from aaas.cli import build_parser
-from broker import free_port
+from broker import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -146,15 +144,6 @@ def test_docker_compose_config_validates() -> None:
     assert "AAAS_CLOCK_EPOCH" in res.stderr
 
 
-def _wait_port(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"mosquitto did not listen on {port}")
-
 
 @pytest.mark.skipif(shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
                     reason="mosquitto is not installed")
@@ -175,7 +164,7 @@ def test_mosquitto_config_with_passwords_and_acl(tmp_path: Path) -> None:
     proc = subprocess.Popen([exe, "-c", str(tmp_path / "m.conf")], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        _wait_port(port)
+        wait_port(port, what="mosquitto")
         def pub(*extra: str) -> int:
             return subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-m", "x",
                                    *extra], capture_output=True, timeout=10).returncode
