@@ -18,6 +18,7 @@ __all__ = [
     "add_clock",
     "add_logging",
     "add_metrics",
+    "add_policy",
     "add_scenario",
     "broker_or_default",
     "make_clock",
@@ -26,14 +27,32 @@ __all__ = [
 ]
 
 
+def _broker_url(text: str) -> BrokerURL:
+    try:
+        return BrokerURL.parse(text)
+    except ValueError as exc:  # argparse would print only "invalid value"
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
     p.add_argument(
-        "--broker", type=BrokerURL.parse, required=required,
+        "--broker", type=_broker_url, required=required,
         default=None if required else os.environ.get("AAAS_BROKER"),
         metavar="URL",
         help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER)"
         + ("" if required else "; default: an embedded broker"),
     )
+
+
+# The names orchestrator.policies.make_policy builds (kept here so --help stays light).
+POLICIES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+
+
+def add_policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", choices=POLICIES, default="least_loaded",
+                   help="ASP-selection policy (default: least_loaded)")
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="sac checkpoint (default: the one shipped for the scenario)")
 
 
 def add_scenario(p: argparse.ArgumentParser) -> None:

@@ -7,9 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import add_broker, add_metrics, add_scenario
-
-POLICIES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+from ._cli_common import add_broker, add_metrics, add_policy, add_scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,10 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_scenario(p)
     add_broker(p)
-    p.add_argument("--policy", choices=POLICIES, default="least_loaded",
-                   help="ASP-selection policy (default: least_loaded)")
-    p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="sac checkpoint (default: the one shipped for the scenario)")
+    add_policy(p)
     p.add_argument("--time-scale", type=float, default=10_000.0, metavar="X",
                    help="emulated seconds per wall second (default: 10000: the paper's "
                    "288 h take ~100 s)")

@@ -6,9 +6,7 @@ import argparse
 import asyncio
 import logging
 
-from aaas._cli_common import add_broker, add_clock, add_metrics, add_scenario
-
-POLICIES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+from aaas._cli_common import add_broker, add_clock, add_metrics, add_policy, add_scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,10 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_broker(p)
     add_scenario(p)
-    p.add_argument("--policy", choices=POLICIES, default="least_loaded",
-                   help="ASP-selection policy (default: least_loaded)")
-    p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="sac checkpoint (default: the one shipped for the scenario)")
+    add_policy(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the random policy (default: 0)")
     add_clock(p)
     add_metrics(p)
