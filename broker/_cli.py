@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "broker", help="run the embedded MQTT 3.1.1 broker (amqtt) until Ctrl-C",
         description="Run the embedded pure-Python broker. For testbeds prefer Mosquitto with "

@@ -15,7 +15,7 @@ MODULATIONS = ("bpsk", "qpsk", "16qam")
 FADINGS = ("none", "rayleigh", "rician")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``link`` and ``channel`` to the ``aaas`` parser."""
     p = sub.add_parser("link", help="run the emulated wireless link in front of a broker",
                        description="An MQTT-aware TCP proxy: users connect to it, it relays "

@@ -32,7 +32,7 @@ def _fixed_broker_class() -> Any:
     """
     from amqtt.broker import Broker
 
-    class _Broker(Broker):  # type: ignore[misc]
+    class _Broker(Broker):
         async def _publish_retained_messages_for_subscription(
             self, subscription: tuple[str, int], session: Any
         ) -> None:

@@ -9,7 +9,7 @@ import logging
 from aaas._cli_common import add_broker, add_clock, add_metrics, add_scenario
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "edge-node", help="run edge nodes (ASPs) until Ctrl-C",
         description="Run the scenario's ASPs (all, or those named by --nodes) as edge nodes on "

@@ -39,7 +39,7 @@ def _model_options(p: argparse.ArgumentParser, *, required: bool = True) -> None
                    help="torch CPU threads (default: torch's; 1 is best on a busy CPU)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``inpaint``, ``quality`` and ``fit-quality`` to the ``aaas`` parser."""
     p = sub.add_parser("inpaint", help="restore a damaged image with RePaint",
                        description="Restore the masked pixels of an image with diffusers' RePaint.")
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f.set_defaults(run=_run("fit_quality"))
 
 
-def _run(name: str):  # type: ignore[no-untyped-def]
+def _run(name: str):
     def run(args: argparse.Namespace) -> int:
         from . import _tools
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report", help="PNG plots and an HTML summary of a finished run",
         description="Plot a finished run (outcomes over time, latency distribution, per-node "

@@ -9,7 +9,7 @@ import logging
 from aaas._cli_common import add_broker, add_clock, add_metrics, add_policy, add_scenario
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "orchestrator", help="run the orchestrator until Ctrl-C",
         description="Assign every task request to an edge node with the chosen policy, from the "

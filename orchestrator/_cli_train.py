@@ -12,7 +12,7 @@ __all__ = ["register"]
 BENCHMARKS = "random,round_robin,least_loaded,upper_bound"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train``, ``evaluate`` and ``bench`` to the ``aaas`` parser."""
     _register_train(sub)
     _register_evaluate(sub)
@@ -35,7 +35,7 @@ def _threads(p: argparse.ArgumentParser) -> None:
                    "and on a shared 2-core machine 2 threads contend; env AAAS_TORCH_THREADS)")
 
 
-def _register_train(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the discrete SAC policy in the batch simulator")
     add_scenario(p)
     p.add_argument("--out", default=None, metavar="PATH.pt",
@@ -54,7 +54,7 @@ def _register_train(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(run=_run_train)
 
 
-def _register_evaluate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="compare policies on the same simulated episodes "
                        "(the paper's Table V)")
     add_scenario(p)

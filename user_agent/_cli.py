@@ -11,7 +11,7 @@ from pathlib import Path
 from aaas._cli_common import add_broker, add_clock, add_metrics, add_scenario
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "user-agent", help="run emulated users: send the workload, wait for the results",
         description="Run users of the scenario on the broker (default mqtt://127.0.0.1:1883). The "

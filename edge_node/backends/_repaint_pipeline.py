@@ -173,7 +173,7 @@ class BatchStoppedError(Exception):
 def _stoppable(base: type) -> type:
     """RePaintPipeline whose step loop checks a stop event (via its progress bar hook)."""
 
-    class StoppableRePaintPipeline(base):  # type: ignore[misc]
+    class StoppableRePaintPipeline(base):
         stop_event: threading.Event | None = None
 
         def progress_bar(self, iterable: Iterable[Any] | None = None,

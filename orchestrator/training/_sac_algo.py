@@ -114,7 +114,7 @@ class SacAlgorithm:
         q1_B, q2_B = q1_BA.gather(1, a)[:, 0], q2_BA.gather(1, a)[:, 0]
         critic_loss = 0.5 * (fn.mse_loss(q1_B, target_B) + fn.mse_loss(q2_B, target_B))
         self.critic_opt.zero_grad()
-        critic_loss.backward()  # type: ignore[no-untyped-call]
+        critic_loss.backward()
         self.critic_opt.step()
 
         logits_BA = self.actor(obs)
@@ -129,7 +129,7 @@ class SacAlgorithm:
         if p.autotune:
             alpha_loss = (self.log_alpha * (entropy_B - self.target_entropy)).mean()
             self.alpha_opt.zero_grad()
-            alpha_loss.backward()  # type: ignore[no-untyped-call]
+            alpha_loss.backward()
             self.alpha_opt.step()
         self._soft_update()
         return UpdateStats(critic_loss=float(critic_loss.detach()),
