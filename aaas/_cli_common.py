@@ -23,6 +23,7 @@ __all__ = [
     "broker_or_default",
     "make_clock",
     "metrics_server",
+    "resolve_clock",
     "setup_logging",
 ]
 
@@ -68,6 +69,9 @@ def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:
     p.add_argument("--clock-epoch", type=float, default=None, metavar="UNIX_S",
                    help="wall time (Unix s) at which emulated time was 0; give every process "
                    "of a testbed the same value (default: now)")
+    p.add_argument("--follow-clock", action="store_true",
+                   help="take the time scale and epoch from the orchestrator's retained clock "
+                   "on the broker (aaas/v1/clock) instead of --time-scale/--clock-epoch")
 
 
 def add_metrics(p: argparse.ArgumentParser) -> None:
@@ -87,6 +91,15 @@ def setup_logging(level: str) -> None:
                         handlers=[RichHandler(rich_tracebacks=True, show_path=False)])
     for noisy in ("amqtt", "transitions", "aaas.mqtt.paho"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+async def resolve_clock(args: argparse.Namespace, url: BrokerURL) -> EmulatedClock:
+    """The testbed's clock (--follow-clock), or the one the options describe."""
+    if getattr(args, "follow_clock", False):
+        from ._clock_sync import fetch_clock
+
+        return await fetch_clock(url)
+    return make_clock(args)
 
 
 def make_clock(args: argparse.Namespace) -> EmulatedClock:

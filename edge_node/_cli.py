@@ -30,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import ConfigError, load_scenario
-    from aaas._cli_common import broker_or_default, make_clock, metrics_server
+    from aaas._cli_common import broker_or_default, metrics_server, resolve_clock
     from aaas._runner import run_until_stopped
     from monitoring import EdgeMetrics
 
@@ -43,9 +43,10 @@ def _run(args: argparse.Namespace) -> int:
         specs = [scenario.asp(n.strip()) for n in args.nodes.split(",") if n.strip()]
         if not specs:
             raise ConfigError("--nodes names no node")
-    url, clock, registry = broker_or_default(args), make_clock(args), CollectorRegistry()
+    url, registry = broker_or_default(args), CollectorRegistry()
 
     async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
                                    metrics=EdgeMetrics(registry), device=args.device):

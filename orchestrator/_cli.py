@@ -30,7 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import load_scenario
-    from aaas._cli_common import broker_or_default, make_clock, metrics_server
+    from aaas._cli_common import broker_or_default, metrics_server, resolve_clock
     from aaas._runner import run_until_stopped
     from monitoring import OrchestratorMetrics
 
@@ -40,9 +40,10 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     policy = make_policy(args.policy, scenario, rng=np.random.default_rng(args.seed),
                          checkpoint=args.checkpoint)
-    url, clock, registry = broker_or_default(args), make_clock(args), CollectorRegistry()
+    url, registry = broker_or_default(args), CollectorRegistry()
 
     async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with Orchestrator(scenario=scenario, policy=policy, url=url, clock=clock,
                                     metrics=OrchestratorMetrics(registry)) as orch:

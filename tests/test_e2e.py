@@ -65,12 +65,13 @@ def test_separate_processes_on_mosquitto_and_clean_shutdown(mosquitto: BrokerURL
     scen = tmp_path / "tiny.toml"
     scen.write_text('name = "tiny"\nseed = 3\n[asps]\ncount = 3\n'
                     '[workload]\nusers = 6\nhorizon_s = 60000\narrival_rate = 0.0003\n')
-    common = ["--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}", "--scenario", str(scen),
-              "--time-scale", "20000"]
+    common = ["--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}", "--scenario", str(scen)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Only the orchestrator is told the time scale; the others adopt its retained clock.
+    orch = subprocess.Popen(_aaas("orchestrator", *common, "--policy", "upper_bound",
+                                  "--time-scale", "20000"), env=env, stderr=subprocess.PIPE)
+    common.append("--follow-clock")
     nodes = subprocess.Popen(_aaas("edge-node", *common), env=env, stderr=subprocess.PIPE)
-    orch = subprocess.Popen(_aaas("orchestrator", *common, "--policy", "upper_bound"), env=env,
-                            stderr=subprocess.PIPE)
     try:
         out = tmp_path / "qos.json"
         users = subprocess.run(_aaas("user-agent", *common, "--json", str(out)), env=env,

@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import load_scenario
-    from aaas._cli_common import broker_or_default, make_clock, metrics_server
+    from aaas._cli_common import broker_or_default, metrics_server, resolve_clock
     from aaas._runner import run_until_stopped
     from monitoring import UserMetrics
 
@@ -80,12 +80,13 @@ def _run(args: argparse.Namespace) -> int:
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([args.seed, 0]))
     mine = [a for a in arrivals if a.user_id in set(users)]
-    url, clock, registry = broker_or_default(args), make_clock(args), CollectorRegistry()
+    url, registry = broker_or_default(args), CollectorRegistry()
     images = ImageSource(size=scenario.limits.image_size,
                          rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images)
     log = logging.getLogger("aaas.user")
 
     async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
                                  images=images, metrics=UserMetrics(registry)) as agent:
