@@ -19,12 +19,22 @@ log = logging.getLogger("aaas")
 
 
 def _quiet_mqtt_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """aiomqtt leaves a future with the disconnect error unread when a connection
-    drops (a broker restart, the link closing a connection): that is a normal
-    event here, which MqttSession already logs and recovers from."""
+    """Quiet the asyncio-level echoes of a dropped MQTT connection.
+
+    aiomqtt leaves a future with the disconnect error unread when a connection
+    drops (a broker restart, the link closing a connection), and paho may ask the
+    loop to watch a socket that has just closed: both are normal events here, which
+    MqttSession already logs and recovers from. Everything else is reported as usual.
+    """
     exc = context.get("exception")
     if exc is not None and type(exc).__module__.startswith("aiomqtt"):
         log.debug("connection dropped: %s", exc)
+        return
+    # paho asks (from its callbacks) to watch a socket that has closed by the time
+    # the loop gets to it: the same dropped connection, seen from the selector.
+    handle = repr(context.get("handle", ""))
+    if isinstance(exc, OSError) and ("add_writer(" in handle or "add_reader(" in handle):
+        log.debug("socket closed before the loop could watch it: %s", exc)
         return
     loop.default_exception_handler(context)
 
