@@ -8,7 +8,8 @@ from aaas import EmulatedClock
 
 from ._direction import DirectionChannel
 from ._metrics import LinkMetrics
-from ._mqtt_frames import PUBLISH, Packet, PacketStream, publish_payload_offset
+from ._mqtt_frames import PUBLISH, Packet, publish_payload_offset
+from ._side import LinkSide
 from ._user import UserLink
 
 __all__ = ["LinkClosedError", "pump"]
@@ -25,20 +26,20 @@ class LinkClosedError(Exception):
         self.reason = reason
 
 
-async def pump(*, direction: str, first: Packet | None, src: asyncio.StreamReader,
-               dst: asyncio.StreamWriter, user: UserLink, level: int, clock: EmulatedClock,
+async def pump(*, direction: str, first: Packet | None, src: LinkSide,
+               dst: LinkSide, user: UserLink, level: int, clock: EmulatedClock,
                metrics: LinkMetrics) -> None:
     """Forward packets from *src* to *dst* until end of stream.
 
-    A perfect channel forwards every whole packet received so far in one write;
-    any other channel takes the packets one by one. Raises LinkClosedError when
-    the link cuts the connection.
+    *src* forwards what it can itself while the channel is perfect and nothing
+    is pending here; the rest comes here. A perfect channel forwards a batch in
+    one write; any other channel takes the packets one by one. Raises
+    LinkClosedError when the link cuts the connection.
     """
     channel = user.up if direction == "up" else user.down
     if first is not None:
         await _one(direction, first, dst, user, channel, level, clock, metrics)
-    stream = PacketStream(src)
-    while (batch := await stream.next_batch()) is not None:
+    while (batch := await src.next_batch()) is not None:
         data, bounds = batch
         if user.perfect(clock.now()):
             dst.write(data)
@@ -47,11 +48,11 @@ async def pump(*, direction: str, first: Packet | None, src: asyncio.StreamReade
             for start, hlen, end in bounds:
                 packet = Packet(data[start:start + hlen], data[start + hlen:end])
                 await _one(direction, packet, dst, user, channel, level, clock, metrics)
-        if dst.transport.get_write_buffer_size() > 1 << 20:
+        if dst.pending_write() > 1 << 20:
             await dst.drain()
 
 
-async def _one(direction: str, packet: Packet, dst: asyncio.StreamWriter, user: UserLink,
+async def _one(direction: str, packet: Packet, dst: LinkSide, user: UserLink,
                channel: DirectionChannel, level: int, clock: EmulatedClock,
                metrics: LinkMetrics) -> None:
     if user.perfect(clock.now()):
@@ -61,7 +62,7 @@ async def _one(direction: str, packet: Packet, dst: asyncio.StreamWriter, user: 
         await _through_channel(direction, packet, dst, channel, level, clock, metrics)
 
 
-async def _through_channel(direction: str, packet: Packet, dst: asyncio.StreamWriter,
+async def _through_channel(direction: str, packet: Packet, dst: LinkSide,
                            channel: DirectionChannel, level: int, clock: EmulatedClock,
                            metrics: LinkMetrics) -> None:
     raw = packet.header + packet.body

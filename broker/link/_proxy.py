@@ -23,6 +23,7 @@ from ._mqtt_frames import CONNECT, parse_connect, read_packet
 from ._pipe import LinkClosedError, pump
 from ._profile import LinkProfile
 from ._profiles import LinkProfiles
+from ._side import LinkSide
 from ._user import UserLink
 
 __all__ = ["LinkProxy"]
@@ -177,9 +178,12 @@ class LinkProxy:
             writer.close()
             return
         user = self.user(client_id or f"anonymous-{next(self._anon)}")
+        client = LinkSide(direction="up", user=user, clock=self.clock, metrics=self.metrics)
+        broker = LinkSide(direction="down", user=user, clock=self.clock, metrics=self.metrics)
+        client.peer, broker.peer = broker, client
         try:
-            up_reader, up_writer = await asyncio.open_connection(
-                self.upstream.host, self.upstream.port, limit=_STREAM_LIMIT)
+            await asyncio.get_running_loop().create_connection(
+                lambda: broker, self.upstream.host, self.upstream.port)
         except OSError as exc:
             self.metrics.closed.labels("upstream_unreachable").inc()
             self.logger.warning("link: upstream %s unreachable: %s", self.upstream, exc)
@@ -190,23 +194,24 @@ class LinkProxy:
         self.metrics.stats.connections += 1
         reason = "client"
         try:
-            reason = await self._relay(user, level, first, reader, writer, up_reader, up_writer)
+            await _take_over(reader, writer, client)
+            reason = await self._relay(user, level, first, client, broker)
         finally:
             self.metrics.connections.dec()
             self.metrics.closed.labels(reason).inc()
-            for w in (writer, up_writer):
-                w.close()
+            writer.close()
+            if broker.transport is not None:
+                broker.transport.close()
 
-    async def _relay(self, user: UserLink, level: int, first: Any,
-                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> str:
+    async def _relay(self, user: UserLink, level: int, first: Any, client: LinkSide,
+                     broker: LinkSide) -> str:
         relay = functools.partial(pump, user=user, level=level, clock=self.clock,
                                   metrics=self.metrics)
         up = asyncio.create_task(
-            _guarded(relay(direction="up", first=first, src=reader, dst=up_writer), up_writer),
+            _guarded(relay(direction="up", first=first, src=client, dst=broker), broker),
             name=f"link-up:{user.user_id}")
         down = asyncio.create_task(
-            _guarded(relay(direction="down", first=None, src=up_reader, dst=writer), writer),
+            _guarded(relay(direction="down", first=None, src=broker, dst=client), client),
             name=f"link-down:{user.user_id}")
         try:
             done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
@@ -230,18 +235,40 @@ class LinkProxy:
                     await t
 
 
-async def _guarded(coro: Any, dst: asyncio.StreamWriter) -> str:
+async def _take_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     side: LinkSide) -> None:
+    """Make *side* the protocol of the client's socket, with what the reader had buffered."""
+    transport: asyncio.Transport = writer.transport  # type: ignore[assignment]
+    transport.pause_reading()  # nothing may arrive between the buffer and the switch
+    transport.set_protocol(side)
+    side.attach(transport)
+    reader.feed_eof()
+    try:
+        rest = await reader.read()
+    except ConnectionError as exc:
+        side.connection_lost(exc)
+        return
+    if rest:
+        side.data_received(rest)
+    if transport.is_closing():  # it went away while the upstream connected
+        side.connection_lost(None)
+    else:
+        transport.resume_reading()  # an end of stream already received is seen again
+
+
+async def _guarded(coro: Any, dst: LinkSide) -> str:
     """Run one pump; the reason it stopped; at a clean end, pass the end of stream on."""
     try:
         await coro
     except LinkClosedError as exc:
-        dst.transport.abort()
+        if dst.transport is not None:
+            dst.transport.abort()
         return exc.reason
     except ProtocolError:
         return "malformed"
     except (ConnectionError, asyncio.IncompleteReadError):
         return "reset"
     with contextlib.suppress(OSError, RuntimeError):
-        if dst.can_write_eof():
-            dst.write_eof()
+        if dst.transport is not None and dst.transport.can_write_eof():
+            dst.transport.write_eof()
     return "client"
