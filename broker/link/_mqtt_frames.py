@@ -163,27 +163,3 @@ def scan_packets(buf: bytes | bytearray) -> list[tuple[int, int, int]]:
         at = end
     return out
 
-
-class PacketStream:
-    """Reads whole packets in batches: every complete packet already received, at once."""
-
-    def __init__(self, reader: asyncio.StreamReader, chunk: int = 1 << 18) -> None:
-        self.reader = reader
-        self.chunk = chunk
-        self._buf = bytearray()
-
-    async def next_batch(self) -> tuple[bytes, list[tuple[int, int, int]]] | None:
-        """(bytes of whole packets, their bounds), or ``None`` at a clean end of stream."""
-        while True:
-            bounds = scan_packets(self._buf)
-            if bounds:
-                end = bounds[-1][2]
-                data = bytes(self._buf[:end])
-                del self._buf[:end]
-                return data, bounds
-            chunk = await self.reader.read(self.chunk)
-            if not chunk:
-                if self._buf:
-                    raise ProtocolError("malformed", "stream ended inside a packet")
-                return None
-            self._buf += chunk
