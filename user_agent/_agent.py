@@ -74,6 +74,9 @@ class UserAgent:
             subscriptions=[(TOPICS.result.topic.format(user_id=uid), 1),
                            (TOPICS.user_error.topic.format(user_id=uid), 1)],
             handler=handler, logger=self.log, keepalive=60,
+            # A persistent session: results that arrive while the link has cut the
+            # connection wait at the broker instead of being dropped.
+            clean_session=False,
         )
 
     # -- lifecycle ---------------------------------------------------------------------
