@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import math
 import uuid
+from typing import Any
 
 import aiomqtt
 import msgspec
@@ -71,16 +72,21 @@ def _proxy(upstream: BrokerURL, default: LinkProfile, *, scale: float = 1.0,
                      registry=registry or CollectorRegistry(), control=control)
 
 
+async def _send_through(url: BrokerURL, topic: str, payloads: list[bytes]) -> list[Any]:
+    """Publish *payloads* (QoS 1) from one client to another, both through *url*."""
+    async with _client(url, _uid("sub")) as sub, _client(url, _uid("pub")) as pub:
+        await sub.subscribe(topic, 1)
+        for p in payloads:
+            await pub.publish(topic, p, qos=1)
+        return await _collect(sub, len(payloads))
+
+
 async def test_perfect_channel_changes_nothing(link_upstream: BrokerURL) -> None:
     topic = f"t/{uuid.uuid4().hex}"
     rng = np.random.default_rng(5)
     payloads = [rng.bytes(int(n)) for n in rng.integers(0, 3000, 60)] + [rng.bytes(300_000)]
     async with _proxy(link_upstream, LinkProfile.perfect()) as link:
-        async with _client(link.url, _uid("sub")) as sub, _client(link.url, _uid("pub")) as pub:
-            await sub.subscribe(topic, 1)
-            for p in payloads:
-                await pub.publish(topic, p, qos=1)
-            got = await _collect(sub, len(payloads))
+        got = await _send_through(link.url, topic, payloads)
         stats = link.stats()
     assert [m.payload for m in got] == payloads
     assert stats.bytes_retx_up == stats.bytes_retx_down == 0
@@ -97,11 +103,7 @@ async def test_lossy_channel_delivers_everything_in_order(link_upstream: BrokerU
     topic = f"t/{uuid.uuid4().hex}"
     payloads = [f"{i:05d}".encode() * 100 for i in range(80)]
     async with _proxy(link_upstream, profile, scale=200.0, registry=registry) as link:
-        async with _client(link.url, _uid("sub")) as sub, _client(link.url, _uid("pub")) as pub:
-            await sub.subscribe(topic, 1)
-            for p in payloads:
-                await pub.publish(topic, p, qos=1)
-            got = await _collect(sub, len(payloads))
+        got = await _send_through(link.url, topic, payloads)
         stats = link.stats()
     assert [m.payload for m in got] == payloads
     assert stats.retransmissions > 0
