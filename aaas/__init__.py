@@ -2,17 +2,17 @@
 
 The MQTT contract (topics and payload schemas), scenario loading, the emulated
 clock, the paper's quality/runtime/crash models and the MQTT session every
-process uses. The CLI entry point is :mod:`aaas.cli`.
+process uses. The CLI entry point is :mod:`testbed.cli`.
 """
 
-from ._clock import EmulatedClock
-from ._config import AspSpec, Limits, Range, Scenario, Workload, load_scenario, parse_scenario
-from ._contract import ROOT, TOPICS, Route, decode, encode
-from ._errors import AaasError, ConfigError, ProtocolError
-from ._models import CrashRule, QualityCurve, RuntimeModel
-from ._mqtt import BrokerURL, MqttSession, Outgoing
-from ._replies import error_reply, guess_task_id
-from ._schemas import (
+from .clock import EmulatedClock
+from .config import AspSpec, Limits, Range, Scenario, Workload, load_scenario, parse_scenario
+from .contract import ROOT, TOPICS, Route, decode, encode
+from .errors import AaasError, ConfigError, ProtocolError
+from .models import CrashRule, QualityCurve, RuntimeModel
+from .mqtt import BrokerURL, MqttSession, Outgoing
+from .replies import error_reply, guess_task_id
+from .schemas import (
     SCHEMA_VERSION,
     Assignment,
     ClockSpec,
@@ -26,7 +26,7 @@ from ._schemas import (
     TaskResult,
     Timings,
 )
-from ._topics import TopicTemplate
+from .topics import TopicTemplate
 
 __all__ = [
     "ROOT",

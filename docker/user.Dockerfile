@@ -18,7 +18,7 @@ COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
 COPY scenarios/ scenarios/
 RUN pip install -c constraints.txt ".[user]" \
- && python -c "import sys, aaas.cli; aaas.cli.build_parser(); sys.exit('torch' in sys.modules)"
+ && python -c "import sys, testbed.cli; testbed.cli.build_parser(); sys.exit('torch' in sys.modules)"
 
 EXPOSE 9103
 ENTRYPOINT ["aaas"]

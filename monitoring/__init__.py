@@ -1,8 +1,8 @@
 """Monitoring: metric containers per service, the /metrics server, dashboards."""
 
-from ._metrics import LATENCY_BUCKETS_S, EdgeMetrics, OrchestratorMetrics, UserMetrics
-from ._sd import scrape_address, write_file_sd
-from ._server import MetricsServer
+from .metrics import LATENCY_BUCKETS_S, EdgeMetrics, OrchestratorMetrics, UserMetrics
+from .sd import scrape_address, write_file_sd
+from .server import MetricsServer
 
 __all__ = [
     "LATENCY_BUCKETS_S",

@@ -1,6 +1,6 @@
 """The orchestrator: policies, the live assigner, and (later) the simulator and trainer."""
 
-from ._cluster import ClusterView, NodeState
-from ._service import Orchestrator, RewardLedger
+from .cluster import ClusterView, NodeState
+from .service import Orchestrator, RewardLedger
 
 __all__ = ["ClusterView", "NodeState", "Orchestrator", "RewardLedger"]

@@ -67,7 +67,7 @@ def _sync(device: str) -> None:
 
 
 def _inputs(size: int, n: int, rng: np.random.Generator) -> tuple[list[Any], list[Any]]:
-    from aaas._images import random_mask, synthetic_image
+    from aaas.images import random_mask, synthetic_image
 
     return ([synthetic_image(rng, size) for _ in range(n)],
             [random_mask(rng, size) for _ in range(n)])
@@ -76,7 +76,7 @@ def _inputs(size: int, n: int, rng: np.random.Generator) -> tuple[list[Any], lis
 def bench_pipeline(m: Any, batches: list[int], probe_steps: int, task_steps: int) -> dict[str, Any]:
     import torch
 
-    from edge_node.backends._repaint_pipeline import inpaint_batch
+    from edge_node.backends.repaint_pipeline import inpaint_batch
 
     rng = np.random.default_rng(0)
     size = m.sample_size
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
-    from edge_node.backends._repaint_pipeline import load_repaint_model
+    from edge_node.backends.repaint_pipeline import load_repaint_model
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:

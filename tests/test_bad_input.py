@@ -20,7 +20,7 @@ from aaas import (
     decode,
     encode,
 )
-from aaas._images import checksum, encode_png, random_mask, synthetic_image
+from aaas.images import checksum, encode_png, random_mask, synthetic_image
 
 USER = "user-0001"
 

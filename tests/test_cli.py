@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from aaas._cli_common import POLICIES
-from aaas.cli import build_parser, main
 from orchestrator.policies import POLICY_NAMES
+from testbed.cli import build_parser, main
+from testbed.options import POLICIES
 
 
 def _subcommands() -> list[str]:
@@ -32,7 +32,7 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
 
 
 def test_bad_broker_url_and_unknown_scenario_fail_clearly() -> None:
-    run = [sys.executable, "-m", "aaas.cli"]
+    run = [sys.executable, "-m", "testbed.cli"]
     bad = subprocess.run([*run, "orchestrator", "--broker", "http://x"], capture_output=True,
                          text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "mqtt://" in bad.stderr

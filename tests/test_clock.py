@@ -8,7 +8,7 @@ import time
 import pytest
 
 from aaas import TOPICS, AaasError, BrokerURL, ConfigError, EmulatedClock, MqttSession
-from aaas._clock_sync import fetch_clock
+from aaas.clock_sync import fetch_clock
 
 
 def test_emulated_time_runs_scale_times_faster() -> None:

@@ -23,7 +23,7 @@ from aaas import (
     decode,
     encode,
 )
-from aaas._images import checksum
+from aaas.images import checksum
 
 REQ = TaskRequest(task_id="t1", user_id="user-0001", steps=120, image=b"\x89PNG-ish",
                   mask=b"mask", checksum=checksum(b"\x89PNG-ish", b"mask"), sent_at=12.5)

@@ -13,7 +13,7 @@ import pytest
 from stack_helpers import small_scenario
 
 from aaas import TOPICS, BrokerURL, NodeStatus, decode
-from aaas._demo import DemoOptions, run_demo
+from testbed.demo import DemoOptions, run_demo
 
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 
@@ -56,7 +56,7 @@ async def test_overload_crashes_lose_tasks_and_are_accounted(broker_url: BrokerU
 
 
 def _aaas(*args: str) -> list[str]:
-    return [sys.executable, "-m", "aaas.cli", "--log-level", "WARNING", *args]
+    return [sys.executable, "-m", "testbed.cli", "--log-level", "WARNING", *args]
 
 
 @pytest.mark.mosquitto
@@ -96,7 +96,7 @@ def test_separate_processes_on_mosquitto_and_clean_shutdown(mosquitto: BrokerURL
 
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     out = tmp_path / "summary.json"
-    cmd = [sys.executable, "-m", "aaas.cli", "demo", "--users", "20", "--no-progress", "--json",
+    cmd = [sys.executable, "-m", "testbed.cli", "demo", "--users", "20", "--no-progress", "--json",
            str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "COLUMNS": "200"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aaas import BrokerURL, load_scenario
-from aaas._demo import DemoOptions, run_demo
+from testbed.demo import DemoOptions, run_demo
 
 
 async def test_users_ask_again_when_the_link_corrupts_content(embedded: BrokerURL,

@@ -10,7 +10,7 @@ import signal
 import aiomqtt
 import pytest
 
-from aaas._runner import _quiet_mqtt_disconnects, run_until_stopped
+from testbed.runner import _quiet_mqtt_disconnects, run_until_stopped
 
 
 def test_first_signal_stops_cleanly_with_the_services_code() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from aaas import BrokerURL, ConfigError, load_scenario
-from aaas._demo import DemoOptions, run_demo
 from orchestrator.policies import Observation, make_policy
+from testbed.demo import DemoOptions, run_demo
 
 pytest.importorskip("torch")
 

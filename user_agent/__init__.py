@@ -1,9 +1,9 @@
 """User-device emulators: arrivals, requests, results and QoS (no torch: runs on a Pi)."""
 
-from ._agent import UserAgent
-from ._images import ImageSource
-from ._qos import OUTCOMES, QoSSummary, TaskRecord
-from ._workload import Arrival, poisson_arrivals
+from .agent import UserAgent
+from .images import ImageSource
+from .qos import OUTCOMES, QoSSummary, TaskRecord
+from .workload import Arrival, poisson_arrivals
 
 __all__ = ["OUTCOMES", "Arrival", "ImageSource", "QoSSummary", "TaskRecord", "UserAgent",
            "poisson_arrivals"]

@@ -5,12 +5,12 @@
 ...     ...   # users connect to link.url; link.stats() sums bytes on air, retransmissions
 """
 
-from ._control import LINK_CONTROL, LinkUpdate
-from ._direction import DirectionChannel, Transmission
-from ._metrics import LinkMetrics, LinkStats
-from ._profile import ERROR_MODES, LinkProfile
-from ._profiles import LinkProfiles, load_link_profiles, parse_link_table
-from ._proxy import LinkProxy
+from .control import LINK_CONTROL, LinkUpdate
+from .direction import DirectionChannel, Transmission
+from .metrics import LinkMetrics, LinkStats
+from .profile import ERROR_MODES, LinkProfile
+from .profiles import LinkProfiles, load_link_profiles, parse_link_table
+from .proxy import LinkProxy
 
 __all__ = [
     "ERROR_MODES",

@@ -1,6 +1,6 @@
 """Inpainting backends: ``modeled`` (always available) and ``repaint`` (torch + diffusers)."""
 
-from ._base import InpaintBackend, InpaintJob, InpaintOutput
-from ._modeled import ModeledBackend, classical_inpaint
+from .base import InpaintBackend, InpaintJob, InpaintOutput
+from .modeled import ModeledBackend, classical_inpaint
 
 __all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput", "ModeledBackend", "classical_inpaint"]

@@ -1,8 +1,8 @@
 """``fit-quality``: measure a metric against the steps and fit the paper's models."""
 
-from ._curve import CurveFit, clamped_linear, fit_clamped_linear, fit_quality_curve, normalise
-from ._runtime import fit_runtime
-from ._sweep import Case, Measurement, generated_cases, load_cases, sweep
+from .curve import CurveFit, clamped_linear, fit_clamped_linear, fit_quality_curve, normalise
+from .runtime import fit_runtime
+from .sweeps import Case, Measurement, generated_cases, load_cases, sweep
 
 __all__ = [
     "Case",

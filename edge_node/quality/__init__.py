@@ -2,8 +2,8 @@
 HaarPSI, MDSI and VIF (full reference). torch and piq are imported only when
 a metric is computed, so importing this package stays light."""
 
-from ._brisque import BrisqueUnavailableError, brisque_score, find_brisque_weights
-from ._metrics import METRICS, NO_REFERENCE, Metric, evaluate, parse_metrics, to_tensor
+from .brisque import BrisqueUnavailableError, brisque_score, find_brisque_weights
+from .metrics import METRICS, NO_REFERENCE, Metric, evaluate, parse_metrics, to_tensor
 
 __all__ = [
     "METRICS",

@@ -1,8 +1,8 @@
 """ASP-selection policies behind one interface (see :mod:`._base`)."""
 
-from ._base import Observation, Policy
-from ._benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
-from ._registry import POLICY_NAMES, make_policy
+from .base import Observation, Policy
+from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
+from .registry import POLICY_NAMES, make_policy
 
 __all__ = [
     "POLICY_NAMES",

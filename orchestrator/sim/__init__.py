@@ -1,10 +1,10 @@
 """The training simulator: a Gymnasium env and its vectorised batch twin."""
 
-from ._batch import BatchSim, BatchStep
-from ._env import AaasEnv
-from ._episode import Episode, draw_episode
-from ._features import LAYOUTS, FeatureSpec
-from ._stats import EpisodeStats, quality_table
+from .batch import BatchSim, BatchStep
+from .env import AaasEnv
+from .episode import Episode, draw_episode
+from .features import LAYOUTS, FeatureSpec
+from .stats import EpisodeStats, quality_table
 
 __all__ = [
     "LAYOUTS",

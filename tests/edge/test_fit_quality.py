@@ -75,7 +75,7 @@ def test_too_few_step_counts_is_an_error() -> None:
 def test_plot_is_written(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from edge_node.fit import Measurement
-    from edge_node.fit._plot import plot_fit
+    from edge_node.fit.plot import plot_fit
 
     values = _scores(np.random.default_rng(4))
     fit = fit_quality_curve(STEPS, values, worst=0.0, best=1.0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aaas import ConfigError
-from aaas._images import synthetic_image
+from aaas.images import synthetic_image
 from edge_node.quality import (
     METRICS,
     BrisqueUnavailableError,

@@ -14,10 +14,10 @@ pytest.importorskip("diffusers")
 from repaint_tiny import save_tiny_repaint
 
 from aaas import ConfigError, EmulatedClock
-from aaas._images import random_mask, synthetic_image
-from edge_node.backends._base import InpaintJob
-from edge_node.backends._repaint import RepaintBackend, load_repaint_backend
-from edge_node.backends._repaint_pipeline import (
+from aaas.images import random_mask, synthetic_image
+from edge_node.backends.base import InpaintJob
+from edge_node.backends.repaint import RepaintBackend, load_repaint_backend
+from edge_node.backends.repaint_pipeline import (
     load_repaint_model,
     unet_call_formula,
     unet_calls,

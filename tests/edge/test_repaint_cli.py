@@ -11,8 +11,8 @@ from PIL import Image
 from repaint_tiny import save_tiny_repaint
 
 from aaas import parse_scenario
-from aaas._images import random_mask, synthetic_image
-from aaas.cli import main
+from aaas.images import random_mask, synthetic_image
+from testbed.cli import main
 
 pytestmark = pytest.mark.torch
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from repaint_tiny import save_tiny_repaint
 
-import aaas._demo as demo
 import broker
+import testbed.demo as demo
 from aaas import TOPICS, NodeLoad, TaskResult, decode, parse_scenario
-from aaas._images import decode_image
+from aaas.images import decode_image
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
@@ -25,9 +25,11 @@ def _scenario(model: Path) -> Any:
     return parse_scenario({
         "name": "repaint-e2e", "seed": 5,
         "asps": {"count": 3, "capacity": {"min": 200, "max": 200, "step": 10, "inclusive": True},
-                 # the most free capacity: least_loaded sends it tasks first, so they overlap
+                 # the most free capacity: least_loaded sends it tasks first; 210 so that
+                # any task running there (20+ steps) sends the next one to a modeled node,
+                # however fast this machine runs the tiny model
                  "override": [{"index": 0, "backend": "repaint", "model": str(model),
-                               "capacity": 320}]},
+                               "capacity": 210}]},
         "workload": {"users": 4, "arrival_rate": 0.04, "horizon_s": 600,
                      "steps": {"min": 20, "max": 40, "step": 10, "inclusive": True}},
         "runtime": {"a": 0.0, "b": 0.01, "c": 0.0, "unit_s": 60.0},  # modeled: 0.6·t s

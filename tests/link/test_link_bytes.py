@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from aaas import BrokerURL, EmulatedClock
 from broker.link import LinkProfile, LinkProfiles, LinkProxy
-from broker.link._mqtt_frames import encode_remaining_length
+from broker.link.mqtt_frames import encode_remaining_length
 
 
 def _packet(first: int, body: bytes) -> bytes:

@@ -31,7 +31,7 @@ def _wait_port(port: int, limit_s: float = 20.0) -> None:
 def test_aaas_link_process(link_mosquitto: BrokerURL) -> None:
     listen, metrics = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "aaas.cli", "link", "--upstream",
+        [sys.executable, "-m", "testbed.cli", "link", "--upstream",
          f"mqtt://127.0.0.1:{link_mosquitto.port}", "--listen", f"127.0.0.1:{listen}",
          "--metrics-port", str(metrics), "--time-scale", "100"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

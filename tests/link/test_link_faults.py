@@ -177,7 +177,7 @@ def test_block_end_is_always_after_t() -> None:
 
 
 def test_a_perfect_user_is_perfect_again_after_a_forced_outage() -> None:
-    from broker.link._user import UserLink
+    from broker.link.user import UserLink
 
     user = UserLink(user_id="u", profile=LinkProfile.perfect(), seed=1)
     assert user.perfect(0.0)

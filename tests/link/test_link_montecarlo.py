@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from aaas.cli import main
 from broker.link.channel import ber_array, channel_report, expect
+from testbed.cli import main
 
 
 def _within(empirical: float, analytic: float, n: int, sigmas: float = 5.0) -> bool:

@@ -52,12 +52,12 @@ def test_three_dashboards_with_queries() -> None:
 
 
 def test_dashboards_are_built_from_code(tmp_path: Path) -> None:
-    from monitoring._dashboards import write_dashboards
+    from monitoring.dashboards import write_dashboards
 
     for fresh in write_dashboards(tmp_path):
         checked_in = ROOT / "monitoring" / "grafana" / "dashboards" / fresh.name
         assert checked_in.read_text() == fresh.read_text(), (
-            f"{checked_in.name} is stale: run python -m monitoring._dashboards")
+            f"{checked_in.name} is stale: run python -m monitoring.dashboards")
 
 
 @pytest.mark.parametrize(("dashboard", "title", "expr"), QUERIES,

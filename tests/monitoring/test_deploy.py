@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aaas.cli import build_parser
 from broker import free_port, wait_port
+from testbed.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -82,8 +82,8 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split('.')[0] in {HEAVY!r}:
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
-import aaas.cli, user_agent, broker.link, monitoring
-aaas.cli.build_parser()
+import testbed.cli, user_agent, broker.link, monitoring
+testbed.cli.build_parser()
 """
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from broker.link._metrics import LinkMetrics
+from broker.link.metrics import LinkMetrics
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()

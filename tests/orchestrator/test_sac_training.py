@@ -11,9 +11,9 @@ from orch_scenarios import tiny_scenario_file
 
 from aaas import ConfigError, load_scenario
 from orchestrator.policies import Observation, make_policy
-from orchestrator.training._evaluate import evaluate_policy
-from orchestrator.training._sac_algo import SacParams
-from orchestrator.training._train import VALIDATION_SEED, TrainConfig, train
+from orchestrator.training.evaluation import evaluate_policy
+from orchestrator.training.sac_algo import SacParams
+from orchestrator.training.trainer import VALIDATION_SEED, TrainConfig, train
 
 pytestmark = pytest.mark.torch
 

@@ -9,7 +9,7 @@ from orch_scenarios import tiny_scenario_file
 
 from aaas import load_scenario
 from orchestrator.policies import make_policy
-from orchestrator.training._evaluate import evaluate_policy
+from orchestrator.training.evaluation import evaluate_policy
 
 
 def test_benchmark_ordering_on_a_small_scenario(tmp_path: Path) -> None:

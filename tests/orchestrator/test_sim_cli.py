@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from orch_scenarios import tiny_scenario_file
 
-from aaas.cli import main
+from testbed.cli import main
 
 TABLE_V = ("return_mean", "return_std", "finished_rate", "crashed_rate", "utility", "lost_utility")
 

@@ -8,8 +8,8 @@
 * analytic-vs-Monte-Carlo reports for ``aaas channel``.
 """
 
-from ._ber import BITS_PER_SYMBOL, MODULATIONS, ber, ber_array, check_modulation, qfunc
-from ._fading import (
+from .bit_errors import BITS_PER_SYMBOL, MODULATIONS, ber, ber_array, check_modulation, qfunc
+from .fading import (
     FADING,
     BlockFading,
     check_fading,
@@ -18,10 +18,10 @@ from ._fading import (
     gain_pdf,
     outage_probability,
 )
-from ._frames import frame_sizes, per, per_array
-from ._gilbert import GilbertElliott, GilbertParams
-from ._montecarlo import ChannelReport, channel_report, simulate_ber
-from ._pathloss import (
+from .frames import frame_sizes, per, per_array
+from .gilbert import GilbertElliott, GilbertParams
+from .montecarlo import ChannelReport, channel_report, simulate_ber
+from .pathloss import (
     PATHLOSS_MODELS,
     free_space_db,
     log_distance_db,
@@ -29,8 +29,8 @@ from ._pathloss import (
     umi_los_db,
     umi_nlos_db,
 )
-from ._rate import RATE_MODELS, bit_rate, shannon_rate
-from ._snr import db_to_linear, linear_to_db, mean_snr_db, noise_dbm
+from .rate import RATE_MODELS, bit_rate, shannon_rate
+from .snr import db_to_linear, linear_to_db, mean_snr_db, noise_dbm
 
 __all__ = [
     "BITS_PER_SYMBOL",

@@ -1,6 +1,6 @@
 """The link's faults, one small file each (after toxiproxy's toxics).
 
-Each works on a :class:`~broker.link._direction.DirectionChannel` and a
+Each works on a :class:`~broker.link.direction.DirectionChannel` and a
 :class:`~broker.link._transmission.Transmission` in progress:
 
 * ``_outage``: hold a packet while the instantaneous SNR is below the threshold
@@ -10,10 +10,10 @@ Each works on a :class:`~broker.link._direction.DirectionChannel` and a
 * ``_corrupt``: flip bits of a PUBLISH payload, keeping the MQTT framing.
 """
 
-from ._airtime import air_time_s, frames_in_block
-from ._arq import arq_tries
-from ._corrupt import flip_bits, frame_bit_errors
-from ._outage import wait_for_signal
+from .airtime import air_time_s, frames_in_block
+from .arq import arq_tries
+from .corrupt import flip_bits, frame_bit_errors
+from .outage import wait_for_signal
 
 __all__ = ["air_time_s", "arq_tries", "flip_bits", "frame_bit_errors", "frames_in_block",
            "wait_for_signal"]

@@ -1,0 +1,246 @@
+"""MQTT plumbing shared by every process: broker URLs and a resilient session.
+
+The session wraps one :class:`aiomqtt.Client` (aiomqtt 2.x, the maintained
+successor of asyncio-mqtt) and adds what a service on a testbed needs:
+
+* it reconnects after a broker restart or a network fault, with back-off, and
+  subscribes again;
+* ``publish`` never fails because the broker is away: messages wait in an
+  outbox and are sent, in order, once connected (at least once: a message is
+  only dropped from the outbox after the broker acknowledged it);
+* a birth message (``online`` status) is sent on every connect, and the last
+  will (``offline``) is registered with the broker.
+
+Everything speaks MQTT 3.1.1, which both amqtt and Mosquitto support.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import aiomqtt
+import msgspec
+
+from .contract import Route, encode
+from .errors import ConfigError
+
+__all__ = ["BrokerURL", "MqttSession", "Outgoing"]
+
+Handler = Callable[[aiomqtt.Message], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerURL:
+    """Where the broker is: ``mqtt://[user[:password]@]host[:port]``."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerURL:
+        parts = urllib.parse.urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme != "mqtt":
+            raise ConfigError(f"broker URL {url!r}: scheme must be mqtt:// (got {parts.scheme!r})")
+        if not parts.hostname:
+            raise ConfigError(f"broker URL {url!r} has no host")
+        try:
+            port = parts.port or 1883
+        except ValueError:
+            raise ConfigError(f"broker URL {url!r} has a bad port") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            username=urllib.parse.unquote(parts.username) if parts.username else None,
+            password=urllib.parse.unquote(parts.password) if parts.password else None,
+        )
+
+    def __str__(self) -> str:
+        auth = f"{self.username}:***@" if self.username else ""
+        return f"mqtt://{auth}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message waiting in the outbox."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+@dataclass(kw_only=True)
+class MqttSession:
+    """A resilient MQTT connection for one client id (see the module doc)."""
+
+    url: BrokerURL
+    client_id: str
+    subscriptions: Sequence[tuple[str, int]] = ()
+    """(filter, qos) pairs, subscribed again on every connect."""
+    handler: Handler | None = None
+    """Called for each received message, one at a time, in order."""
+    will: Outgoing | None = None
+    birth: Sequence[Outgoing] = ()
+    """Published first on every connect (e.g. the retained ``online`` status)."""
+    clean_session: bool = True
+    keepalive: int = 30
+    reconnect_min_s: float = 0.2
+    reconnect_max_s: float = 5.0
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("aaas.mqtt"))
+    on_connect: Callable[[], None] | None = None
+    on_bytes: Callable[[str, int], None] | None = None
+    """Called with ("sent" | "received", bytes) for payload accounting."""
+
+    _outbox: deque[Outgoing] = field(default_factory=deque, init=False)
+    _outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _connected: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _client: aiomqtt.Client | None = field(default=None, init=False)
+    connects: int = field(default=0, init=False)
+
+    # -- lifecycle -----------------------------------------------------------
+    async def __aenter__(self) -> MqttSession:
+        self._task = asyncio.create_task(self._run(), name=f"mqtt:{self.client_id}")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self, *, flush_timeout: float = 2.0) -> None:
+        """Send what is queued (for at most *flush_timeout* s), then disconnect."""
+        if self._task is None:
+            return
+        if self._connected.is_set() and self._outbox:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._drained(), flush_timeout)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _drained(self) -> None:
+        while self._outbox:  # noqa: ASYNC110 - polled only while closing, for a bounded time
+            await asyncio.sleep(0.01)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def pending(self) -> int:
+        """Messages in the outbox, not yet acknowledged by the broker."""
+        return len(self._outbox)
+
+    # -- publishing ------------------------------------------------------------
+    def publish_raw(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        """Queue a message; it is sent as soon as the session is connected."""
+        self._outbox.append(Outgoing(topic, payload, qos, retain))
+        self._outbox_ready.set()
+
+    def send(self, route: Route, payload: msgspec.Struct, **params: str) -> None:
+        """Queue a contract message on *route* with the route's QoS and retain flag."""
+        self.publish_raw(route.topic.format(**params), encode(payload), qos=route.qos,
+                         retain=route.retain)
+
+    # -- the connection loop ----------------------------------------------------
+    def _make_client(self) -> aiomqtt.Client:
+        will = None
+        if self.will is not None:
+            will = aiomqtt.Will(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
+        return aiomqtt.Client(
+            self.url.host, self.url.port,
+            username=self.url.username, password=self.url.password,
+            identifier=self.client_id,
+            protocol=aiomqtt.ProtocolVersion.V311,
+            will=will,
+            clean_session=self.clean_session,
+            keepalive=self.keepalive,
+            timeout=10,
+            logger=self.logger.getChild("paho"),
+        )
+
+    async def _run(self) -> None:
+        delay = self.reconnect_min_s
+        client = self._make_client()
+        while True:
+            try:
+                async with client:
+                    self._client = client
+                    for filt, qos in self.subscriptions:
+                        await client.subscribe(filt, qos)
+                    for msg in self.birth:
+                        await client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
+                    self.connects += 1
+                    self._connected.set()
+                    delay = self.reconnect_min_s
+                    if self.connects > 1:
+                        self.logger.info("%s reconnected to %s", self.client_id, self.url)
+                    if self.on_connect is not None:
+                        self.on_connect()
+                    await self._serve(client)
+            except aiomqtt.MqttError as exc:
+                self._connected.clear()
+                self.logger.warning("%s: broker %s unreachable (%s); retrying in %.1fs",
+                                    self.client_id, self.url, exc, delay)
+            finally:
+                self._connected.clear()
+                self._client = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_max_s)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        # Not a TaskGroup: its ExceptionGroup would hide the MqttError that
+        # _run turns into a reconnect.
+        tasks = [
+            asyncio.create_task(self._writer(client), name=f"mqtt-writer:{self.client_id}"),
+            asyncio.create_task(self._reader(client), name=f"mqtt-reader:{self.client_id}"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for t in done:
+            t.result()
+
+    async def _reader(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            if self.on_bytes is not None and isinstance(message.payload, bytes | bytearray):
+                self.on_bytes("received", len(message.payload))
+            if self.handler is not None:
+                try:
+                    await self.handler(message)
+                except Exception:  # a bad handler must not kill the connection
+                    self.logger.exception("%s: handler failed on %s", self.client_id,
+                                          message.topic.value)
+        raise aiomqtt.MqttError("message stream ended")
+
+    async def _writer(self, client: aiomqtt.Client) -> None:
+        while True:
+            if not self._outbox:
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+                continue
+            msg = self._outbox[0]
+            await client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
+            # Acknowledged (QoS 1) or written (QoS 0): only now leave the outbox.
+            self._outbox.popleft()
+            if self.on_bytes is not None:
+                self.on_bytes("sent", len(msg.payload))

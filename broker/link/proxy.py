@@ -1,0 +1,274 @@
+"""The link proxy: an MQTT-aware TCP proxy that puts each user's channel in front of the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import logging
+import math
+from types import TracebackType
+from typing import Any
+
+import aiomqtt
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from aaas import BrokerURL, ConfigError, EmulatedClock, MqttSession, ProtocolError, decode
+
+from .control import LINK_CONTROL, LinkUpdate
+from .metrics import LinkMetrics, LinkStats
+from .mqtt_frames import CONNECT, parse_connect, read_packet
+from .pipe import LinkClosedError, pump
+from .profile import LinkProfile
+from .profiles import LinkProfiles
+from .side import LinkSide
+from .user import UserLink
+
+__all__ = ["LinkProxy"]
+
+_STREAM_LIMIT = 4 * 1024 * 1024
+_CONNECT_TIMEOUT_S = 30.0
+
+
+class LinkProxy:
+    """Listens for MQTT clients and relays each to *upstream* through its user's channel.
+
+    >>> async with LinkProxy(upstream=broker.url) as link:   # doctest: +SKIP
+    ...     client connects to link.url; link.stats() has bytes on air
+    """
+
+    def __init__(self, *, upstream: BrokerURL, listen_host: str = "127.0.0.1",
+                 listen_port: int = 0, profiles: LinkProfiles | None = None,
+                 clock: EmulatedClock | None = None, rng: np.random.Generator | None = None,
+                 registry: CollectorRegistry | None = None, control: bool = True,
+                 logger: logging.Logger | None = None) -> None:
+        self.upstream = upstream
+        self.listen_host = listen_host
+        self.port = listen_port
+        self.profiles = profiles or LinkProfiles()
+        self.clock = clock or EmulatedClock()
+        rng = rng if rng is not None else np.random.default_rng(0)
+        self.seed = int(rng.integers(0, 2**62))
+        self.metrics = LinkMetrics(
+            registry=registry if registry is not None else CollectorRegistry())
+        self.logger = logger or logging.getLogger("aaas.link")
+        self.users: dict[str, UserLink] = {}
+        self._control_enabled = control
+        self._control: MqttSession | None = None
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.Task[None]] = set()
+        self._anon = itertools.count()
+
+    @property
+    def url(self) -> BrokerURL:
+        """Where users connect (the upstream's credentials pass through)."""
+        return BrokerURL(host=self.listen_host, port=self.port, username=self.upstream.username,
+                         password=self.upstream.password)
+
+    def stats(self) -> LinkStats:
+        """Totals so far: bytes on air per direction, retransmissions, outages, ..."""
+        return self.metrics.stats
+
+    # -- users and their channels ------------------------------------------------
+    def user(self, user_id: str) -> UserLink:
+        link = self.users.get(user_id)
+        if link is None:
+            link = self.users[user_id] = UserLink(
+                user_id=user_id, profile=self.profiles.for_user(user_id), seed=self.seed)
+        return link
+
+    def set_profile(self, user_id: str, profile: LinkProfile) -> None:
+        """Give *user_id* a new channel from its next packet on."""
+        self.user(user_id).reconfigure(profile)
+        self.logger.info("link of %s changed", user_id)
+
+    def update_user(self, user_id: str, *, outage_s: float | None = None, reset: bool = False,
+                    **changes: Any) -> LinkProfile:
+        """Change some profile fields and/or start an outage of *outage_s* emulated seconds."""
+        link = self.user(user_id)
+        base = self.profiles.for_user(user_id) if reset else link.profile
+        profile = base.replace(**changes) if changes else base
+        if outage_s is not None and not (outage_s >= 0 and math.isfinite(outage_s)):
+            raise ConfigError(f"outage_s must be a finite number >= 0, got {outage_s}")
+        link.reconfigure(profile)
+        if outage_s:
+            link.force_outage(self.clock.now() + outage_s)
+        self.logger.info("link of %s updated: %s%s", user_id, changes or "",
+                         f" outage {outage_s:g}s" if outage_s else "")
+        return profile
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def __aenter__(self) -> LinkProxy:
+        self._server = await asyncio.start_server(self._handle, self.listen_host, self.port,
+                                                  limit=_STREAM_LIMIT)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        if self._control_enabled:
+            self._control = MqttSession(
+                url=self.upstream, client_id=f"aaas-link-{self.port}",
+                subscriptions=[(LINK_CONTROL.filter, 1)], handler=self._on_control,
+                logger=self.logger.getChild("control"))
+            await self._control.__aenter__()
+        self.logger.info("link listening on %s, upstream %s", self.url, self.upstream)
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def wait_control(self) -> None:
+        """Wait until the control topic subscription is live (wrap in asyncio.timeout)."""
+        if self._control is not None:
+            await self._control.wait_connected()
+
+    async def close(self) -> None:
+        if self._control is not None:
+            await self._control.close(flush_timeout=0.1)
+            self._control = None
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._conns):
+                task.cancel()
+            for task in list(self._conns):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            self._server = None
+
+    # -- the control topic -------------------------------------------------------------
+    async def _on_control(self, message: aiomqtt.Message) -> None:
+        params = LINK_CONTROL.match(message.topic.value)
+        payload = message.payload
+        if params is None or not isinstance(payload, bytes | bytearray):
+            self.metrics.control.labels("ignored").inc()
+            return
+        try:
+            update = decode(payload, LinkUpdate)
+            self.update_user(params["user_id"], outage_s=update.outage_s, reset=update.reset,
+                             **update.profile)
+        except (ProtocolError, ConfigError) as exc:
+            self.metrics.control.labels("invalid").inc()
+            self.logger.warning("bad link control message on %s: %s", message.topic.value, exc)
+            return
+        self.metrics.control.labels("applied").inc()
+
+    # -- one connection ------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._conns.add(task)
+            task.add_done_callback(self._conns.discard)
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy is shutting down
+            await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await asyncio.wait_for(
+                read_packet(reader, expect=CONNECT, max_length=65_536), _CONNECT_TIMEOUT_S)
+            if first is None:  # a port probe (health check, wait-for-port): nothing to say
+                self.metrics.closed.labels("no_connect").inc()
+                writer.close()
+                return
+            client_id, level = parse_connect(first)
+        except (ProtocolError, asyncio.IncompleteReadError, TimeoutError, ConnectionError) as exc:
+            self.metrics.closed.labels("bad_connect").inc()
+            self.logger.warning("link: dropping a client that sent no valid CONNECT: %s", exc)
+            writer.close()
+            return
+        user = self.user(client_id or f"anonymous-{next(self._anon)}")
+        client = LinkSide(direction="up", user=user, clock=self.clock, metrics=self.metrics)
+        broker = LinkSide(direction="down", user=user, clock=self.clock, metrics=self.metrics)
+        client.peer, broker.peer = broker, client
+        try:
+            await asyncio.get_running_loop().create_connection(
+                lambda: broker, self.upstream.host, self.upstream.port)
+        except OSError as exc:
+            self.metrics.closed.labels("upstream_unreachable").inc()
+            self.logger.warning("link: upstream %s unreachable: %s", self.upstream, exc)
+            writer.close()
+            return
+        self.metrics.connections.inc()
+        self.metrics.connections_total.inc()
+        self.metrics.stats.connections += 1
+        reason = "client"
+        try:
+            await _take_over(reader, writer, client)
+            reason = await self._relay(user, level, first, client, broker)
+        finally:
+            self.metrics.connections.dec()
+            self.metrics.closed.labels(reason).inc()
+            writer.close()
+            if broker.transport is not None:
+                broker.transport.close()
+
+    async def _relay(self, user: UserLink, level: int, first: Any, client: LinkSide,
+                     broker: LinkSide) -> str:
+        relay = functools.partial(pump, user=user, level=level, clock=self.clock,
+                                  metrics=self.metrics)
+        up = asyncio.create_task(
+            _guarded(relay(direction="up", first=first, src=client, dst=broker), broker),
+            name=f"link-up:{user.user_id}")
+        down = asyncio.create_task(
+            _guarded(relay(direction="down", first=None, src=broker, dst=client), client),
+            name=f"link-down:{user.user_id}")
+        try:
+            done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+            first_done = done.pop()
+            reason = first_done.result()
+            if reason in ("outage", "retry_limit", "malformed"):
+                self.logger.info("link closed %s's connection: %s", user.user_id, reason)
+                if reason != "malformed":
+                    self.metrics.stats.closed_by_link += 1
+                return reason
+            other = down if first_done is up else up
+            # One side ended: let the other finish what it has, then close.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(other), 5.0)
+            return reason if first_done is up else "broker"
+        finally:
+            for t in (up, down):
+                t.cancel()
+            for t in (up, down):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+
+
+async def _take_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     side: LinkSide) -> None:
+    """Make *side* the protocol of the client's socket, with what the reader had buffered."""
+    transport: asyncio.Transport = writer.transport  # type: ignore[assignment]
+    transport.pause_reading()  # nothing may arrive between the buffer and the switch
+    transport.set_protocol(side)
+    side.attach(transport)
+    reader.feed_eof()
+    try:
+        rest = await reader.read()
+    except ConnectionError as exc:
+        side.connection_lost(exc)
+        return
+    if rest:
+        side.data_received(rest)
+    if transport.is_closing():  # it went away while the upstream connected
+        side.connection_lost(None)
+    else:
+        transport.resume_reading()  # an end of stream already received is seen again
+
+
+async def _guarded(coro: Any, dst: LinkSide) -> str:
+    """Run one pump; the reason it stopped; at a clean end, pass the end of stream on."""
+    try:
+        await coro
+    except LinkClosedError as exc:
+        if dst.transport is not None:
+            dst.transport.abort()
+        return exc.reason
+    except ProtocolError:
+        return "malformed"
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return "reset"
+    with contextlib.suppress(OSError, RuntimeError):
+        if dst.transport is not None and dst.transport.can_write_eof():
+            dst.transport.write_eof()
+    return "client"

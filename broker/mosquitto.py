@@ -1,0 +1,84 @@
+"""Running a local Mosquitto: for the tests, the benchmarks and a one-host testbed."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from aaas import BrokerURL, ConfigError
+
+from .embedded import free_port
+
+__all__ = ["MosquittoProcess", "mosquitto_exe", "wait_port"]
+
+
+def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
+              what: str = "server") -> None:
+    """Return once something accepts TCP connections on host:port; raise after *timeout*."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout:g} s")
+
+
+def mosquitto_exe() -> str | None:
+    """The mosquitto binary (Debian puts it in /usr/sbin, often not on PATH)."""
+    return shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+
+
+class MosquittoProcess:
+    """A Mosquitto on 127.0.0.1:*port* (0: a free one) while entered.
+
+    *config* is appended to a minimal configuration (anonymous access, no limits
+    on queued or in-flight messages).
+    """
+
+    def __init__(self, *, port: int = 0, config: str = "", workdir: Path | None = None) -> None:
+        exe = mosquitto_exe()
+        if exe is None:
+            raise ConfigError("mosquitto is not installed: run scripts/setup.sh "
+                              "(or apt-get install mosquitto)")
+        self.exe = exe
+        self.port = port or free_port()
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="aaas-mosquitto-"))
+        self.config = config
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> BrokerURL:
+        return BrokerURL(host="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> MosquittoProcess:
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                        f"max_queued_messages 0\nmax_inflight_messages 0\n{self.config}\n")
+        log = (self.workdir / "mosquitto.log").open("wb")
+        self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log,
+                                      stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port, what="mosquitto")
+        except TimeoutError:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None

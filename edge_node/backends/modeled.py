@@ -1,0 +1,41 @@
+"""The modeled backend: the paper's runtime model, cheap classical content.
+
+The task takes runtime(t) emulated seconds (an interruptible sleep on the
+emulated clock); the content comes from OpenCV's Telea inpainting, so the user
+still receives a real restored image. The node reports the ASP's q(t).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aaas import EmulatedClock, RuntimeModel
+
+from .base import InpaintBackend, InpaintJob, InpaintOutput
+
+__all__ = ["ModeledBackend", "classical_inpaint"]
+
+
+def classical_inpaint(image: np.ndarray, mask: np.ndarray, radius: int = 3) -> np.ndarray:
+    """Telea fast-marching inpainting (OpenCV); known pixels are kept exactly."""
+    import cv2  # imported here: the user agent never needs OpenCV
+
+    out = cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8) * 255, radius,
+                      cv2.INPAINT_TELEA)
+    out[~mask] = image[~mask]
+    return np.asarray(out, dtype=np.uint8)
+
+
+class ModeledBackend(InpaintBackend):
+    """Sleeps runtime(t) on the emulated clock, then inpaints classically."""
+
+    name = "modeled"
+
+    def __init__(self, *, clock: EmulatedClock, runtime: RuntimeModel) -> None:
+        self.clock = clock
+        self.runtime = runtime
+
+    async def run(self, job: InpaintJob) -> InpaintOutput:
+        runtime_s = self.runtime(job.steps)
+        await self.clock.sleep(runtime_s)
+        return InpaintOutput(image=classical_inpaint(job.image, job.mask), runtime_s=runtime_s)

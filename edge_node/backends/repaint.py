@@ -1,0 +1,231 @@
+"""The ``repaint`` backend: real diffusion inpainting with diffusers' RePaint.
+
+Jobs wait in a short gather window; jobs with the same steps t (the only
+per-job setting that changes the scheduler's timesteps) then run as one
+batched pipeline call, up to ``max_batch`` at a time, in one worker thread so
+the event loop (and the node's MQTT loop) keeps running. A job whose waiter
+is cancelled (the node crashed) is dropped; a running batch that nobody waits
+for any more stops at its next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aaas import ConfigError, EmulatedClock
+
+from .base import InpaintBackend, InpaintJob, InpaintOutput
+from .repaint_pipeline import (
+    BatchStoppedError,
+    RepaintModel,
+    inpaint_batch,
+    load_repaint_model,
+    unet_call_formula,
+)
+
+__all__ = ["RepaintBackend", "load_repaint_backend"]
+
+log = logging.getLogger("aaas.edge.repaint")
+
+
+@dataclass(kw_only=True)
+class _Pending:
+    job: InpaintJob
+    future: asyncio.Future[InpaintOutput]
+    seed: int
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+def _check_job(job: InpaintJob) -> None:
+    img, mask = job.image, job.mask
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ConfigError(f"job {job.task_id}: image must be H×W×3 uint8, "
+                          f"got {img.shape} {img.dtype}")
+    if mask.shape != img.shape[:2] or mask.dtype != np.bool_:
+        raise ConfigError(f"job {job.task_id}: mask must be H×W bool matching the image, "
+                          f"got {mask.shape} {mask.dtype}")
+    if job.steps < 1:
+        raise ConfigError(f"job {job.task_id}: steps must be >= 1, got {job.steps}")
+
+
+class RepaintBackend(InpaintBackend):
+    """RePaint inpainting on a loaded model; batches concurrent same-steps jobs."""
+
+    name = "repaint"
+
+    def __init__(self, *, model: RepaintModel, clock: EmulatedClock, jump_length: int = 1,
+                 jump_n_sample: int = 1, eta: float = 0.0, max_batch: int = 4,
+                 gather_window_s: float = 0.02, rng: np.random.Generator | None = None,
+                 metrics: tuple[str, ...] = ()) -> None:
+        if jump_length < 1 or jump_n_sample < 1:
+            raise ConfigError("jump_length and jump_n_sample must be >= 1")
+        if max_batch < 1:
+            raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
+        if not 0.0 <= eta <= 1.0:
+            raise ConfigError(f"eta must be in [0, 1], got {eta}")
+        self.model = model
+        self.clock = clock
+        self.jump_length = jump_length
+        self.jump_n_sample = jump_n_sample
+        self.eta = eta
+        self.max_batch = max_batch
+        self.gather_window_s = gather_window_s
+        self.metrics = metrics
+        self._rng = rng if rng is not None else np.random.default_rng()
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repaint")
+        self.batches_run = 0
+        """How many pipeline calls ran (for tests and monitoring)."""
+
+    def unet_calls(self, steps: int) -> int:
+        """UNet calls a t-step task costs with this backend's jump settings."""
+        t = min(steps, self.model.train_steps)
+        return unet_call_formula(t, self.jump_length, self.jump_n_sample)
+
+    async def run(self, job: InpaintJob) -> InpaintOutput:
+        _check_job(job)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(job=job, future=loop.create_future(),
+                           seed=int(self._rng.integers(0, 2**63 - 1)))
+        self._pending.append(pending)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="repaint-dispatch")
+        self._wake.set()
+        return await pending.future  # cancelling this cancels the future: the job is dropped
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._take_live():
+                await asyncio.sleep(self.gather_window_s)
+                batch = self._next_batch()
+                if batch:
+                    await self._run_batch(batch)
+
+    def _take_live(self) -> bool:
+        self._pending = [p for p in self._pending if not p.future.done()]
+        return bool(self._pending)
+
+    def _next_batch(self) -> list[_Pending]:
+        """The oldest live job and up to max_batch − 1 others with the same steps."""
+        if not self._take_live():
+            return []
+        steps = self._pending[0].job.steps
+        batch = [p for p in self._pending if p.job.steps == steps][: self.max_batch]
+        self._pending = [p for p in self._pending if p not in batch]
+        return batch
+
+    async def _run_batch(self, batch: list[_Pending]) -> None:
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._executor, self._infer, batch, stop)
+        watchers: list[asyncio.Future[Any]] = [p.future for p in batch]
+        while not work.done():
+            await asyncio.wait([work, *watchers], return_when=asyncio.FIRST_COMPLETED)
+            watchers = [f for f in watchers if not f.done()]
+            if not watchers:  # everybody gave up: stop the batch at its next step
+                stop.set()
+                break
+        try:
+            outputs = await work
+        except BatchStoppedError:
+            log.info("dropped a batch of %d cancelled job(s)", len(batch))
+            return
+        except Exception as exc:  # a model failure fails its jobs, not the node
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        self.batches_run += 1
+        for p, out in zip(batch, outputs, strict=True):
+            if not p.future.done():
+                p.future.set_result(out)
+
+    def _infer(self, batch: list[_Pending], stop: threading.Event) -> list[InpaintOutput]:
+        """Worker thread: one pipeline call, then the no-reference metrics."""
+        jobs = [p.job for p in batch]
+        start = time.perf_counter()
+        images = inpaint_batch(self.model, [j.image for j in jobs], [j.mask for j in jobs],
+                               steps=jobs[0].steps, seeds=[p.seed for p in batch],
+                               jump_length=self.jump_length, jump_n_sample=self.jump_n_sample,
+                               eta=self.eta, stop=stop)
+        wall_s = time.perf_counter() - start
+        scores: list[dict[str, float]] = [{} for _ in jobs]
+        if self.metrics:
+            from edge_node.quality import evaluate
+
+            scores = _evaluate_each(evaluate, images, self.metrics)
+        log.debug("batch of %d × %d steps took %.3f s", len(jobs), jobs[0].steps, wall_s)
+        return [InpaintOutput(image=img, runtime_s=wall_s * self.clock.scale, metrics=s)
+                for img, s in zip(images, scores, strict=True)]
+
+    async def aclose(self) -> None:
+        for p in self._pending:
+            p.future.cancel()
+        self._pending.clear()
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            await asyncio.gather(self._dispatcher, return_exceptions=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+        if self.model.device.startswith("cuda"):
+            import torch
+
+            self.model.pipe.to("cpu")
+            torch.cuda.empty_cache()
+
+
+def _evaluate_each(evaluate: Any, images: list[np.ndarray],
+                   names: tuple[str, ...]) -> list[dict[str, float]]:
+    """Metrics per image (images of a batch may differ in size)."""
+    return [evaluate([img], names)[0] for img in images]
+
+
+def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None = None,
+                         dtype: str | None = None, jump_length: int = 1, jump_n_sample: int = 1,
+                         eta: float = 0.0, max_batch: int = 4, gather_window_s: float = 0.02,
+                         rng: np.random.Generator | None = None,
+                         metrics: tuple[str, ...] | None = None,
+                         threads: int | None = None) -> RepaintBackend:
+    """Load the model (a directory or a hub id) and build the backend.
+
+    ``metrics=None`` picks the no-reference metrics that work here: TV, and
+    BRISQUE when its SVM model is installed (a warning says how otherwise).
+    Loading blocks: call it from a worker thread (``asyncio.to_thread``)
+    when an event loop is already running.
+    """
+    from edge_node.quality import parse_metrics
+
+    if metrics is None:
+        metrics = _default_metrics()
+    else:
+        metrics = parse_metrics(metrics, have_reference=False)
+        if "brisque" in metrics:
+            from edge_node.quality import find_brisque_weights
+
+            find_brisque_weights()  # fail now, with the install hint, not at the first task
+    loaded = load_repaint_model(model, device=device, dtype=dtype, threads=threads)
+    return RepaintBackend(model=loaded, clock=clock, jump_length=jump_length,
+                          jump_n_sample=jump_n_sample, eta=eta, max_batch=max_batch,
+                          gather_window_s=gather_window_s, rng=rng, metrics=metrics)
+
+
+def _default_metrics() -> tuple[str, ...]:
+    from edge_node.quality import BrisqueUnavailableError, find_brisque_weights
+
+    try:
+        find_brisque_weights()
+    except BrisqueUnavailableError as exc:
+        log.warning("results will carry TV only: %s", exc)
+        return ("tv",)
+    return ("tv", "brisque")

@@ -1,0 +1,77 @@
+"""The paper's benchmark policies: random, round-robin, overloading avoidance, prophet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from aaas import QualityCurve
+
+from .base import Observation, Policy
+
+__all__ = ["LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy"]
+
+
+class RandomPolicy(Policy):
+    """Any online ASP, uniformly at random."""
+
+    name = "random"
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def select(self, obs: Observation) -> int:
+        return int(self.rng.choice(obs.candidates()))
+
+
+class RoundRobinPolicy(Policy):
+    """The ASPs in turn, skipping offline ones."""
+
+    name = "round_robin"
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def reset(self) -> None:
+        self._next = 0
+
+    def select(self, obs: Observation) -> int:
+        m = obs.n_asps
+        for k in range(m):
+            i = (self._next + k) % m
+            if obs.online_M[i] or not obs.online_M.any():
+                self._next = (i + 1) % m
+                return i
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class LeastLoadedPolicy(Policy):
+    """Overloading avoidance: the online ASP with the most free capacity."""
+
+    name = "least_loaded"
+
+    def select(self, obs: Observation) -> int:
+        cand = obs.candidates()
+        return int(cand[np.argmax(obs.free_M[cand])])
+
+
+class UpperBoundPolicy(Policy):
+    """The prophet: knows every q_i; the best ASP among those with room for the task.
+
+    When no online ASP has room, it falls back to the one with the most free
+    capacity (every choice crashes then).
+    """
+
+    name = "upper_bound"
+
+    def __init__(self, curves: Sequence[QualityCurve]) -> None:
+        self.curves = list(curves)
+
+    def select(self, obs: Observation) -> int:
+        cand = obs.candidates()
+        fits = cand[obs.free_M[cand] >= obs.steps]
+        if fits.size == 0:
+            return int(cand[np.argmax(obs.free_M[cand])])
+        q = np.array([self.curves[i](obs.steps) for i in fits])
+        return int(fits[np.argmax(q)])

@@ -1,0 +1,133 @@
+"""The training simulator: one episode of the paper's model as a Gymnasium env.
+
+Each step places one task: the observation describes the ASPs' free capacity
+just before the task arrives (after the tasks that ended by then were
+released) and the task; the action is the ASP index. Admission (free ≥ t)
+earns q_i(t) and holds t of the ASP's capacity for runtime(t); otherwise the
+ASP crashes, every task it runs is lost, the arriving task is rejected, and
+the reward is −(base + Σ_lost w·(1 − progress)). The episode ends after its
+last task.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from aaas import ConfigError, Scenario
+
+from ..policies.base import Observation
+from .episode import Episode, draw_episode
+from .features import FeatureSpec
+from .stats import EpisodeStats, quality_table
+
+__all__ = ["AaasEnv"]
+
+
+class AaasEnv(gym.Env):
+    """One ASP-selection episode; ``reset(seed=s)`` draws the episode from ``default_rng(s)``."""
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - gymnasium's convention
+
+    def __init__(self, scenario: Scenario, *, layout: str = "basic") -> None:
+        self.scenario = scenario
+        self.features = FeatureSpec.for_scenario(scenario, layout)
+        self.capacity = scenario.capacities.copy()
+        self.n_asps = len(scenario.asps)
+        self._q = quality_table(scenario)
+        self._base = scenario.crash.base_penalty
+        self._weight = scenario.crash.lost_weight
+        self.action_space = gym.spaces.Discrete(self.n_asps)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.features.dim,), np.float32)
+        self._rng: np.random.Generator | None = None
+        self.episode: Episode | None = None
+
+    # --- gymnasium API -----------------------------------------------------
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        episode = (options or {}).get("episode")
+        if episode is None:
+            if self._rng is None:
+                raise ConfigError("the first reset needs a seed (or options={'episode': ...})")
+            episode = draw_episode(self.scenario, self._rng)
+        self.episode = episode
+        self.free = self.capacity.copy()
+        # per ASP: task index -> (start, end, q) of the tasks it runs
+        self._running: list[dict[int, tuple[float, float, float]]] = [
+            {} for _ in range(self.n_asps)]
+        self._ends: list[tuple[float, int, int, int]] = []  # (end, task, asp, steps)
+        self.stats = EpisodeStats()
+        self._i = 0
+        self._times = episode.arrival_s.tolist()
+        self._steps = episode.steps.tolist()
+        self._runtimes = episode.runtime_s.tolist()
+        return self._obs(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.episode is None or self._i >= len(self._times):
+            raise ConfigError("step() after the episode ended; call reset()")
+        a = int(action)
+        if not 0 <= a < self.n_asps:
+            raise ConfigError(f"action {a} is not an ASP index (0..{self.n_asps - 1})")
+        i, now, t = self._i, self._times[self._i], self._steps[self._i]
+        st = self.stats
+        st.tasks += 1
+        if self.free[a] < t:
+            reward = -self._crash(a, now)
+        else:
+            reward = float(self._q[a, t])
+            self.free[a] -= t
+            end = now + self._runtimes[i]
+            self._running[a][i] = (now, end, reward)
+            heapq.heappush(self._ends, (end, i, a, t))
+            st.admitted += 1
+            st.admitted_utility += reward
+        st.ret += reward
+        self._i += 1
+        done = self._i >= len(self._times)
+        if not done:
+            self._release(self._times[self._i])
+        info = {"episode": st.summary()} if done else {}
+        return self._obs(), reward, done, False, info
+
+    # --- the model ---------------------------------------------------------
+
+    def _crash(self, asp: int, now: float) -> float:
+        lost = self._running[asp]
+        penalty = self._base
+        for start, end, q in lost.values():
+            progress = min(max((now - start) / (end - start), 0.0), 1.0)
+            penalty += self._weight * (1.0 - progress)
+            self.stats.lost_utility += q
+        self.stats.lost += len(lost)
+        self.stats.crashes += 1
+        self._running[asp] = {}
+        self.free[asp] = self.capacity[asp]
+        return penalty
+
+    def _release(self, now: float) -> None:
+        """Free the capacity of the tasks that ended by *now* (crashed ones are gone)."""
+        ends = self._ends
+        while ends and ends[0][0] <= now:
+            _, task, asp, steps = heapq.heappop(ends)
+            if self._running[asp].pop(task, None) is not None:
+                self.free[asp] += steps
+
+    def _obs(self) -> np.ndarray:
+        k = min(self._i, len(self._times) - 1)
+        return self.features.build(self.capacity, self.free, self._steps[k], self._runtimes[k])
+
+    # --- what a Policy sees ------------------------------------------------
+
+    def observation(self) -> Observation:
+        """The current task and ASP state as the live orchestrator would see it."""
+        k = min(self._i, len(self._times) - 1)
+        return Observation(capacity_M=self.capacity, free_M=self.free.copy(),
+                           online_M=np.ones(self.n_asps, dtype=bool), steps=int(self._steps[k]),
+                           runtime_s=float(self._runtimes[k]))

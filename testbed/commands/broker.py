@@ -1,0 +1,31 @@
+"""``aaas broker``: the embedded MQTT broker as a process of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from testbed.options import Subparsers
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "broker", help="run the embedded MQTT 3.1.1 broker (amqtt) until Ctrl-C",
+        description="Run the embedded pure-Python broker. For testbeds prefer Mosquitto with "
+        "broker/mosquitto.conf.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=1883, help="port (default: 1883; 0: any free)")
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from broker.embedded import EmbeddedBroker
+    from testbed.runner import run_until_stopped
+
+    async def main(stop: asyncio.Event) -> int:
+        async with EmbeddedBroker(host=args.host, port=args.port):
+            await stop.wait()
+        return 0
+
+    return run_until_stopped(main)

@@ -1,0 +1,57 @@
+"""``aaas edge-node``: run one or more ASPs of a scenario as edge nodes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "edge-node", help="run edge nodes (ASPs) until Ctrl-C",
+        description="Run the scenario's ASPs (all, or those named by --nodes) as edge nodes on "
+        "the broker (default mqtt://127.0.0.1:1883): each takes assignments, applies the crash "
+        "rule, runs its backend and publishes results, events and its retained load.",
+    )
+    add_broker(p)
+    add_scenario(p)
+    p.add_argument("--nodes", default="all", metavar="ID[,ID...]",
+                   help="ASP ids to run (default: all of the scenario's)")
+    p.add_argument("--device", default=None, help="torch device for repaint nodes (default: auto)")
+    add_clock(p)
+    add_metrics(p)
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
+    from aaas import ConfigError, load_scenario
+    from edge_node.group import start_nodes
+    from monitoring import EdgeMetrics
+    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from testbed.runner import run_until_stopped
+
+    scenario = load_scenario(args.scenario)
+    if args.nodes == "all":
+        specs = list(scenario.asps)
+    else:
+        specs = [scenario.asp(n.strip()) for n in args.nodes.split(",") if n.strip()]
+        if not specs:
+            raise ConfigError("--nodes names no node")
+    url, registry = broker_or_default(args), CollectorRegistry()
+
+    async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
+        with metrics_server(args, registry):
+            async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
+                                   metrics=EdgeMetrics(registry), device=args.device):
+                logging.getLogger("aaas.edge").info(
+                    "%d edge node(s) on %s: %s", len(specs), url, ", ".join(s.id for s in specs))
+                await stop.wait()
+        return 0
+
+    return run_until_stopped(main)

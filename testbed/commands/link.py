@@ -1,0 +1,131 @@
+"""``aaas link`` (the emulated wireless link) and ``aaas channel`` (a channel calculator)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from testbed.options import Subparsers, add_clock, add_metrics, add_scenario
+
+__all__ = ["register"]
+
+MODULATIONS = ("bpsk", "qpsk", "16qam")
+FADINGS = ("none", "rayleigh", "rician")
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """Add ``link`` and ``channel`` to the ``aaas`` parser."""
+    p = sub.add_parser("link", help="run the emulated wireless link in front of a broker",
+                       description="An MQTT-aware TCP proxy: users connect to it, it relays "
+                       "each one to the broker through that user's channel (scenario [link]).")
+    p.add_argument("--listen", default="127.0.0.1:1884", metavar="HOST:PORT",
+                   help="where users connect (default: 127.0.0.1:1884)")
+    p.add_argument("--upstream", required=True, metavar="URL",
+                   help="the real broker, mqtt://host:port")
+    add_scenario(p)
+    add_clock(p)
+    add_metrics(p)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the channels (default: the scenario seed)")
+    p.add_argument("--perfect", action="store_true", help="a perfect channel for every user")
+    p.set_defaults(run=_run_link)
+
+    c = sub.add_parser("channel", help="analytic vs Monte-Carlo BER, PER and outage",
+                       description="Sanity-check a channel setting: closed forms next to "
+                       "Monte-Carlo estimates.")
+    c.add_argument("--snr-db", type=float, required=True, help="mean SNR (Es/N0) in dB")
+    c.add_argument("--modulation", choices=MODULATIONS, default="qpsk")
+    c.add_argument("--fading", choices=FADINGS, default="none")
+    c.add_argument("--rician-k", type=float, default=6.0, help="Rician K factor (linear)")
+    c.add_argument("--frame-bytes", type=int, default=1500, help="frame length L/8 (default 1500)")
+    c.add_argument("--frames", type=int, default=10_000, help="Monte-Carlo frames (default 10000)")
+    c.add_argument("--outage-snr-db", type=float, default=0.0,
+                   help="outage threshold in dB (default 0)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(run=_run_channel)
+
+
+def _run_channel(args: argparse.Namespace) -> int:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from broker.link.channel import channel_report
+
+    report = channel_report(snr_db=args.snr_db, modulation=args.modulation, fading=args.fading,
+                            frame_bytes=args.frame_bytes, frames=args.frames,
+                            outage_snr_db=args.outage_snr_db, rician_k=args.rician_k,
+                            rng=np.random.default_rng(args.seed))
+    data = report.as_json()
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    table = Table(title=f"{args.modulation} at {args.snr_db:g} dB, {args.fading} fading, "
+                  f"{args.frame_bytes}-byte frames")
+    for col in ("", "analytic", "empirical"):
+        table.add_column(col, justify="right")
+    for key in ("ber", "per", "outage"):
+        table.add_row(key.upper(), f"{data[key + '.analytic']:.4g}",
+                      f"{data[key + '.empirical']:.4g}")
+    Console().print(table)
+    return 0
+
+
+def _split_listen(value: str) -> tuple[str, int]:
+    from aaas import ConfigError
+
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--listen {value!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+def _run_link(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from aaas import BrokerURL, EmulatedClock, load_scenario
+    from testbed.runner import run_until_stopped
+
+    host, port = _split_listen(args.listen)
+    upstream = BrokerURL.parse(args.upstream)
+    scenario = load_scenario(args.scenario)
+    clock = EmulatedClock(scale=args.time_scale, **_epoch(args))
+
+    async def main(stop: asyncio.Event) -> int:
+        import numpy as np
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        from broker.link import LinkProfiles, LinkProxy, load_link_profiles
+
+        profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(scenario)
+        registry = CollectorRegistry()
+        if args.metrics_port is not None:
+            start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
+        seed = scenario.seed if args.seed is None else args.seed
+        async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
+                             profiles=profiles, clock=clock, rng=np.random.default_rng(seed),
+                             registry=registry) as link:
+            await stop.wait()
+            _log_stats(link.stats().as_dict())
+        return 0
+
+    return run_until_stopped(main)
+
+
+def _epoch(args: argparse.Namespace) -> dict[str, Any]:
+    if args.clock_epoch is None:
+        return {}
+    if not math.isfinite(args.clock_epoch):
+        from aaas import ConfigError
+
+        raise ConfigError("--clock-epoch must be finite")
+    return {"wall_epoch": args.clock_epoch}
+
+
+def _log_stats(stats: dict[str, float]) -> None:
+    import logging
+
+    logging.getLogger("aaas.link").info("link totals: %s", stats)

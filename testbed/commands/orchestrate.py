@@ -1,0 +1,57 @@
+"""``aaas orchestrator``: the live ASP selector."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_policy, add_scenario
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "orchestrator", help="run the orchestrator until Ctrl-C",
+        description="Assign every task request to an edge node with the chosen policy, from the "
+        "nodes' retained load reports plus the assignments they have not reported yet. "
+        "Publishes the testbed clock (retained) on aaas/v1/clock.",
+    )
+    add_broker(p)
+    add_scenario(p)
+    add_policy(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random policy (default: 0)")
+    add_clock(p)
+    add_metrics(p)
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from prometheus_client import CollectorRegistry
+
+    from aaas import load_scenario
+    from monitoring import OrchestratorMetrics
+    from orchestrator.policies import make_policy
+    from orchestrator.service import Orchestrator
+    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from testbed.runner import run_until_stopped
+
+    scenario = load_scenario(args.scenario)
+    policy = make_policy(args.policy, scenario, rng=np.random.default_rng(args.seed),
+                         checkpoint=args.checkpoint)
+    url, registry = broker_or_default(args), CollectorRegistry()
+
+    async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
+        with metrics_server(args, registry):
+            async with Orchestrator(scenario=scenario, policy=policy, url=url, clock=clock,
+                                    metrics=OrchestratorMetrics(registry)) as orch:
+                logging.getLogger("aaas.orchestrator").info(
+                    "orchestrator on %s: scenario %s, policy %s", url, scenario.name, policy.name)
+                await stop.wait()
+                led = orch.ledger
+                logging.getLogger("aaas.orchestrator").info(
+                    "admitted %d, crashes %d, reward %.2f", led.admitted, led.crashes, led.reward)
+        return 0
+
+    return run_until_stopped(main)

@@ -1,0 +1,142 @@
+"""What ``aaas train``, ``aaas evaluate`` and ``aaas bench sim`` do once parsed."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aaas import ConfigError, load_scenario
+from orchestrator.policies import make_policy
+from orchestrator.policies.registry import POLICY_NAMES
+from orchestrator.training.bench import bench_sim
+from orchestrator.training.evaluation import PolicyResult, evaluate_policy
+from orchestrator.training.plots import plot_fig5, plot_fig6, read_log
+from orchestrator.training.trainer import TrainConfig, train
+
+__all__ = ["run_bench_sim", "run_evaluate", "run_train"]
+
+log = logging.getLogger("aaas.orchestrator")
+
+
+def _set_threads(n: int) -> None:
+    if n < 1:
+        raise ConfigError(f"--threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    _set_threads(args.threads)
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out or f"runs/sac-{scenario.name}.pt")
+    log_csv = Path(args.log) if args.log else out.with_suffix(".csv")
+    overrides: dict[str, Any] = {"seed": args.seed, "time_budget_s": args.time_budget}
+    for key in ("updates", "n_envs", "layout", "eval_every"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    cfg = dataclasses.replace(TrainConfig(), **overrides)
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]train sac[/] {task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} updates"), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task(scenario.name, total=cfg.updates)
+
+        def progress(updates: int, row: dict[str, float]) -> None:
+            desc = None
+            if row:
+                desc = (f"{scenario.name}: return {row['eval_return']:.1f}, "
+                        f"crashes {row['eval_crashes']:.2f}")
+            bar.update(task, completed=updates, description=desc)
+
+        result = train(scenario, cfg, out=out, log_csv=log_csv, progress=progress)
+    console.print(f"best validation return {result.best_return:.1f} at update "
+                  f"{result.best_update}; {result.updates} updates, {result.env_steps} env steps "
+                  f"in {result.seconds:.0f} s")
+    console.print(f"checkpoint: {result.checkpoint} (+ .json); log: {log_csv}")
+    return 0
+
+
+def _policies(arg: str) -> list[str]:
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    bad = [n for n in names if n not in POLICY_NAMES]
+    if bad or not names:
+        raise ConfigError(f"--policies: unknown {bad}; choose from {', '.join(POLICY_NAMES)}")
+    return names
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    _set_threads(args.threads)
+    scenario = load_scenario(args.scenario)
+    if args.episodes < 1:
+        raise ConfigError("--episodes must be >= 1")
+    seeds = [args.seed + k for k in range(args.episodes)]
+    results: dict[str, PolicyResult] = {}
+    for k, name in enumerate(_policies(args.policies)):
+        policy = make_policy(name, scenario, rng=np.random.default_rng([args.seed, k]),
+                             checkpoint=args.checkpoint if name == "sac" else None)
+        results[name] = evaluate_policy(policy, scenario, seeds)
+    summaries = {n: r.summary() for n, r in results.items()}
+    _print_table(scenario.name, args.episodes, summaries)
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # one key per policy name; "_meta" says which episodes they ran on
+        payload: dict[str, Any] = {**summaries, "_meta": {
+            "scenario": scenario.name, "episodes": args.episodes, "seed": args.seed}}
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+    if args.plots:
+        _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario)
+    return 0
+
+
+def _print_table(scenario: str, episodes: int, summaries: dict[str, dict[str, float]]) -> None:
+    table = Table(title=f"{scenario}: {episodes} episodes (Table V)")
+    for col in ("policy", "return (mean ± std)", "finished rate", "crashed rate",
+                "obtained utility", "lost utility"):
+        table.add_column(col, justify="right" if col != "policy" else "left")
+    for name, s in summaries.items():
+        table.add_row(name, f"{s['return_mean']:.1f} ± {s['return_std']:.1f}",
+                      f"{s['finished_rate']:.3f}", f"{s['crashed_rate']:.3f}",
+                      f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}")
+    Console().print(table)
+
+
+def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
+           checkpoint: str | None, scenario: Any) -> None:
+    bench = {n: s["return_mean"] for n, s in summaries.items() if n != "sac"}
+    rows: list[dict[str, float]] = []
+    if "sac" in summaries:
+        from orchestrator.policies.sac import default_checkpoint
+
+        meta_path = Path(checkpoint or default_checkpoint(scenario)).with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("log"):
+            log_path = meta_path.parent / meta["log"]
+            if log_path.is_file():
+                rows = read_log(log_path)
+            else:
+                log.warning("training log %s not found; Fig. 5 has no SAC curve", log_path)
+    f5 = plot_fig5(folder / "fig5_training.png", rows, bench,
+                   title=f"{name}: SAC validation return during training")
+    f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy")
+    log.info("wrote %s and %s", f5, f6)
+
+
+def run_bench_sim(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    for key in ("n_envs", "repeats", "single_steps", "batch_steps"):
+        if getattr(args, key) < 1:
+            raise ConfigError(f"--{key.replace('_', '-')} must be >= 1")
+    result = bench_sim(scenario, n_envs=args.n_envs, repeats=args.repeats,
+                       single_steps=args.single_steps, batch_steps=args.batch_steps)
+    print(json.dumps(result, indent=2))
+    return 0

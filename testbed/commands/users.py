@@ -1,0 +1,111 @@
+"""``aaas user-agent``: emulated users (one process can host many, or one on a Pi)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+
+
+def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "user-agent", help="run emulated users: send the workload, wait for the results",
+        description="Run users of the scenario on the broker (default mqtt://127.0.0.1:1883). The "
+        "whole population's Poisson workload is drawn from --seed; this process sends the tasks "
+        "of its own users (--users, or shard K of N), waits for the answers and prints its QoS.",
+    )
+    add_broker(p)
+    add_scenario(p)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--users", default=None, metavar="ID[,ID...]",
+                     help="user ids to run (default: all of the scenario's)")
+    who.add_argument("--shard", default=None, metavar="K/N",
+                     help="run the K-th of N equal slices of the user ids (K from 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="workload seed; give every shard the same (default: 0)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="emulated length of the workload (default: the scenario's horizon)")
+    p.add_argument("--images", type=Path, default=None, metavar="DIR",
+                   help="take images from DIR (default: procedural images)")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
+                   help="write the QoS summary as JSON")
+    add_clock(p)
+    add_metrics(p)
+    p.set_defaults(run=_run)
+
+
+def _select_users(all_users: list[str], args: argparse.Namespace) -> list[str]:
+    from aaas import ConfigError
+
+    if args.users:
+        chosen = [u.strip() for u in args.users.split(",") if u.strip()]
+        unknown = sorted(set(chosen) - set(all_users))
+        if unknown:
+            raise ConfigError(f"--users: not users of the scenario: {', '.join(unknown[:5])}")
+        return chosen
+    if args.shard:
+        try:
+            k, n = (int(x) for x in args.shard.split("/"))
+        except ValueError:
+            raise ConfigError(f"--shard {args.shard!r}: expected K/N, e.g. 0/4") from None
+        if not 0 <= k < n:
+            raise ConfigError(f"--shard {args.shard!r}: need 0 <= K < N")
+        return all_users[k::n]
+    return all_users
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, replace
+
+    import numpy as np
+    from prometheus_client import CollectorRegistry
+
+    from aaas import load_scenario
+    from monitoring import UserMetrics
+    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from testbed.runner import run_until_stopped
+    from user_agent.agent import UserAgent
+    from user_agent.images import ImageSource
+    from user_agent.workload import poisson_arrivals
+
+    scenario = load_scenario(args.scenario)
+    if args.duration is not None:
+        scenario = replace(scenario, workload=replace(scenario.workload, horizon_s=args.duration))
+    users = _select_users(scenario.user_ids(), args)
+    arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
+                                np.random.default_rng([args.seed, 0]))
+    mine = [a for a in arrivals if a.user_id in set(users)]
+    url, registry = broker_or_default(args), CollectorRegistry()
+    images = ImageSource(size=scenario.limits.image_size,
+                         rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images)
+    log = logging.getLogger("aaas.user")
+
+    async def main(stop: asyncio.Event) -> int:
+        clock = await resolve_clock(args, url)
+        with metrics_server(args, registry):
+            async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
+                                 images=images, metrics=UserMetrics(registry)) as agent:
+                await agent.wait_connected()
+                log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
+                         len(mine), scenario.workload.horizon_s)
+                sender = asyncio.create_task(agent.run(mine, start=clock.now()))
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                sender.cancel()
+                drain = 0.0 if stop.is_set() else (
+                    2 * scenario.runtime(scenario.workload.steps_max)
+                    + scenario.limits.queue_timeout_s)
+                await agent.drain(drain)
+                stopper.cancel()
+                summary = agent.summary()
+        out = asdict(summary)
+        print(json.dumps(out, indent=2))
+        if args.json_path is not None:
+            args.json_path.write_text(json.dumps(out, indent=2) + "\n")
+        return 0
+
+    return run_until_stopped(main)

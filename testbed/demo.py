@@ -1,0 +1,289 @@
+"""``aaas demo``: a whole emulated testbed in one process, end to end over MQTT.
+
+It starts (in this order, and stops in reverse) the broker (embedded amqtt
+unless ``--broker`` is given), one edge node per ASP of the scenario, the
+orchestrator with the chosen policy, and the users; it sends the scenario's
+Poisson workload, waits for every answer, and summarises the run. The pieces
+are the same services ``aaas edge-node``, ``aaas orchestrator`` and
+``aaas user-agent`` run as separate processes on a testbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from aaas.clock import EmulatedClock
+from aaas.config import Scenario
+from aaas.errors import AaasError
+from aaas.mqtt import BrokerURL
+
+__all__ = ["DemoOptions", "run_demo"]
+
+log = logging.getLogger("aaas.demo")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """Everything ``aaas demo`` can be told."""
+
+    scenario: Scenario
+    policy: str = "least_loaded"
+    checkpoint: str | None = None
+    """For ``sac``: the checkpoint (default: the one shipped for the scenario)."""
+    broker: BrokerURL | None = None
+    """External broker; None starts the embedded one."""
+    time_scale: float = 10_000.0
+    users: int | None = None
+    """Override the scenario's number of users."""
+    duration_s: float | None = None
+    """Override the scenario's horizon (emulated seconds)."""
+    seed: int = 0
+    """Seed of the workload (arrivals, steps, images) and of random policies."""
+    images: Path | None = None
+    link: bool = True
+    """Route the users through the emulated wireless link (the scenario's [link] profiles)."""
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    json_path: Path | None = None
+    prometheus_sd: Path | None = None
+    """Write a Prometheus file_sd targets file for the metrics endpoint here."""
+    metrics_linger_s: float = 0.0
+    """Keep serving /metrics this many wall seconds after the run, so a scraper sees the end."""
+    json_records: bool = False
+    """Add every task's record to the JSON summary (``aaas report`` plots them)."""
+    progress: bool = True
+    stop: asyncio.Event | None = field(default=None, compare=False)
+    """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
+
+
+def _scenario_for(opts: DemoOptions) -> Scenario:
+    s = opts.scenario
+    wl = s.workload
+    if opts.users is not None:
+        wl = replace(wl, users=opts.users)
+    if opts.duration_s is not None:
+        wl = replace(wl, horizon_s=opts.duration_s)
+    return replace(s, workload=wl)
+
+
+@contextlib.asynccontextmanager
+async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
+    if opts.broker is not None:
+        yield opts.broker
+        return
+    from broker import EmbeddedBroker
+
+    async with EmbeddedBroker() as b:
+        yield b.url
+
+
+@contextlib.asynccontextmanager
+async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
+                registry: CollectorRegistry) -> AsyncIterator[Any]:
+    """The wireless link between the users and the broker (None with --no-link)."""
+    if not opts.link:
+        yield None
+        return
+    from broker.link import LinkProxy, load_link_profiles
+
+    async with LinkProxy(upstream=url, profiles=load_link_profiles(scenario), clock=clock,
+                         rng=np.random.default_rng([opts.seed, 3]), registry=registry) as link:
+        log.info("users reach the broker through the emulated wireless link at %s", link.url)
+        yield link
+
+
+def _link_summary(stats: Any) -> dict[str, Any]:
+    return {
+        "air_up": stats.bytes_on_air_up,
+        "air_down": stats.bytes_on_air_down,
+        "retx_bytes_up": stats.bytes_retx_up,
+        "retx_bytes_down": stats.bytes_retx_down,
+        "retransmissions": stats.retransmissions,
+        "outages": stats.outages,
+        "outage_s": stats.outage_s,
+        "closed_by_link": stats.closed_by_link,
+        "corrupted_packets": stats.corrupted_packets,
+    }
+
+
+async def run_demo(opts: DemoOptions) -> dict[str, Any]:
+    """Run the testbed; returns the summary (also written to ``json_path``)."""
+    from edge_node import start_nodes
+    from monitoring import EdgeMetrics, MetricsServer, OrchestratorMetrics, UserMetrics
+    from orchestrator import Orchestrator
+    from orchestrator.policies import make_policy
+    from user_agent import ImageSource, UserAgent, poisson_arrivals
+
+    scenario = _scenario_for(opts)
+    registry = CollectorRegistry()
+    clock = EmulatedClock(scale=opts.time_scale)
+    wall0 = time.perf_counter()
+    policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
+                         checkpoint=opts.checkpoint)
+    arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
+                                np.random.default_rng([opts.seed, 0]))
+    images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
+                         folder=opts.images)
+    log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s wall), "
+             "policy %s", scenario.name, len(scenario.asps), scenario.workload.users,
+             len(arrivals), scenario.workload.horizon_s, opts.time_scale,
+             clock.to_wall(scenario.workload.horizon_s), policy.name)
+    async with contextlib.AsyncExitStack() as stack:
+        if opts.metrics_port is not None:
+            server = stack.enter_context(MetricsServer(registry, host=opts.metrics_host,
+                                                       port=opts.metrics_port))
+            _write_sd(opts, server.port, scenario.name, policy.name)
+        url = await stack.enter_async_context(_broker(opts))
+        await stack.enter_async_context(start_nodes(
+            scenario=scenario, specs=scenario.asps, url=url, clock=clock,
+            metrics=EdgeMetrics(registry)))
+        orch = await stack.enter_async_context(Orchestrator(
+            scenario=scenario, policy=policy, url=url, clock=clock,
+            metrics=OrchestratorMetrics(registry)))
+        await _wait_nodes_online(orch, len(scenario.asps))
+        link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
+        agent = await stack.enter_async_context(UserAgent(
+            scenario=scenario, user_ids=scenario.user_ids(),
+            url=link.url if link is not None else url, clock=clock, images=images,
+            metrics=UserMetrics(registry)))
+        await _connect_users(agent, opts)
+        await _run_workload(agent, arrivals, clock, scenario, opts)
+        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0)
+        if link is not None:
+            summary["link"] = _link_summary(link.stats())
+        if opts.json_records:
+            summary["records"] = _records(agent)
+        if opts.metrics_port is not None and opts.metrics_linger_s > 0:
+            log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for((opts.stop or asyncio.Event()).wait(),
+                                       opts.metrics_linger_s)
+    if opts.json_path is not None:
+        opts.json_path.parent.mkdir(parents=True, exist_ok=True)
+        opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("summary written to %s", opts.json_path)
+    return summary
+
+
+def _write_sd(opts: DemoOptions, port: int, scenario: str, policy: str) -> None:
+    if opts.prometheus_sd is None:
+        return
+    from monitoring import scrape_address, write_file_sd
+
+    write_file_sd(opts.prometheus_sd, [scrape_address(opts.metrics_host, port)],
+                  {"service": "demo", "scenario": scenario, "policy": policy})
+    log.info("Prometheus targets written to %s", opts.prometheus_sd)
+
+
+def _records(agent: Any) -> list[dict[str, Any]]:
+    """Every task as its user saw it (times: emulated seconds)."""
+    keys = ("task_id", "steps", "sent_at", "outcome", "latency_s", "quality", "node_id",
+            "error", "attempts", "bytes_up", "bytes_down")
+    return [{k: getattr(r, k) for k in keys} for r in agent.records.values()]
+
+
+async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while orch.cluster.online_count < n:
+        if time.monotonic() > deadline:
+            raise AaasError(f"only {orch.cluster.online_count} of {n} edge nodes came online "
+                            f"within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    log.info("all %d edge nodes online", n)
+
+
+async def _connect_users(agent: Any, opts: DemoOptions, timeout_s: float = 60.0) -> None:
+    """Wait until every user is connected, or *timeout_s* (wall) passed, or stop.
+
+    Users that are not connected by then keep trying on their own (a user in a
+    deep fade may never connect); their requests wait in their outboxes.
+    """
+    from rich.progress import Progress
+
+    total = len(agent.sessions)
+    deadline = time.monotonic() + timeout_s
+    stop = opts.stop or asyncio.Event()
+    with Progress(transient=True, disable=not opts.progress) as bar:
+        task = bar.add_task("connecting users", total=total)
+        while (n := agent.connected) < total and time.monotonic() < deadline \
+                and not stop.is_set():
+            bar.update(task, completed=n)
+            await asyncio.sleep(0.1)
+    if agent.connected < total:
+        log.warning("%d of %d users connected; the rest keep trying", agent.connected, total)
+    else:
+        log.info("%d users connected", total)
+
+
+async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
+                        scenario: Scenario, opts: DemoOptions) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    start = clock.now()
+    sender = asyncio.create_task(agent.run(arrivals, start=start), name="users-send")
+    stop = opts.stop or asyncio.Event()
+    stopper = asyncio.create_task(stop.wait(), name="demo-stop")
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("emulated {task.fields[hours]:.0f} h"), TimeRemainingColumn())
+    with Progress(*columns, disable=not opts.progress) as bar:
+        task = bar.add_task("tasks answered", total=len(arrivals), hours=0.0)
+        while not sender.done() and not stopper.done():
+            answered = len(agent.records) - agent.outstanding
+            bar.update(task, completed=answered, hours=(clock.now() - start) / 3600)
+            await asyncio.wait({sender, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+        if stopper.done() and not sender.done():
+            log.warning("stopped early: %d of %d tasks were sent", len(agent.records),
+                        len(arrivals))
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        # Wait for the answers: the longest task plus slack for queueing.
+        drain_s = 0.0 if stopper.done() else (
+            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s)
+        drain = asyncio.create_task(agent.drain(drain_s))
+        while not drain.done():
+            bar.update(task, completed=len(agent.records) - agent.outstanding,
+                       hours=(clock.now() - start) / 3600)
+            await asyncio.wait({drain, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+            if stopper.done() and not drain.done():
+                drain.cancel()
+                await asyncio.gather(drain, return_exceptions=True)
+                await agent.drain(0.0)
+        bar.update(task, total=len(agent.records), completed=len(agent.records))
+    stopper.cancel()
+
+
+def _summarise(agent: Any, orch: Any, scenario: Scenario, opts: DemoOptions,
+               wall_s: float) -> dict[str, Any]:
+    qos = agent.summary()
+    return {
+        "scenario": scenario.name,
+        "policy": orch.policy.name,
+        "time_scale": opts.time_scale,
+        "wall_s": round(wall_s, 2),
+        "users": scenario.workload.users,
+        "asps": len(scenario.asps),
+        "tasks": {"sent": qos.sent, **qos.outcomes},
+        "crashes": orch.ledger.crashes,
+        "reward": {"total": orch.ledger.reward, "utility": orch.ledger.utility},
+        "quality": {"mean": qos.quality_mean},
+        "latency_s": {"p50": qos.latency_p50_s, "p95": qos.latency_p95_s},
+        "bytes": {"up": qos.bytes_up, "down": qos.bytes_down},
+        "retries": qos.retries,
+    }

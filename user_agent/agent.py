@@ -1,0 +1,237 @@
+"""The user agent: N emulated users in one process, each its own MQTT client.
+
+Users send their tasks at Poisson arrival times on the emulated clock, then
+wait for the results. Each result is checked against its checksum (the link
+may flip bits); a damaged result or a request the orchestrator found damaged
+is asked again, up to ``max_retries``. Every task sent ends in exactly one
+outcome: finished, crashed, rejected, error, or lost (no answer in time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from types import TracebackType
+
+import aiomqtt
+import numpy as np
+
+from aaas import (
+    TOPICS,
+    BrokerURL,
+    EmulatedClock,
+    ErrorReply,
+    MqttSession,
+    ProtocolError,
+    Scenario,
+    TaskRequest,
+    TaskResult,
+    decode,
+    guess_task_id,
+)
+from aaas.images import checksum, encode_png
+from monitoring import UserMetrics
+
+from .images import ImageSource
+from .qos import QoSSummary, TaskRecord
+from .workload import Arrival
+
+__all__ = ["UserAgent"]
+
+_FINAL = {"crashed": "crashed", "rejected": "rejected", "error": "error"}
+# Error codes a damaged request produces; asking again (bounded) may succeed.
+_RETRYABLE = {"checksum_mismatch", "bad_image", "malformed", "invalid", "schema_version"}
+
+
+class UserAgent:
+    """Emulated users *user_ids* sending *arrivals* (only those of their users)."""
+
+    def __init__(self, *, scenario: Scenario, user_ids: Iterable[str], url: BrokerURL,
+                 clock: EmulatedClock, images: ImageSource, metrics: UserMetrics,
+                 max_retries: int = 3, connect_concurrency: int = 1,
+                 logger: logging.Logger | None = None) -> None:
+        self.scenario = scenario
+        self.clock = clock
+        self.images = images
+        self.metrics = metrics
+        self.max_retries = max_retries
+        self.log = logger or logging.getLogger("aaas.user")
+        self.records: dict[str, TaskRecord] = {}
+        self._requests: dict[str, TaskRequest] = {}
+        self._done = asyncio.Event()
+        self._outstanding = 0
+        self._connect_sem = asyncio.Semaphore(connect_concurrency)
+        self.sessions = {uid: self._session(url, uid) for uid in user_ids}
+
+    def _session(self, url: BrokerURL, uid: str) -> MqttSession:
+        async def handler(message: aiomqtt.Message) -> None:
+            self._on_message(uid, message)
+
+        return MqttSession(
+            url=url, client_id=uid,
+            subscriptions=[(TOPICS.result.topic.format(user_id=uid), 1),
+                           (TOPICS.user_error.topic.format(user_id=uid), 1)],
+            handler=handler, logger=self.log, keepalive=60,
+            # A persistent session: results that arrive while the link has cut the
+            # connection wait at the broker instead of being dropped.
+            clean_session=False,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def __aenter__(self) -> UserAgent:
+        self._connector = asyncio.create_task(self._connect_all(), name="users-connect")
+        return self
+
+    async def _connect_all(self) -> None:
+        # Paced, not all at once: amqtt (0.12) iterates its subscription table
+        # while a client connects and fails when another client subscribes
+        # meanwhile; a real broker also prefers no thundering herd.
+        for s in self.sessions.values():
+            async with self._connect_sem:
+                await s.__aenter__()
+                # A user that cannot connect soon (deep fade) keeps trying by itself.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await s.wait_connected(timeout=2)
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._connector.cancel()
+        await asyncio.gather(self._connector, return_exceptions=True)
+        await asyncio.gather(*(s.close(flush_timeout=0.5) for s in self.sessions.values()))
+
+    async def wait_connected(self, timeout: float = 120.0) -> None:
+        await asyncio.wait_for(asyncio.gather(*(s.wait_connected() for s in
+                                                self.sessions.values())), timeout)
+
+    @property
+    def connected(self) -> int:
+        return sum(s.connected for s in self.sessions.values())
+
+    @property
+    def outstanding(self) -> int:
+        return self._outstanding
+
+    # -- sending ------------------------------------------------------------------------
+    async def run(self, arrivals: Iterable[Arrival], *, start: float, prefix: str = "t") -> None:
+        """Send each arrival of our users at ``start + arrival.at`` (emulated)."""
+        for a in arrivals:
+            if a.user_id not in self.sessions:
+                continue
+            await self.clock.sleep_until(start + a.at)
+            self.send(a, task_id=f"{prefix}{a.index:06d}")
+
+    def send(self, a: Arrival, *, task_id: str) -> TaskRecord:
+        clean, mask = self.images.next()
+        damaged = clean.copy()
+        damaged[mask] = 0
+        image, mask_png = encode_png(damaged), encode_png(mask)
+        req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps, image=image,
+                          mask=mask_png, checksum=checksum(image, mask_png),
+                          sent_at=self.clock.now())
+        rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
+                         clean=clean, bytes_up=len(image) + len(mask_png))
+        self.records[task_id] = rec
+        self._requests[task_id] = req
+        self._outstanding += 1
+        self._done.clear()
+        self.metrics.sent.inc()
+        self.metrics.outstanding.set(self._outstanding)
+        self.metrics.bytes.labels("sent").inc(rec.bytes_up)
+        self.sessions[a.user_id].send(TOPICS.request, req, user_id=a.user_id)
+        return rec
+
+    def _retry(self, rec: TaskRecord, reason: str) -> bool:
+        if rec.attempts > self.max_retries:
+            return False
+        old = self._requests[rec.task_id]
+        req = TaskRequest(task_id=old.task_id, user_id=old.user_id, steps=old.steps,
+                          image=old.image, mask=old.mask, checksum=old.checksum,
+                          sent_at=old.sent_at, attempt=rec.attempts)
+        rec.attempts += 1
+        rec.bytes_up += len(req.image) + len(req.mask)
+        self.metrics.retries.labels(reason).inc()
+        self.log.info("%s: asking again for %s (%s)", rec.user_id, rec.task_id, reason)
+        self.sessions[rec.user_id].send(TOPICS.request, req, user_id=rec.user_id)
+        return True
+
+    # -- receiving -------------------------------------------------------------------------
+    def _on_message(self, uid: str, message: aiomqtt.Message) -> None:
+        raw = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
+        topic = message.topic.value
+        self.metrics.bytes.labels("received").inc(len(raw))
+        try:
+            if TOPICS.result.topic.match(topic):
+                self._on_result(uid, decode(raw, TaskResult))
+            elif TOPICS.user_error.topic.match(topic):
+                self._on_error(decode(raw, ErrorReply))
+        except ProtocolError as exc:
+            # A reply damaged on the link: when its task id is still readable and the
+            # task is ours and open, ask again; otherwise a later copy settles it.
+            self.metrics.bad_input.labels(exc.code).inc()
+            self.log.info("%s: unusable message on %s: %s", uid, topic, exc)
+            rec = self.records.get(guess_task_id(raw) or "")
+            if rec is not None and rec.user_id == uid and rec.outcome is None \
+                    and not self._retry(rec, "damaged_reply"):
+                self._settle(rec, "error", error=f"reply damaged on every try ({exc.code})")
+
+    def _on_result(self, uid: str, res: TaskResult) -> None:
+        rec = self.records.get(res.task_id)
+        if rec is None or rec.user_id != uid:
+            self.metrics.bad_input.labels("unknown_task").inc()
+            return
+        if rec.outcome is not None:
+            return  # a duplicate (QoS 1 or a retry answered twice)
+        rec.bytes_down += len(res.image or b"")
+        if res.status == "ok":
+            if res.image is None or res.checksum != checksum(res.image):
+                if not self._retry(rec, "result_checksum"):
+                    self._settle(rec, "error", error="result damaged on every try")
+                return
+            rec.node_id, rec.quality = res.node_id, res.quality
+            self._settle(rec, "finished", latency=self.clock.now() - rec.sent_at)
+        else:
+            rec.node_id = res.node_id
+            self._settle(rec, _FINAL[res.status],
+                         error=res.error.code if res.error is not None else None)
+
+    def _on_error(self, reply: ErrorReply) -> None:
+        rec = self.records.get(reply.task_id or "")
+        if rec is None or rec.outcome is not None:
+            self.metrics.bad_input.labels("unknown_task").inc()
+            return
+        if reply.error.code in _RETRYABLE and self._retry(rec, reply.error.code):
+            return
+        self._settle(rec, "error", error=reply.error.code)
+
+    def _settle(self, rec: TaskRecord, outcome: str, *, latency: float | None = None,
+                error: str | None = None) -> None:
+        rec.outcome, rec.latency_s, rec.error = outcome, latency, error
+        self._requests.pop(rec.task_id, None)
+        self.metrics.outcomes.labels(outcome).inc()
+        if outcome == "finished":
+            node = rec.node_id or "none"
+            if latency is not None:
+                self.metrics.latency.labels(node).observe(latency)
+            if rec.quality is not None:
+                self.metrics.quality.labels(node).observe(rec.quality)
+        self._outstanding -= 1
+        self.metrics.outstanding.set(self._outstanding)
+        if self._outstanding == 0:
+            self._done.set()
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (emulated *timeout_s* at most) for every answer; the rest is lost."""
+        if self._outstanding:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._done.wait(), self.clock.to_wall(timeout_s))
+        for rec in self.records.values():
+            if rec.outcome is None:
+                self._settle(rec, "lost", error="no answer before the end of the run")
+
+    def summary(self) -> QoSSummary:
+        return QoSSummary.of(list(self.records.values()))
+
+    def quality_of(self) -> np.ndarray:
+        return np.array([r.quality for r in self.records.values() if r.quality is not None])

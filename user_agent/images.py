@@ -1,0 +1,43 @@
+"""Where the users' images come from: procedural by default, or a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from aaas import ConfigError
+from aaas.images import random_mask, synthetic_image
+
+__all__ = ["ImageSource"]
+
+_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
+class ImageSource:
+    """Clean images and masks for the requests (the clean one stays with the user)."""
+
+    def __init__(self, *, size: int, rng: np.random.Generator, folder: Path | None = None,
+                 mask_fraction: float = 0.25) -> None:
+        self.size = size
+        self.rng = rng
+        self.mask_fraction = mask_fraction
+        self.files: list[Path] = []
+        if folder is not None:
+            if not folder.is_dir():
+                raise ConfigError(f"--images {folder}: not a directory")
+            self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _EXTS)
+            if not self.files:
+                raise ConfigError(f"--images {folder}: no images ({', '.join(sorted(_EXTS))})")
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        """(clean H×W×3 uint8 image, H×W bool mask)."""
+        if self.files:
+            path = self.files[int(self.rng.integers(len(self.files)))]
+            with Image.open(path) as im:
+                clean = np.asarray(im.convert("RGB").resize((self.size, self.size)),
+                                   dtype=np.uint8)
+        else:
+            clean = synthetic_image(self.rng, self.size)
+        return clean, random_mask(self.rng, self.size, fraction=self.mask_fraction)
