@@ -173,9 +173,11 @@ def test_capacity_ledgers_give_the_hand_computed_numbers() -> None:
         assert tuple(led.free for led in ledgers) == case.free_before, case
         led = ledgers[case.asp]
         task = Running(task_id=case.name, user_id="u", steps=case.steps,
-                       started_at=case.arrival_s, runtime_s=sc.runtime(case.steps))
+                       started_at=case.arrival_s, runtime_s=sc.runtime(case.steps),
+                       quality=sc.asps[case.asp].curve(case.steps))
         verdict = led.offer(task, case.arrival_s)
         assert verdict.admitted == (not case.crash), case
+        assert verdict.reward == case.reward, case
         assert {r.task_id: p for r, p in verdict.lost} == case.lost, case
         if case.crash:
             assert verdict.penalty == -case.reward
