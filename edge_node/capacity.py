@@ -1,4 +1,8 @@
-"""An ASP's capacity and the paper's crash rule, free of any I/O."""
+"""An ASP's capacity and the paper's crash rule, free of any I/O.
+
+The formulas (crash condition, progress, penalty, reward) are ``aaas.CrashRule``'s,
+the same the simulators use; this module only keeps the books of one ASP.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,11 @@ class Running:
     steps: int
     started_at: float
     runtime_s: float
+    quality: float = 0.0
+    """q_i(t): the ASP's quality for the task's steps (its reward on admission)."""
 
     def progress(self, now: float) -> float:
-        if self.runtime_s <= 0:
-            return 1.0
-        return min(1.0, max(0.0, (now - self.started_at) / self.runtime_s))
+        return CrashRule.progress(now, self.started_at, self.runtime_s)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +37,8 @@ class Admission:
     lost: tuple[tuple[Running, float], ...] = ()
     """On a crash: every task that was running, with its progress."""
     penalty: float = 0.0
+    reward: float = 0.0
+    """The paper's reward of the assignment: q_i(t) if admitted, else −penalty."""
 
 
 @dataclass(kw_only=True)
@@ -57,11 +63,13 @@ class CapacityLedger:
         capacity and does not admit the new task."""
         if not self.rule.crashes(self.free, task.steps):
             self.running[task.task_id] = task
-            return Admission(admitted=True)
+            return Admission(admitted=True, reward=self.rule.reward(task.quality, 0.0))
         lost = tuple((r, r.progress(now)) for r in self.running.values())
         self.running.clear()
         self.crashes += 1
-        return Admission(admitted=False, lost=lost, penalty=self.rule.penalty(p for _, p in lost))
+        penalty = self.rule.penalty(p for _, p in lost)
+        return Admission(admitted=False, lost=lost, penalty=penalty,
+                         reward=self.rule.reward(0.0, penalty))
 
     def finish(self, task_id: str) -> Running | None:
         return self.running.pop(task_id, None)

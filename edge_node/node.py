@@ -123,21 +123,21 @@ class EdgeNode:
             return
         now = self.clock.now()
         task = Running(task_id=req.task_id, user_id=req.user_id, steps=req.steps, started_at=now,
-                       runtime_s=self.scenario.runtime(req.steps))
+                       runtime_s=self.scenario.runtime(req.steps),
+                       quality=self.spec.curve(req.steps))
         verdict = self.ledger.offer(task, now)
         if verdict.admitted:
-            self._admit(a, task, now)
+            self._admit(a, task, verdict, now)
         else:
             self._crash(a, verdict, now)
         self._publish_load()
 
     # -- admission and crash ---------------------------------------------------------
-    def _admit(self, a: Assignment, task: Running, now: float) -> None:
-        q = self.spec.curve(task.steps)
+    def _admit(self, a: Assignment, task: Running, verdict: Admission, now: float) -> None:
         self.metrics.tasks.labels(self.id, "admitted").inc()
         self.session.send(TOPICS.event, TaskEvent(kind="admitted", task_id=task.task_id,
                                                   user_id=task.user_id, node_id=self.id,
-                                                  steps=task.steps, reward=q, at=now),
+                                                  steps=task.steps, reward=verdict.reward, at=now),
                           node_id=self.id)
         self._jobs[task.task_id] = asyncio.create_task(self._execute(a, task),
                                                        name=f"job:{self.id}:{task.task_id}")
@@ -157,7 +157,7 @@ class EdgeNode:
                 job.cancel()
             self.metrics.tasks.labels(self.id, "crashed").inc()
             self.metrics.lost_progress.labels(self.id).inc(progress)
-            self.metrics.lost_utility.labels(self.id).inc(self.spec.curve(r.steps))
+            self.metrics.lost_utility.labels(self.id).inc(r.quality)
             lost.append(LostTask(task_id=r.task_id, user_id=r.user_id, steps=r.steps,
                                  progress=progress))
             self._send_result(r.user_id, r.task_id, r.steps, "crashed", sent_at=None,
@@ -170,7 +170,7 @@ class EdgeNode:
                                           f"free capacity for t={req.steps} and crashed"))
         self.session.send(TOPICS.event, TaskEvent(kind="crashed", task_id=req.task_id,
                                                   user_id=req.user_id, node_id=self.id,
-                                                  steps=req.steps, reward=-verdict.penalty,
+                                                  steps=req.steps, reward=verdict.reward,
                                                   lost=lost, at=now), node_id=self.id)
 
     async def _execute(self, a: Assignment, task: Running) -> None:
@@ -197,7 +197,7 @@ class EdgeNode:
         if self.ledger.finish(task.task_id) is None:
             return  # lost in a crash meanwhile
         now = self.clock.now()
-        quality = self.spec.curve(task.steps)
+        quality = task.quality
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
         self.metrics.quality.labels(self.id).observe(quality)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from aaas import QualityCurve
+from aaas import CrashRule, QualityCurve
 
 from .base import Observation, Policy
 
@@ -67,11 +67,15 @@ class UpperBoundPolicy(Policy):
 
     def __init__(self, curves: Sequence[QualityCurve]) -> None:
         self.curves = list(curves)
+        self._q_at: dict[int, np.ndarray] = {}
+        """q_i(t) of every ASP, per t seen so far (the scenario has few distinct t)."""
 
     def select(self, obs: Observation) -> int:
         cand = obs.candidates()
-        fits = cand[obs.free_M[cand] >= obs.steps]
+        fits = cand[~CrashRule.crashes(obs.free_M[cand], obs.steps)]
         if fits.size == 0:
             return int(cand[np.argmax(obs.free_M[cand])])
-        q = np.array([self.curves[i](obs.steps) for i in fits])
-        return int(fits[np.argmax(q)])
+        q = self._q_at.get(obs.steps)
+        if q is None:
+            q = self._q_at[obs.steps] = QualityCurve.table(self.curves, [obs.steps])[:, 0]
+        return int(fits[np.argmax(q[fits])])

@@ -6,7 +6,10 @@ agree step for step): env j draws its episodes one after another from
 resets after it do. The running tasks live in per-ASP slots of shape (B, M, S)
 with S = max C_i // t_min, the most tasks an ASP can hold; a step is a fixed
 number of array operations whatever B is (Python only loops over the envs
-whose episode just ended, to draw their next one).
+whose episode just ended, to draw their next one). The crash condition,
+progress, penalty and reward are the vectorised forms of ``aaas.CrashRule``, the
+quality comes from ``aaas.QualityCurve.table``: one model for both simulators and
+the live edge node.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class BatchSim:
         self.n_asps = m
         self.slots = int(self.capacity.max() // max(scenario.workload.steps_min, 1))
         self._q = quality_table(scenario)
-        self._crash = scenario.crash
+        self._rule = scenario.crash
         self.env_seeds = seed + np.arange(n_envs)
         self._rows = np.arange(n_envs)
         self.reset()
@@ -123,14 +126,15 @@ class BatchSim:
         rows, act = self._rows, self.active
         k = np.minimum(self.idx, self.length - 1)
         now, t = self._arrival[rows, k], self._steps[rows, k]
-        crash = (self.free[rows, a] < t) & act
+        crash = self._rule.crashes(self.free[rows, a], t) & act
         admit = ~crash & act
-        reward = np.zeros(self.n_envs)
+        penalty, quality = np.zeros(self.n_envs), np.zeros(self.n_envs)
         if crash.any():
-            reward[crash] = -self._do_crash(np.flatnonzero(crash), a[crash], now[crash])
+            penalty[crash] = self._do_crash(np.flatnonzero(crash), a[crash], now[crash])
         if admit.any():
-            reward[admit] = self._admit(np.flatnonzero(admit), a[admit], now[admit], t[admit],
-                                        self._runtime[rows, k][admit])
+            quality[admit] = self._admit(np.flatnonzero(admit), a[admit], now[admit], t[admit],
+                                         self._runtime[rows, k][admit])
+        reward = self._rule.reward(quality, penalty)  # 0 for the frozen envs
         acc = self._acc
         acc[:, 0] += reward
         acc[:, 1] += act
@@ -152,10 +156,8 @@ class BatchSim:
     def _do_crash(self, r: np.ndarray, a: np.ndarray, now: np.ndarray) -> np.ndarray:
         end, start = self.end[r, a], self.start[r, a]  # (C, S)
         live = np.isfinite(end)
-        dur = np.where(live, end - start, 1.0)
-        progress = np.clip((now[:, None] - start) / dur, 0.0, 1.0)
-        penalty: np.ndarray = self._crash.base_penalty + self._crash.lost_weight * np.where(
-            live, 1.0 - progress, 0.0).sum(axis=1)
+        progress = self._rule.progress_many(now[:, None], start, np.where(live, end - start, 1.0))
+        penalty = self._rule.penalty_many(progress, live)
         self._acc[r, 4] += live.sum(axis=1)
         self._acc[r, 6] += np.where(live, self.qual[r, a], 0.0).sum(axis=1)
         self.end[r, a] = np.inf

@@ -7,6 +7,11 @@ earns q_i(t) and holds t of the ASP's capacity for runtime(t); otherwise the
 ASP crashes, every task it runs is lost, the arriving task is rejected, and
 the reward is −(base + Σ_lost w·(1 − progress)). The episode ends after its
 last task.
+
+The formulas are the scenario's models from :mod:`aaas` (``QualityCurve`` through
+:func:`quality_table`, ``RuntimeModel`` through the episode, ``CrashRule`` for the
+crash condition, progress, penalty and reward), the same ones the live edge node
+and :class:`~orchestrator.sim.BatchSim` use.
 """
 
 from __future__ import annotations
@@ -38,8 +43,7 @@ class AaasEnv(gym.Env):
         self.capacity = scenario.capacities.copy()
         self.n_asps = len(scenario.asps)
         self._q = quality_table(scenario)
-        self._base = scenario.crash.base_penalty
-        self._weight = scenario.crash.lost_weight
+        self._rule = scenario.crash
         self.action_space = gym.spaces.Discrete(self.n_asps)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.features.dim,), np.float32)
         self._rng: np.random.Generator | None = None
@@ -78,16 +82,17 @@ class AaasEnv(gym.Env):
         i, now, t = self._i, self._times[self._i], self._steps[self._i]
         st = self.stats
         st.tasks += 1
-        if self.free[a] < t:
-            reward = -self._crash(a, now)
+        if self._rule.crashes(int(self.free[a]), t):
+            reward = self._rule.reward(0.0, self._crash(a, now))
         else:
-            reward = float(self._q[a, t])
+            q = float(self._q[a, t])
+            reward = self._rule.reward(q, 0.0)
             self.free[a] -= t
             end = now + self._runtimes[i]
-            self._running[a][i] = (now, end, reward)
+            self._running[a][i] = (now, end, q)
             heapq.heappush(self._ends, (end, i, a, t))
             st.admitted += 1
-            st.admitted_utility += reward
+            st.admitted_utility += q
         st.ret += reward
         self._i += 1
         done = self._i >= len(self._times)
@@ -100,10 +105,10 @@ class AaasEnv(gym.Env):
 
     def _crash(self, asp: int, now: float) -> float:
         lost = self._running[asp]
-        penalty = self._base
-        for start, end, q in lost.values():
-            progress = min(max((now - start) / (end - start), 0.0), 1.0)
-            penalty += self._weight * (1.0 - progress)
+        run = np.array(list(lost.values()), dtype=np.float64).reshape(-1, 3)  # start, end, q
+        progress = self._rule.progress_many(now, run[:, 0], run[:, 1] - run[:, 0])
+        penalty = float(self._rule.penalty_many(progress))
+        for q in run[:, 2].tolist():
             self.stats.lost_utility += q
         self.stats.lost += len(lost)
         self.stats.crashes += 1

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from aaas import Scenario
+from aaas import QualityCurve, Scenario
 
 __all__ = ["EpisodeStats", "quality_table"]
 
@@ -14,7 +14,7 @@ __all__ = ["EpisodeStats", "quality_table"]
 def quality_table(scenario: Scenario) -> np.ndarray:
     """q_i(t) for every ASP i and every integer t in 0..steps_max, shape (M, t_max+1)."""
     t = np.arange(scenario.workload.steps_max + 1)
-    return np.stack([a.curve.many(t) for a in scenario.asps])
+    return QualityCurve.table([a.curve for a in scenario.asps], t)
 
 
 @dataclass(kw_only=True)
