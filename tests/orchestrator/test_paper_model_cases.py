@@ -35,10 +35,10 @@ from aaas import (
     TaskRequest,
     parse_scenario,
 )
-from aaas._images import checksum, encode_png
+from aaas.images import checksum, encode_png
 from edge_node import CapacityLedger, Running
-from edge_node._node import EdgeNode
 from edge_node.backends import InpaintBackend, InpaintJob, InpaintOutput
+from edge_node.node import EdgeNode
 from monitoring import EdgeMetrics
 from orchestrator.sim import AaasEnv, BatchSim, Episode
 

@@ -1,7 +1,7 @@
 """The link's faults, one small file each (after toxiproxy's toxics).
 
 Each works on a :class:`~broker.link.direction.DirectionChannel` and a
-:class:`~broker.link._transmission.Transmission` in progress:
+:class:`~broker.link.direction.Transmission` in progress:
 
 * ``_outage``: hold a packet while the instantaneous SNR is below the threshold
   (until the fading block ends), or close the connection after a long outage;
