@@ -10,6 +10,7 @@ process that loads the same file sees the same ASPs. See
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,8 @@ class Scenario:
     description: str = ""
     source: str = ""
     """Where it was loaded from."""
+    link: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    """The raw ``[link]`` table (empty: none); broker.link decodes and validates it."""
 
     def asp(self, node_id: str) -> AspSpec:
         for a in self.asps:
@@ -261,7 +264,7 @@ def _workload(w: dict[str, Any], where: str) -> Workload:
 def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build a Scenario from parsed TOML; raise ConfigError on anything invalid."""
     where = source
-    # [link] is read by the link proxy (broker/link/_profiles.py).
+    # [link] is kept raw here and decoded by the link (broker.link.load_link_profiles).
     top = {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits", "link"}
     _check_keys(data, top, where)
     seed = int(_number(data, "seed", 0, where))
@@ -288,6 +291,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
             queue_timeout_s=_number(lim, "queue_timeout_s", 3600.0, where, positive=True),
         ),
         source=source,
+        link=_table(data, "link", where),
     )
 
 

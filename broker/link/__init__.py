@@ -5,17 +5,22 @@
 ...     ...   # users connect to link.url; link.stats() sums bytes on air, retransmissions
 """
 
+from .channel import FADING_MODELS, FadingModel, register_fading_model
 from .control import LINK_CONTROL, LinkUpdate
 from .direction import DirectionChannel, Transmission
+from .faults import LINK_FAULTS, Fault, error_modes, fault_chain, register_fault
 from .metrics import LinkMetrics, LinkStats
-from .profile import ERROR_MODES, LinkProfile
+from .profile import LinkProfile
 from .profiles import LinkProfiles, load_link_profiles, parse_link_table
 from .proxy import LinkProxy
 
 __all__ = [
-    "ERROR_MODES",
+    "FADING_MODELS",
     "LINK_CONTROL",
+    "LINK_FAULTS",
     "DirectionChannel",
+    "FadingModel",
+    "Fault",
     "LinkMetrics",
     "LinkProfile",
     "LinkProfiles",
@@ -23,6 +28,10 @@ __all__ = [
     "LinkStats",
     "LinkUpdate",
     "Transmission",
+    "error_modes",
+    "fault_chain",
     "load_link_profiles",
     "parse_link_table",
+    "register_fading_model",
+    "register_fault",
 ]

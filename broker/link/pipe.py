@@ -71,7 +71,7 @@ async def _through_channel(direction: str, packet: Packet, dst: LinkSide,
         payload_from = len(packet.header) + publish_payload_offset(packet, level)
     now = clock.now()
     tx = channel.transmit(raw, now, payload_from)
-    deliver_at = tx.end_s + channel.profile.latency_s
+    deliver_at = tx.deliver_s
     delay = max(0.0, deliver_at - now)
     metrics.record(direction, tx, delay)
     wait = clock.to_wall(deliver_at - clock.now())

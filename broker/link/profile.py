@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aaas import ConfigError
@@ -12,17 +13,22 @@ from aaas import ConfigError
 from .channel import (
     PATHLOSS_MODELS,
     RATE_MODELS,
+    FadingModel,
     GilbertParams,
-    check_fading,
+    NoFading,
+    Rayleigh,
     check_modulation,
     db_to_linear,
+    make_fading,
     mean_snr_db,
     path_loss_db,
 )
+from .faults import Fault, check_error_mode, error_modes, make_fault
 
-__all__ = ["ERROR_MODES", "LinkProfile"]
+__all__ = ["LEGACY_FADING_KEYS", "LinkProfile", "error_modes"]
 
-ERROR_MODES = ("arq", "corrupt")
+LEGACY_FADING_KEYS = {"rician_k": "k"}
+"""Flat keys of older profiles that are now a setting of the fading model (old -> new)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,16 +59,16 @@ class LinkProfile:
     """modulation (B × bits/symbol) or shannon (B log2(1+SNR) at the instantaneous SNR)."""
     rate_bps: float | None = None
     """A fixed bit rate that replaces the rate model (``inf``: no air time)."""
-    fading: str = "rayleigh"
-    """none, rayleigh or rician."""
-    rician_k: float = 6.0
-    """Rician K factor (linear)."""
+    fading: FadingModel = field(default_factory=Rayleigh)
+    """The fading model with its settings (``broker.link.channel.FADING_MODELS``: none,
+    rayleigh, rician); its name alone is taken as that model with its default settings."""
     coherence_s: float = 0.01
     """Coherence time: emulated seconds a fading block lasts."""
     mtu_bytes: int = 1500
     """Packets are cut into frames of at most this many bytes."""
     error_mode: str = "arq"
-    """arq (resend a failed frame up to retry_limit times) or corrupt (flip payload bits)."""
+    """The fault that puts frames on the air (``broker.link.faults.LINK_FAULTS``): arq
+    (resend a failed frame up to retry_limit times) or corrupt (flip payload bits)."""
     retry_limit: int = 7
     """ARQ: resends of one frame before the link gives up and TCP retransmits after rto_s."""
     rto_s: float = 0.2
@@ -79,16 +85,19 @@ class LinkProfile:
     """Fixed extra delay per packet (propagation, scheduling)."""
     gilbert: GilbertParams | None = None
     """Optional Gilbert–Elliott bursty frame loss on top of the bit errors."""
+    faults: tuple[Fault, ...] = ()
+    """Extra faults (``broker.link.faults.LINK_FAULTS``) after the built-in chain, in order."""
 
     def __post_init__(self) -> None:
+        # A name or a table stands for the model (TOML, JSON, the old ``fading="rician"``).
+        object.__setattr__(self, "fading", _fading(self.fading))
+        object.__setattr__(self, "faults", _faults(self.faults))
         check_modulation(self.modulation)
-        check_fading(self.fading, self.rician_k)
         if self.pathloss not in PATHLOSS_MODELS:
             raise ConfigError(f"unknown path loss {self.pathloss!r} (one of {PATHLOSS_MODELS})")
         if self.rate not in RATE_MODELS:
             raise ConfigError(f"unknown rate model {self.rate!r} (one of {RATE_MODELS})")
-        if self.error_mode not in ERROR_MODES:
-            raise ConfigError(f"unknown error mode {self.error_mode!r} (one of {ERROR_MODES})")
+        check_error_mode(self.error_mode)
         for name in ("distance_m", "bandwidth_hz", "coherence_s", "carrier_ghz", "outage_close_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"link profile: {name} must be > 0, got {getattr(self, name)}")
@@ -103,12 +112,20 @@ class LinkProfile:
     @classmethod
     def perfect(cls) -> LinkProfile:
         """A channel that changes nothing: no errors, no fading, no air time, no delay."""
-        return cls(snr_db=math.inf, fading="none", rate_bps=math.inf, pathloss="none")
+        return cls(snr_db=math.inf, fading=NoFading(), rate_bps=math.inf, pathloss="none")
 
     @property
     def is_perfect(self) -> bool:
-        return (self.snr_db == math.inf and self.fading == "none" and self.rate_bps == math.inf
-                and self.latency_s == 0 and self.gilbert is None)
+        return (self.snr_db == math.inf and not self.fading.fades and self.rate_bps == math.inf
+                and self.latency_s == 0 and self.gilbert is None and not self.faults)
+
+    @property
+    def rician_k(self) -> float:
+        """The K factor of a Rician fading model (6.0, its default, for other models).
+
+        Kept for code written when K was a flat profile field; prefer ``fading.k``.
+        """
+        return float(getattr(self.fading, "k", 6.0))
 
     def mean_snr(self, uplink: bool) -> float:
         """Linear mean SNR of one direction."""
@@ -127,28 +144,65 @@ class LinkProfile:
         return float(max(db_to_linear(self.outage_snr_db), by_rate))
 
     def replace(self, **changes: Any) -> LinkProfile:
-        """A copy with *changes* (validated); unknown names raise ConfigError."""
+        """A copy with *changes* (validated); unknown names raise ConfigError.
+
+        ``fading`` may be a model, a table ``{model = ..., ...}`` or a name: the name of
+        the current model keeps its settings, another name gives that model's defaults.
+        The older flat keys (``rician_k``) change the new model's setting when it has one.
+        """
         names = {f.name for f in dataclasses.fields(self)}
-        unknown = set(changes) - names
+        unknown = set(changes) - names - set(LEGACY_FADING_KEYS)
         if unknown:
             raise ConfigError(f"unknown link profile keys {sorted(unknown)} "
                               f"(known: {sorted(names)})")
+        legacy = {LEGACY_FADING_KEYS[k]: _coerce(k, changes.pop(k))
+                  for k in list(changes) if k in LEGACY_FADING_KEYS}
+        spec = changes.pop("fading", None)
         changes = {k: _coerce(k, v) for k, v in changes.items()}
+        if spec is not None or legacy:
+            if spec is None or (isinstance(spec, str) and spec.lower() == self.fading.name):
+                spec = self.fading
+            model = _fading(spec)
+            settings = {k: v for k, v in legacy.items()
+                        if k in {f.name for f in dataclasses.fields(model)}}
+            changes["fading"] = _fading({**model.as_table(), **settings}) if settings else model
         try:
             return dataclasses.replace(self, **changes)
         except TypeError as exc:
             raise ConfigError(f"bad link profile value: {exc}") from None
 
+    def as_table(self) -> dict[str, Any]:
+        """The profile as a TOML/JSON table (the form ``[link.default]`` takes)."""
+        table = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        table["fading"] = self.fading.as_table()
+        table["gilbert"] = None if self.gilbert is None else dataclasses.asdict(self.gilbert)
+        table["faults"] = [{"fault": f.name, **dataclasses.asdict(f)} for f in self.faults]
+        return table
 
-_STR_FIELDS = {"pathloss", "modulation", "rate", "fading", "error_mode"}
+
+_STR_FIELDS = {"pathloss", "modulation", "rate", "error_mode"}
 _INT_FIELDS = {"mtu_bytes", "retry_limit", "tcp_retries"}
 _OPTIONAL = {"snr_db", "rate_bps", "gilbert"}
+
+
+def _fading(spec: Any) -> FadingModel:
+    if not isinstance(spec, FadingModel | str | Mapping):
+        raise ConfigError(f"link profile: fading must be a model name or a table, got {spec!r}")
+    return make_fading(spec.lower() if isinstance(spec, str) else spec)
+
+
+def _faults(specs: Any) -> tuple[Fault, ...]:
+    if not isinstance(specs, list | tuple):
+        raise ConfigError(f"link profile: faults must be a list of tables, got {specs!r}")
+    return tuple(make_fault(s) for s in specs)
 
 
 def _coerce(name: str, value: Any) -> Any:
     """Check the type of one profile value from TOML or JSON (numbers become floats)."""
     if value is None and name in _OPTIONAL:
         return None
+    if name == "faults":
+        return _faults(value)
     if name == "gilbert":
         if isinstance(value, GilbertParams):
             return value

@@ -6,21 +6,23 @@ seed = 7                        # optional; default: the scenario seed
 [link.default]                  # every LinkProfile field; a distance may be a range
 distance_m = { min = 10, max = 200 }   # drawn once per user from the seed
 modulation = "qpsk"
-fading = "rayleigh"
+fading = { model = "rician", k = 4 }   # or a model name: fading = "rayleigh"
 [[link.user]]                   # overrides for some users
 ids = ["user-0003"]
 distance_m = 400
 error_mode = "corrupt"
 ```
 
-The table is read straight from the scenario file (``scenario.source``) so the
-shared scenario parser only needs to allow the ``link`` key.
+The shared scenario parser keeps the table raw in ``Scenario.link`` (the vocabulary
+does not know the link's types); it is decoded and validated here, so a scenario
+built in code (``aaas.parse_scenario(dict)``) keeps its link profiles.
 """
 
 from __future__ import annotations
 
 import tomllib
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ class LinkProfiles:
         self.users[user_id] = profile
 
 
-def _distance_range(raw: dict[str, Any], where: str) -> tuple[float, float] | None:
+def _distance_range(raw: Mapping[str, Any], where: str) -> tuple[float, float] | None:
     value = raw.get("distance_m")
     if not isinstance(value, dict):
         return None
@@ -76,14 +78,18 @@ def _distance_range(raw: dict[str, Any], where: str) -> tuple[float, float] | No
     return float(lo), float(hi)
 
 
-def parse_link_table(table: dict[str, Any], *, seed: int = 0,
+def parse_link_table(table: Mapping[str, Any], *, seed: int = 0,
                      where: str = "[link]") -> LinkProfiles:
     """Build LinkProfiles from a parsed ``[link]`` table (ConfigError on anything invalid)."""
-    if not isinstance(table, dict):
+    if not isinstance(table, Mapping):
         raise ConfigError(f"{where} must be a table")
     unknown = set(table) - {"seed", "default", "user"}
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (allowed: default, seed, user)")
+    if not isinstance(table.get("default", {}), Mapping):
+        raise ConfigError(f"{where}.default must be a table")
+    if not isinstance(table.get("user", []), list):
+        raise ConfigError(f"{where}: [[link.user]] must be an array of tables")
     raw_default = dict(table.get("default", {}))
     dist = _distance_range(raw_default, f"{where}.default")
     if dist is not None:
@@ -92,7 +98,7 @@ def parse_link_table(table: dict[str, Any], *, seed: int = 0,
     users: dict[str, LinkProfile] = {}
     for k, raw in enumerate(table.get("user", [])):
         w = f"{where} [[link.user]] #{k}"
-        if not isinstance(raw, dict):
+        if not isinstance(raw, Mapping):
             raise ConfigError(f"{w} must be a table")
         raw = dict(raw)
         ids = raw.pop("ids", None)
@@ -109,20 +115,24 @@ def parse_link_table(table: dict[str, Any], *, seed: int = 0,
 
 
 def load_link_profiles(scenario: Scenario | str | Path) -> LinkProfiles:
-    """The ``[link]`` table of a scenario (its file), or the defaults when it has none."""
+    """The link profiles of a scenario (its ``[link]`` table), or the defaults without one.
+
+    A :class:`~aaas.Scenario` is read from its ``link`` field (nothing is re-read
+    from disk); a path is read as a TOML file (missing: the defaults).
+    """
     if isinstance(scenario, Scenario):
-        source, seed = scenario.source, scenario.seed
-    else:
-        source, seed = str(scenario), 0
-    path = Path(source)
+        if not scenario.link:
+            return LinkProfiles(seed=scenario.seed)
+        return parse_link_table(scenario.link, seed=scenario.seed,
+                                where=f"{scenario.source} [link]")
+    path = Path(scenario)
     if not path.is_file():
-        return LinkProfiles(seed=seed)
+        return LinkProfiles()
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    if isinstance(scenario, Scenario) is False:
-        seed = int(data.get("seed", 0)) if isinstance(data.get("seed", 0), int) else 0
+    seed = int(data.get("seed", 0)) if isinstance(data.get("seed", 0), int) else 0
     if "link" not in data:
         return LinkProfiles(seed=seed)
     return parse_link_table(data["link"], seed=seed, where=f"{path} [link]")

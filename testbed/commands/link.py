@@ -11,9 +11,6 @@ from testbed.options import Subparsers, add_clock, add_metrics, add_scenario
 
 __all__ = ["register"]
 
-MODULATIONS = ("bpsk", "qpsk", "16qam")
-FADINGS = ("none", "rayleigh", "rician")
-
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     """Add ``link`` and ``channel`` to the ``aaas`` parser."""
@@ -32,13 +29,17 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--perfect", action="store_true", help="a perfect channel for every user")
     p.set_defaults(run=_run_link)
 
+    from broker.link.channel import FADING_MODELS, MODULATIONS  # light: numpy, no broker
+
     c = sub.add_parser("channel", help="analytic vs Monte-Carlo BER, PER and outage",
                        description="Sanity-check a channel setting: closed forms next to "
                        "Monte-Carlo estimates.")
     c.add_argument("--snr-db", type=float, required=True, help="mean SNR (Es/N0) in dB")
     c.add_argument("--modulation", choices=MODULATIONS, default="qpsk")
-    c.add_argument("--fading", choices=FADINGS, default="none")
-    c.add_argument("--rician-k", type=float, default=6.0, help="Rician K factor (linear)")
+    c.add_argument("--fading", choices=FADING_MODELS.names(), default="none",
+                   help="fading model (the registry broker.link.channel.FADING_MODELS)")
+    c.add_argument("--rician-k", type=float, default=6.0,
+                   help="Rician K factor (linear), for a model with a k setting")
     c.add_argument("--frame-bytes", type=int, default=1500, help="frame length L/8 (default 1500)")
     c.add_argument("--frames", type=int, default=10_000, help="Monte-Carlo frames (default 10000)")
     c.add_argument("--outage-snr-db", type=float, default=0.0,
@@ -53,12 +54,12 @@ def _run_channel(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from broker.link.channel import channel_report
+    from broker.link.channel import channel_report, make_fading
 
-    report = channel_report(snr_db=args.snr_db, modulation=args.modulation, fading=args.fading,
+    fading = make_fading(args.fading, k=args.rician_k)
+    report = channel_report(snr_db=args.snr_db, modulation=args.modulation, fading=fading,
                             frame_bytes=args.frame_bytes, frames=args.frames,
-                            outage_snr_db=args.outage_snr_db, rician_k=args.rician_k,
-                            rng=np.random.default_rng(args.seed))
+                            outage_snr_db=args.outage_snr_db, rng=np.random.default_rng(args.seed))
     data = report.as_json()
     if args.json:
         print(json.dumps(data))

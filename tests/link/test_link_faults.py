@@ -186,3 +186,29 @@ def test_a_perfect_user_is_perfect_again_after_a_forced_outage() -> None:
     tx = user.up.transmit(b"held", now=5.0)
     assert tx.end_s == pytest.approx(10.0)
     assert user.perfect(10.5)
+
+
+def test_an_added_fault_runs_in_the_chain_of_each_direction() -> None:
+    from dataclasses import dataclass
+
+    from broker.link import Fault, Transmission
+    from broker.link.faults import LINK_FAULTS
+
+    @dataclass(frozen=True, kw_only=True)
+    class Jitter(Fault):  # a fault as an outside package would write one
+        name = "test-jitter"
+        max_s: float = 1.0
+
+        def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+            tx.latency_s += float(ch.rng.uniform(0.0, self.max_s))
+
+    if "test-jitter" not in LINK_FAULTS:
+        LINK_FAULTS.add("test-jitter", Jitter)
+    profile = LinkProfile.perfect().replace(
+        latency_s=0.5, faults=[{"fault": "test-jitter", "max_s": 0.25}])
+    assert not profile.is_perfect
+    ch = DirectionChannel(profile=profile, uplink=False, rng=np.random.default_rng(3))
+    tx = ch.transmit(b"x" * 100, now=2.0)
+    assert tx.end_s == 2.0  # no air time: the latency comes after the air
+    assert 0.5 <= tx.deliver_s - 2.0 <= 0.75
+    assert ch.busy_until == 2.0

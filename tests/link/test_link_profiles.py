@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 from aaas import ConfigError, load_scenario
-from broker.link import LinkProfile, load_link_profiles, parse_link_table
+from broker.link import (
+    FADING_MODELS,
+    LINK_FAULTS,
+    LinkProfile,
+    error_modes,
+    fault_chain,
+    load_link_profiles,
+    parse_link_table,
+)
+from broker.link.channel import NoFading, Rician
+from broker.link.faults import Corrupt, Latency, Outage
 
 SCENARIO = """
 name = "linked"
@@ -66,3 +76,65 @@ def test_scenario_without_link_table_gets_defaults() -> None:
 def test_bad_link_tables_are_refused(table: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         parse_link_table(table)
+
+
+def test_scenario_built_in_code_keeps_its_link_table() -> None:
+    import tomllib
+
+    from aaas import parse_scenario
+
+    scenario = parse_scenario(tomllib.loads(SCENARIO))  # no file behind it
+    assert scenario.link["default"]["modulation"] == "16qam"
+    profiles = load_link_profiles(scenario)
+    a = profiles.for_user("user-0000")
+    assert a.modulation == "16qam"
+    assert a.fading == Rician(k=4.0)
+    assert 20 <= a.distance_m < 300
+    assert profiles.for_user("pi-1").error_mode == "corrupt"
+    assert profiles.seed == 5
+
+
+def test_clean_fading_form_equals_the_flat_keys() -> None:
+    flat = parse_link_table({"default": {"fading": "rician", "rician_k": 4}}).default
+    clean = parse_link_table({"default": {"fading": {"model": "rician", "k": 4}}}).default
+    assert flat == clean
+    assert clean.fading == Rician(k=4.0)
+    assert clean.fading != Rician()
+    # A user override naming the same model keeps the default's settings.
+    users = parse_link_table({"default": {"fading": {"model": "rician", "k": 2}},
+                              "user": [{"id": "u", "fading": "rician", "distance_m": 9}]})
+    assert users.for_user("u").fading == Rician(k=2.0)
+    assert parse_link_table({"default": {"fading": "none"}}).default.fading == NoFading()
+
+
+@pytest.mark.parametrize("fading", [
+    "nakagami-q", {"model": "rician", "k": -1}, {"model": "rician", "m": 2}, {"k": 3}, 7,
+])
+def test_bad_fading_is_refused(fading: object) -> None:
+    with pytest.raises(ConfigError):
+        parse_link_table({"default": {"fading": fading}})
+
+
+def test_fading_models_and_faults_are_registered_by_name() -> None:
+    assert set(FADING_MODELS.names()) >= {"none", "rayleigh", "rician"}
+    assert FADING_MODELS.get("rician") is Rician
+    assert set(LINK_FAULTS.names()) >= {"outage", "arq", "corrupt", "latency"}
+    assert set(error_modes()) == {"arq", "corrupt"}
+    with pytest.raises(ConfigError, match="rayleigh"):  # the error lists the known names
+        FADING_MODELS.get("nakagami-q")
+    with pytest.raises(ConfigError, match="error mode"):
+        LinkProfile(error_mode="latency")  # a fault, but it puts nothing on the air
+
+
+def test_the_fault_chain_follows_the_profile() -> None:
+    chain = fault_chain(LinkProfile(error_mode="corrupt", retry_limit=3, latency_s=0.5,
+                                    outage_close_s=9.0))
+    assert [f.name for f in chain] == ["outage", "corrupt", "latency"]
+    outage, corrupt, latency = chain
+    assert isinstance(outage, Outage) and outage.close_s == 9.0
+    assert isinstance(corrupt, Corrupt) and corrupt.arq.retry_limit == 3
+    assert latency == Latency(latency_s=0.5)
+    extra = parse_link_table({"default": {"faults": [{"fault": "latency", "latency_s": 0.25}]}})
+    assert [f.name for f in fault_chain(extra.default)] == ["outage", "arq", "latency", "latency"]
+    with pytest.raises(ConfigError):
+        parse_link_table({"default": {"faults": [{"fault": "warp"}]}})

@@ -16,7 +16,7 @@ import numpy as np
 from aaas import ConfigError
 
 from .bit_errors import BITS_PER_SYMBOL, ber_array, check_modulation
-from .fading import check_fading, draw_gain, expect, outage_probability
+from .fading import FadingModel, make_fading
 from .frames import per_array
 from .snr import db_to_linear
 
@@ -61,16 +61,19 @@ def _pam_bits_errors(bits: np.ndarray, levels: int, gain: np.ndarray, sigma: flo
     return int(np.count_nonzero(b0 != bits[:, 0]) + np.count_nonzero(b1 != bits[:, 1]))
 
 
-def simulate_ber(*, snr_db: float, modulation: str, fading: str, frame_bits: int, frames: int,
-                 rng: np.random.Generator, rician_k: float = 6.0,
+def simulate_ber(*, snr_db: float, modulation: str, fading: str | FadingModel, frame_bits: int,
+                 frames: int, rng: np.random.Generator, rician_k: float | None = None,
                  max_bits: int = _MAX_SYMBOL_BITS) -> tuple[float, int]:
-    """Empirical BER of real symbols; one fading block per frame. Returns (ber, bits)."""
+    """Empirical BER of real symbols; one fading block per frame. Returns (ber, bits).
+
+    *fading*: a model or its name (*rician_k*, when given, sets a Rician model's K).
+    """
+    model = make_fading(fading, **({} if rician_k is None else {"k": rician_k}))
     m = BITS_PER_SYMBOL[check_modulation(modulation)]
     n_frames = max(1, min(frames, max_bits // max(frame_bits, 1)))
     bits_per_frame = max(m, frame_bits - frame_bits % m)
     snr = db_to_linear(snr_db)
-    gains = np.repeat(np.asarray(draw_gain(fading, rng, n_frames, rician_k=rician_k)),
-                      bits_per_frame // m)
+    gains = np.repeat(model.draw(rng, n_frames), bits_per_frame // m)
     bits = rng.integers(0, 2, size=(len(gains), m), dtype=np.int8)
     if modulation == "bpsk":  # Es = 1 on one axis: sigma² = N0/2
         errors = _pam_bits_errors(bits, 2, gains, math.sqrt(0.5 / snr), rng)
@@ -84,23 +87,25 @@ def simulate_ber(*, snr_db: float, modulation: str, fading: str, frame_bits: int
     return errors / bits.size, int(bits.size)
 
 
-def channel_report(*, snr_db: float, modulation: str, fading: str = "none", frame_bytes: int = 1500,
-                   frames: int = 10_000, outage_snr_db: float = 0.0, rician_k: float = 6.0,
-                   rng: np.random.Generator) -> ChannelReport:
-    """Analytic and Monte-Carlo figures for one channel setting."""
+def channel_report(*, snr_db: float, modulation: str, fading: str | FadingModel = "none",
+                   frame_bytes: int = 1500, frames: int = 10_000, outage_snr_db: float = 0.0,
+                   rician_k: float | None = None, rng: np.random.Generator) -> ChannelReport:
+    """Analytic and Monte-Carlo figures for one channel setting.
+
+    *fading*: a model or its name (*rician_k*, when given, sets a Rician model's K).
+    """
     check_modulation(modulation)
-    check_fading(fading, rician_k)
+    model = make_fading(fading, **({} if rician_k is None else {"k": rician_k}))
     if frames < 1 or frame_bytes < 1:
         raise ConfigError("frames and frame bytes must be >= 1")
     snr = db_to_linear(snr_db)
     bits = 8 * frame_bytes
-    ber_a = expect(fading, lambda x: ber_array(modulation, snr * x), rician_k=rician_k)
-    per_a = expect(fading, lambda x: per_array(ber_array(modulation, snr * x), bits),
-                   rician_k=rician_k)
-    out_a = outage_probability(fading, snr, db_to_linear(outage_snr_db), rician_k=rician_k)
-    ber_e, n_bits = simulate_ber(snr_db=snr_db, modulation=modulation, fading=fading,
-                                 frame_bits=bits, frames=frames, rng=rng, rician_k=rician_k)
-    gains = np.asarray(draw_gain(fading, rng, frames, rician_k=rician_k))
+    ber_a = model.expect(lambda x: ber_array(modulation, snr * x))
+    per_a = model.expect(lambda x: per_array(ber_array(modulation, snr * x), bits))
+    out_a = model.outage_probability(snr, db_to_linear(outage_snr_db))
+    ber_e, n_bits = simulate_ber(snr_db=snr_db, modulation=modulation, fading=model,
+                                 frame_bits=bits, frames=frames, rng=rng)
+    gains = model.draw(rng, frames)
     frame_ber = ber_array(modulation, snr * gains)
     errors = rng.binomial(bits, frame_ber)
     return ChannelReport(

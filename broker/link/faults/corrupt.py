@@ -8,9 +8,73 @@ checksum the contract carries.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
 import numpy as np
 
-__all__ = ["flip_bits", "frame_bit_errors"]
+from ..channel import frame_sizes
+from .airtime import air_time_s, frames_in_block
+from .arq import Arq
+from .base import Fault, register_fault
+
+if TYPE_CHECKING:
+    from ..direction import DirectionChannel
+    from ..profile import LinkProfile
+    from ..transmission import Transmission
+
+__all__ = ["Corrupt", "flip_bits", "frame_bit_errors"]
+
+
+@register_fault
+@dataclass(frozen=True, kw_only=True)
+class Corrupt(Fault):
+    """Send each frame once and flip the bits its errors hit in a PUBLISH payload.
+
+    Packets other than PUBLISH (CONNECT, PUBACK, ...) go by ``arq``.
+    """
+
+    name = "corrupt"
+    error_mode = True
+
+    mtu_bytes: int = 1500
+    """Packets are cut into frames of at most this many bytes."""
+    arq: Arq = field(default_factory=Arq)
+    """How packets without a payload go."""
+
+    @classmethod
+    def from_profile(cls, profile: LinkProfile) -> Self:
+        return cls(mtu_bytes=profile.mtu_bytes, arq=Arq.from_profile(profile))
+
+    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+        if tx.closed is not None:
+            return
+        if tx.payload_from is None:
+            self.arq.apply(tx, ch)
+            return
+        sizes = frame_sizes(len(tx.packet), self.mtu_bytes)
+        tx.end_s = ch.busy_until = self._send(tx, ch, sizes, tx.end_s, 8 * tx.payload_from)
+
+    @staticmethod
+    def _send(tx: Transmission, ch: DirectionChannel, sizes: np.ndarray, t: float,
+              payload_bit: int) -> float:
+        packet, done = tx.packet, 0
+        while done < len(sizes):
+            snr = ch.mean_snr * ch.fading.gain_at(t)
+            rate = ch.rate(snr)
+            k = frames_in_block(sizes[done:], rate, ch.fading.block_left(t))
+            chunk = sizes[done:done + k]
+            lost = None if ch.gilbert is None else ch.gilbert.losses(k)
+            errors = frame_bit_errors(chunk, ch.ber(snr), ch.rng, lost)
+            first_bit = 8 * int(sizes[:done].sum())
+            packet, flipped = flip_bits(packet, errors, chunk, first_bit, payload_bit, ch.rng)
+            tx.bits_flipped += flipped
+            t += air_time_s(float(chunk.sum()) * 8.0, rate)
+            tx.frames += k
+            tx.bytes_payload += int(chunk.sum())
+            done += k
+        tx.packet = packet
+        return t
 
 
 def frame_bit_errors(sizes: np.ndarray, ber: float, rng: np.random.Generator,

@@ -1,0 +1,116 @@
+"""The interface of a link fault, and the registry of faults by name.
+
+After toxiproxy's toxics: a fault is a small frozen settings struct with one
+method, :meth:`Fault.apply`, that does its part to a packet on one direction of
+a user's link. Each direction runs a chain of them, built from the user's
+:class:`~broker.link.profile.LinkProfile` (:func:`fault_chain`)::
+
+    outage → <error_mode: arq | corrupt> → latency → <profile.faults ...>
+
+State that lasts across packets (the fading block, the Gilbert–Elliott chain,
+the air queue, the seeded generator) lives on the
+:class:`~broker.link.direction.DirectionChannel`, not in the fault, so a fault is
+just its settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+import msgspec
+
+from aaas import ConfigError
+from aaas.registry import Registry
+
+if TYPE_CHECKING:
+    from ..direction import DirectionChannel
+    from ..profile import LinkProfile
+    from ..transmission import Transmission
+
+__all__ = ["LINK_FAULTS", "Fault", "check_error_mode", "error_modes", "fault_chain", "make_fault",
+           "register_fault"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """The settings of one fault, and what it does to a packet."""
+
+    name: ClassVar[str] = ""
+    """The name it is registered under (``error_mode`` or a ``faults`` entry's ``fault``)."""
+    error_mode: ClassVar[bool] = False
+    """True for a fault that puts the frames on the air (``arq``, ``corrupt``): exactly one
+    of them, named by the profile's ``error_mode``, is in every chain."""
+
+    @classmethod
+    def from_profile(cls, profile: LinkProfile) -> Self:
+        """This fault with its settings taken from a profile's fields (built-in faults);
+        by default its own defaults."""
+        return cls()
+
+    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+        """Do this fault's part to *tx* (move ``tx.end_s`` on, fill its counters, set
+        ``tx.closed``), drawing from ``ch.rng``. Called even after an earlier fault closed
+        the connection: a fault that must not act then returns when ``tx.closed`` is set."""
+        raise NotImplementedError
+
+
+F = TypeVar("F", bound=type[Fault])
+
+LINK_FAULTS: Registry[type[Fault]] = Registry(
+    "link fault", entry_point_group="aaas.link_faults",
+    check=lambda obj: isinstance(obj, type) and issubclass(obj, Fault))
+"""Link faults by name; ``aaas.link_faults`` entry points add more."""
+
+
+def register_fault(cls: F) -> F:
+    """Class decorator: register *cls* under its ``name``."""
+    LINK_FAULTS.add(cls.name, cls)
+    return cls
+
+
+def error_modes() -> tuple[str, ...]:
+    """Names of the faults a profile's ``error_mode`` may name."""
+    return tuple(name for name, cls in LINK_FAULTS.items() if cls.error_mode)
+
+
+def make_fault(spec: str | Mapping[str, Any] | Fault) -> Fault:
+    """A fault from its name or a table ``{fault = name, ...settings}`` (ConfigError if bad)."""
+    if isinstance(spec, Fault):
+        return spec
+    if isinstance(spec, str):
+        name, settings = spec, {}
+    elif isinstance(spec, Mapping):
+        settings = dict(spec)
+        name = settings.pop("fault", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"a fault table needs fault = \"...\" "
+                              f"(one of {list(LINK_FAULTS.names())}), got {dict(spec)!r}")
+    else:
+        raise ConfigError(f"a fault must be a name or a table, got {spec!r}")
+    cls = LINK_FAULTS.get(name)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    if set(settings) - fields:
+        raise ConfigError(f"fault {name!r}: unknown settings {sorted(set(settings) - fields)} "
+                          f"(known: {sorted(fields)})")
+    try:
+        return msgspec.convert(settings, cls)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"fault {name!r}: {exc}") from None
+
+
+def check_error_mode(name: str) -> None:
+    """ConfigError unless *name* is a registered fault that can be an error mode."""
+    if not LINK_FAULTS.get(name).error_mode:
+        raise ConfigError(f"link fault {name!r} is not an error mode "
+                          f"(error modes: {list(error_modes())})")
+
+
+def fault_chain(profile: LinkProfile) -> tuple[Fault, ...]:
+    """The faults one direction applies to each packet, in order."""
+    return (LINK_FAULTS.get("outage").from_profile(profile),
+            LINK_FAULTS.get(profile.error_mode).from_profile(profile),
+            LINK_FAULTS.get("latency").from_profile(profile),
+            *profile.faults)
