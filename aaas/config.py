@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 import numpy as np
-from msgspec import Struct, field
+from msgspec import NODEFAULT, Struct, field
 
 from .errors import ConfigError
 from .models import CrashRule, QualityCurve, RuntimeModel
@@ -50,9 +50,6 @@ __all__ = [
 DEFAULT_BACKEND = "modeled"
 
 
-# Every TOML table decodes into a Struct that is keyword-only, immutable, and
-# forbids unknown fields, so that a typo in a key is an error that names it.
-
 def _positive(table: Struct, *names: str) -> None:
     for name in names:
         value = getattr(table, name)
@@ -66,6 +63,10 @@ def _check_backend(backend: str | None) -> None:
     if backend is not None and not backend.isidentifier():
         raise ValueError(f"unknown backend {backend!r}: a backend name is an identifier "
                          "(letters, digits, _), such as modeled or repaint")
+
+
+# Every TOML table decodes into a Struct that is keyword-only, immutable, and
+# forbids unknown fields, so that a typo in a key is an error that names it.
 
 
 class Range(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -224,11 +225,14 @@ def _table_of(model: type[Any]) -> type[Struct]:
 
     The paper's models (:mod:`aaas.models`) are dataclasses with their defaults;
     msgspec decodes dataclasses but ignores unknown keys, so their TOML tables are
-    decoded through this mirror, built from the dataclass itself (nothing is
-    written twice).
+    decoded through this mirror, built from the model itself (nothing is written
+    twice). A model that is a Struct gets the same strict mirror.
     """
     hints = typing.get_type_hints(model)
-    spec = [(f.name, hints[f.name], f.default) for f in dataclasses.fields(model)]
+    fields = (msgspec.structs.fields(model) if issubclass(model, Struct)
+              else dataclasses.fields(model))
+    spec = [(f.name, hints[f.name]) if f.default is dataclasses.MISSING or f.default is NODEFAULT
+            else (f.name, hints[f.name], f.default) for f in fields]
     return msgspec.defstruct(model.__name__, spec, module=__name__, frozen=True, kw_only=True,
                               forbid_unknown_fields=True)
 
@@ -255,12 +259,15 @@ class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     seed: int = 0
     """Seed of the ASP draw (and of the link's per-user draws)."""
     asps: AspPopulation = AspPopulation()
+    """The ASPs: how many, and the ranges they are drawn from."""
     workload: Workload = Workload()
+    """Users and arrivals."""
     runtime: RuntimeTable = RuntimeTable()
     """runtime(t) = (a t² + b t + c) · unit_s emulated seconds."""
     crash: CrashTable = CrashTable()
     """penalty = base_penalty + Σ_lost lost_weight · (1 − progress)."""
     limits: Limits = Limits()
+    """Input limits."""
     link: dict[str, Any] = field(default_factory=dict)
     """The wireless link (``[link]``), parsed by ``broker.link`` (see docs/link.md)."""
 
