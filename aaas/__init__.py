@@ -6,7 +6,17 @@ process uses. The CLI entry point is :mod:`testbed.cli`.
 """
 
 from .clock import EmulatedClock
-from .config import AspSpec, Limits, Range, Scenario, Workload, load_scenario, parse_scenario
+from .config import (
+    AspSpec,
+    Limits,
+    Range,
+    Scenario,
+    ScenarioFile,
+    Workload,
+    load_scenario,
+    parse_scenario,
+    scenario_names,
+)
 from .contract import ROOT, TOPICS, Route, decode, encode
 from .errors import AaasError, ConfigError, ProtocolError
 from .models import CrashRule, QualityCurve, RuntimeModel
@@ -54,6 +64,7 @@ __all__ = [
     "Route",
     "RuntimeModel",
     "Scenario",
+    "ScenarioFile",
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
@@ -66,4 +77,5 @@ __all__ = [
     "guess_task_id",
     "load_scenario",
     "parse_scenario",
+    "scenario_names",
 ]

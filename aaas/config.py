@@ -1,51 +1,90 @@
-"""Scenario files: TOML testbeds loaded into typed, validated config.
+"""Scenario files: TOML testbeds decoded into typed, validated config.
 
 A scenario fixes the physical testbed (its ASPs: capacity, quality curve,
-backend), the workload (users, Poisson arrivals, steps), the runtime model and
-the crash rule. The ASPs are drawn once from the scenario's seed, so every
-process that loads the same file sees the same ASPs. See
-``scenarios/paper.toml`` for every key with its meaning.
+backend), the workload (users, Poisson arrivals, steps), the runtime model, the
+crash rule, the input limits and the wireless link. The TOML file is decoded by
+msgspec into the Structs below, whose field defaults are the only defaults (a
+key left out of the file takes them; an unknown key is an error naming it).
+The ASPs are then drawn once from the scenario's seed, so every process that
+loads the same file sees the same ASPs.
+
+The shipped scenarios are package data (``aaas/scenarios/*.toml``), found
+through :mod:`importlib.resources` in every install; ``paper.toml`` explains
+every key. See ``docs/scenarios.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import typing
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+import msgspec
 import numpy as np
+from msgspec import NODEFAULT, Struct, field
 
 from .errors import ConfigError
 from .models import CrashRule, QualityCurve, RuntimeModel
 
 __all__ = [
+    "AspOverride",
+    "AspPopulation",
     "AspSpec",
+    "Limits",
     "Range",
     "Scenario",
+    "ScenarioFile",
     "Workload",
     "load_scenario",
+    "parse_scenario",
     "scenario_dir",
+    "scenario_names",
 ]
 
-BACKENDS = ("modeled", "repaint")
+DEFAULT_BACKEND = "modeled"
 
 
-def scenario_dir() -> Path:
-    """The repository's ``scenarios/`` folder."""
-    return Path(__file__).resolve().parent.parent / "scenarios"
+def _positive(table: Struct, *names: str) -> None:
+    for name in names:
+        value = getattr(table, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Range:
+def _check_backend(backend: str | None) -> None:
+    # Which backends exist is edge_node's registry's business (a backend may come from
+    # another package); the vocabulary only checks that the name has the shape of one.
+    if backend is not None and not backend.isidentifier():
+        raise ValueError(f"unknown backend {backend!r}: a backend name is an identifier "
+                         "(letters, digits, _), such as modeled or repaint")
+
+
+# Every TOML table decodes into a Struct that is keyword-only, immutable, and
+# forbids unknown fields, so that a typo in a key is an error that names it.
+
+
+class Range(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Values from ``min`` to ``max``: a grid when ``step`` is set, else continuous."""
 
     min: float
+    """Smallest value."""
     max: float
+    """Largest value (drawn only on an ``inclusive`` grid)."""
     step: float | None = None
+    """Grid spacing; none: uniform on [min, max)."""
     inclusive: bool = False
     """Whether ``max`` itself can be drawn (grids only)."""
+
+    def __post_init__(self) -> None:
+        if self.max < self.min:
+            raise ValueError(f"max < min ({self.max} < {self.min})")
+        _positive(self, "step")
 
     def grid(self) -> np.ndarray:
         if self.step is None:
@@ -62,9 +101,59 @@ class Range:
         return float(rng.choice(self.grid()))
 
 
-@dataclass(frozen=True, kw_only=True)
-class AspSpec:
-    """One AIGC service provider (edge node)."""
+class AspOverride(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[[asps.override]]``: pins some properties of the ASP at ``index``."""
+
+    index: int
+    """Which drawn ASP (0-based)."""
+    id: str | None = None
+    """A new node id."""
+    capacity: int | None = None
+    """A fixed capacity C_i."""
+    ax: float | None = None
+    """Fixed quality-curve parameters (each one left out keeps its draw)."""
+    ay: float | None = None
+    bx: float | None = None
+    by: float | None = None
+    backend: str | None = None
+    """Another backend for this ASP, e.g. ``repaint`` on a GPU node."""
+    model: str | None = None
+    """For ``repaint``: a local directory or a hub id."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "capacity")
+        _check_backend(self.backend)
+
+
+class AspPopulation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[asps]``: how many ASPs, and the ranges their properties are drawn from."""
+
+    count: int = 20
+    """Number of ASPs (edge nodes)."""
+    capacity: Range = Range(min=600.0, max=1500.0, step=100.0, inclusive=True)
+    """C_i, total diffusion steps an ASP runs at once (the paper's 600-1500)."""
+    ax: Range = Range(min=0.0, max=100.0)
+    """Quality-curve Ax, steps below which the content is worthless."""
+    ay: Range = Range(min=0.0, max=0.5)
+    """Quality-curve Ay."""
+    bx: Range = Range(min=150.0, max=250.0)
+    """Quality-curve Bx, steps above which more steps add nothing."""
+    by: Range = Range(min=0.5, max=1.0)
+    """Quality-curve By."""
+    backend: str = DEFAULT_BACKEND
+    """Backend of every ASP: ``modeled`` (runtime model + curve) or ``repaint``."""
+    model: str | None = None
+    """For ``repaint``: a local directory or a hub id."""
+    override: tuple[AspOverride, ...] = ()
+    """Changes to single ASPs, applied after the draw."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "count")
+        _check_backend(self.backend)
+
+
+class AspSpec(Struct, frozen=True, kw_only=True):
+    """One AIGC service provider (edge node), as drawn from the scenario."""
 
     id: str
     """Node id, also its MQTT client id and topic level."""
@@ -72,24 +161,40 @@ class AspSpec:
     """C_i: total diffusion steps it can run at once."""
     curve: QualityCurve
     """Its quality curve (the orchestrator does not know it)."""
-    backend: str = "modeled"
-    """``modeled`` or ``repaint``."""
+    backend: str = DEFAULT_BACKEND
+    """The backend's registered name, e.g. ``modeled`` or ``repaint``."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Workload:
-    """The users and their Poisson task arrivals."""
+class Workload(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[workload]``: the users and their Poisson task arrivals."""
 
     users: int = 1000
+    """Number of emulated users."""
     arrival_rate: float = 0.001
     """λ: tasks per emulated second, over the whole population."""
     horizon_s: float = 1_000_000.0
     """Length of the episode in emulated seconds."""
-    steps_min: int = 100
-    steps_max: int = 250
-    steps_step: int = 10
+    steps: Range = Range(min=100.0, max=250.0, step=10.0, inclusive=True)
+    """Diffusion steps t a task asks for, drawn from min..max by step."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "users", "arrival_rate", "horizon_s")
+        if self.steps.min < 1:
+            raise ValueError(f"steps.min must be >= 1, got {self.steps.min:g}")
+
+    @property
+    def steps_min(self) -> int:
+        return int(self.steps.min)
+
+    @property
+    def steps_max(self) -> int:
+        return int(self.steps.max)
+
+    @property
+    def steps_step(self) -> int:
+        return int(self.steps.step or 1)
 
     @property
     def steps_choices(self) -> np.ndarray:
@@ -100,9 +205,8 @@ class Workload:
         return self.arrival_rate * self.horizon_s
 
 
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    """Input limits every process enforces."""
+class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[limits]``: input limits every process enforces."""
 
     max_image_bytes: int = 1_048_576
     """Largest encoded image (or mask) a request may carry."""
@@ -111,23 +215,90 @@ class Limits:
     queue_timeout_s: float = 3600.0
     """Emulated seconds a task may wait for an online node before rejection."""
 
+    def __post_init__(self) -> None:
+        _positive(self, "max_image_bytes", "image_size", "queue_timeout_s")
 
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
-    """A whole testbed description."""
+
+@cache
+def _table_of(model: type[Any]) -> type[Struct]:
+    """A strict table type with the fields, types and defaults of a model dataclass.
+
+    The paper's models (:mod:`aaas.models`) are dataclasses with their defaults;
+    msgspec decodes dataclasses but ignores unknown keys, so their TOML tables are
+    decoded through this mirror, built from the model itself (nothing is written
+    twice). A model that is a Struct gets the same strict mirror.
+    """
+    hints = typing.get_type_hints(model)
+    fields = (msgspec.structs.fields(model) if issubclass(model, Struct)
+              else dataclasses.fields(model))
+    spec = [(f.name, hints[f.name]) if f.default is dataclasses.MISSING or f.default is NODEFAULT
+            else (f.name, hints[f.name], f.default) for f in fields]
+    return msgspec.defstruct(model.__name__, spec, module=__name__, frozen=True, kw_only=True,
+                              forbid_unknown_fields=True)
+
+
+if TYPE_CHECKING:  # mypy cannot follow a type built at run time
+    RuntimeTable: TypeAlias = Any
+    CrashTable: TypeAlias = Any
+else:
+    RuntimeTable = _table_of(RuntimeModel)
+    CrashTable = _table_of(CrashRule)
+
+
+def _model(model: type[Any], table: Struct) -> Any:
+    return model(**msgspec.structs.asdict(table))
+
+
+class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The TOML file as written: every key, with its default."""
+
+    name: str | None = None
+    """Scenario name; default: the file's stem."""
+    description: str = ""
+    """One line saying what the scenario is (``aaas scenario list``)."""
+    seed: int = 0
+    """Seed of the ASP draw (and of the link's per-user draws)."""
+    asps: AspPopulation = AspPopulation()
+    """The ASPs: how many, and the ranges they are drawn from."""
+    workload: Workload = Workload()
+    """Users and arrivals."""
+    runtime: RuntimeTable = RuntimeTable()
+    """runtime(t) = (a t² + b t + c) · unit_s emulated seconds."""
+    crash: CrashTable = CrashTable()
+    """penalty = base_penalty + Σ_lost lost_weight · (1 − progress)."""
+    limits: Limits = Limits()
+    """Input limits."""
+    link: dict[str, Any] = field(default_factory=dict)
+    """The wireless link (``[link]``), parsed by ``broker.link`` (see docs/link.md)."""
+
+    def __post_init__(self) -> None:
+        if not self.runtime.unit_s > 0:
+            raise ValueError(f"runtime.unit_s must be > 0, got {self.runtime.unit_s!r}")
+
+
+class Scenario(Struct, frozen=True, kw_only=True):
+    """A whole testbed description, resolved: the ASPs are drawn."""
 
     name: str
+    """Scenario name."""
     seed: int
+    """Seed of the ASP draw."""
     asps: tuple[AspSpec, ...]
+    """The ASPs, in index order."""
     workload: Workload = field(default_factory=Workload)
+    """Users and arrivals."""
     runtime: RuntimeModel = field(default_factory=RuntimeModel)
+    """Emulated runtime of a task as a function of its steps."""
     crash: CrashRule = field(default_factory=CrashRule)
+    """The crash penalty."""
     limits: Limits = field(default_factory=Limits)
+    """Input limits."""
     description: str = ""
+    """One line saying what the scenario is."""
     source: str = ""
     """Where it was loaded from."""
-    link: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    """The raw ``[link]`` table (empty: none); broker.link decodes and validates it."""
+    link: dict[str, Any] = field(default_factory=dict)
+    """The raw ``[link]`` table (empty: the link's defaults); ``broker.link`` parses it."""
 
     def asp(self, node_id: str) -> AspSpec:
         for a in self.asps:
@@ -152,160 +323,151 @@ class Scenario:
         return w.steps_min <= steps <= w.steps_max
 
 
-# --- parsing ---------------------------------------------------------------
+# --- decoding --------------------------------------------------------------
 
-def _table(d: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = d.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{key}] must be a table")
-    return value
+_NOUNS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+          "object": "a table", "array": "a list"}
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
-def _number(
-    d: dict[str, Any], key: str, default: float, where: str, *, positive: bool = False
-) -> float:
-    value = d.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
-    if positive and not value > 0:
-        raise ConfigError(f"{where}: {key} must be > 0, got {value!r}")
-    return float(value)
+def _path_keys(path: str) -> list[str | int]:
+    return [int(i) if i else k for k, i in re.findall(r"\.(\w+)|\[(\d+)\]", path)]
 
 
-def _range(d: dict[str, Any], key: str, default: Range, where: str) -> Range:
-    raw = d.get(key)
-    if raw is None:
-        return default
-    if isinstance(raw, list):  # an explicit list of choices: a grid given by its values
-        raise ConfigError(f"{where}: {key} must be a table {{min, max[, step]}}")
-    if not isinstance(raw, dict) or "min" not in raw or "max" not in raw:
-        raise ConfigError(f"{where}: {key} must be a table with min and max, got {raw!r}")
-    unknown = set(raw) - {"min", "max", "step", "inclusive"}
-    if unknown:
-        raise ConfigError(f"{where}: {key} has unknown keys {sorted(unknown)}")
-    r = Range(
-        min=_number(raw, "min", 0, f"{where}.{key}"),
-        max=_number(raw, "max", 0, f"{where}.{key}"),
-        step=(None if "step" not in raw
-              else _number(raw, "step", 1, f"{where}.{key}", positive=True)),
-        inclusive=bool(raw.get("inclusive", False)),
-    )
-    if r.max < r.min:
-        raise ConfigError(f"{where}: {key} has max < min")
-    return r
+def _type_at(keys: list[str | int]) -> msgspec.inspect.Type:
+    node: msgspec.inspect.Type = msgspec.inspect.type_info(ScenarioFile)
+    for key in keys:
+        while isinstance(node, msgspec.inspect.UnionType):
+            node = next(t for t in node.types if not isinstance(t, msgspec.inspect.NoneType))
+        if isinstance(node, msgspec.inspect.StructType) and isinstance(key, str):
+            node = next(f.type for f in node.fields if f.name == key)
+        elif isinstance(node, msgspec.inspect.VarTupleType | msgspec.inspect.ListType):
+            node = node.item_type
+    return node
 
 
-def _check_keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(d) - allowed
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(allowed)})")
+def _value_at(data: Any, keys: list[str | int]) -> Any:
+    for key in keys:
+        data = data[key]
+    return data
 
 
-def _draw_asps(asps: dict[str, Any], seed: int, where: str) -> tuple[AspSpec, ...]:
-    _check_keys(asps, {"count", "capacity", "ax", "ay", "bx", "by", "backend", "model", "override"},
-                where + " [asps]")
-    count = int(_number(asps, "count", 20, where, positive=True))
-    cap = _range(asps, "capacity", Range(min=600, max=1500, step=100, inclusive=True), where)
-    ranges = {
-        "ax": _range(asps, "ax", Range(min=0, max=100), where),
-        "ay": _range(asps, "ay", Range(min=0.0, max=0.5), where),
-        "bx": _range(asps, "bx", Range(min=150, max=250), where),
-        "by": _range(asps, "by", Range(min=0.5, max=1.0), where),
-    }
-    backend = str(asps.get("backend", "modeled"))
-    # One generator, drawn in a fixed order: the same seed gives the same ASPs.
+def _explain(exc: msgspec.ValidationError, data: Any, where: str) -> ConfigError:
+    """msgspec's error, said in the scenario's words (it names the path and the key).
+
+    msgspec reports ``<what> - at `$.asps.count```; its messages are stable, and
+    saying them as TOML keys (with the allowed keys of a table) is what a user
+    editing the file needs.
+    """
+    m = _AT.match(str(exc))
+    if m is None:
+        return ConfigError(f"{where}: {exc}")
+    path = m["path"] or ""  # msgspec names no path for the top level
+    what, keys, dotted = m["what"], _path_keys(path), path.lstrip(".")
+    table = f"[{dotted}]" if dotted else "the top level"
+    node = _type_at(keys)
+    names = [f.name for f in node.fields] if isinstance(node, msgspec.inspect.StructType) else []
+    if unknown := re.fullmatch(r"Object contains unknown field `(.*)`", what):
+        return ConfigError(f"{where}: unknown keys [{unknown[1]!r}] in {table} "
+                           f"(allowed: {names})")
+    if missing := re.fullmatch(r"Object missing required field `(.*)`", what):
+        need = [f.name for f in getattr(node, "fields", ()) if f.required]
+        return ConfigError(f"{where}: {dotted} must be a table with {' and '.join(need)} "
+                           f"(missing {missing[1]!r})")
+    if wrong := re.fullmatch(r"Expected `([^`]*)`, got `[^`]*`", what):
+        noun = " or ".join(_NOUNS.get(t, t) for t in wrong[1].split(" | ") if t != "null")
+        return ConfigError(f"{where}: {dotted} must be {noun}, got {_value_at(data, keys)!r}")
+    return ConfigError(f"{where}: {table}: {what}" if dotted else f"{where}: {what}")
+
+
+def _draw_asps(spec: AspPopulation, seed: int, where: str) -> tuple[AspSpec, ...]:
+    # One generator, drawn in a fixed order (capacity, Ax, Ay, Bx, By per ASP):
+    # the same seed gives the same ASPs, and the shipped checkpoints rely on it.
     rng = np.random.default_rng(seed)
-    width = max(2, len(str(count - 1)))
+    width = max(2, len(str(spec.count - 1)))
     out: dict[int, AspSpec] = {}
-    for i in range(count):
-        capacity = int(cap.draw(rng))
-        params = {k: r.draw(rng) for k, r in ranges.items()}
-        out[i] = AspSpec(id=f"asp-{i:0{width}d}", capacity=capacity, curve=QualityCurve(**params),
-                         backend=backend, model=asps.get("model"))
-    for k, ov in enumerate(asps.get("override", [])):
-        w = f"{where} [[asps.override]] #{k}"
-        _check_keys(ov, {"index", "id", "capacity", "ax", "ay", "bx", "by", "backend", "model"}, w)
-        idx = int(_number(ov, "index", -1, w))
-        if idx not in out:
-            raise ConfigError(f"{w}: index {idx} is not an ASP (0..{count - 1})")
-        base = out[idx]
-        c = base.curve
-        out[idx] = AspSpec(
-            id=str(ov.get("id", base.id)),
-            capacity=int(_number(ov, "capacity", base.capacity, w, positive=True)),
-            curve=QualityCurve(ax=_number(ov, "ax", c.ax, w), ay=_number(ov, "ay", c.ay, w),
-                               bx=_number(ov, "bx", c.bx, w), by=_number(ov, "by", c.by, w)),
-            backend=str(ov.get("backend", base.backend)),
-            model=ov.get("model", base.model),
-        )
-    for a in out.values():
-        if a.backend not in BACKENDS:
-            raise ConfigError(f"{where}: ASP {a.id} has unknown backend {a.backend!r} ({BACKENDS})")
+    for i in range(spec.count):
+        capacity = int(spec.capacity.draw(rng))
+        drawn = {k: getattr(spec, k).draw(rng) for k in ("ax", "ay", "bx", "by")}
+        out[i] = AspSpec(id=f"asp-{i:0{width}d}", capacity=capacity,
+                         curve=QualityCurve(**drawn), backend=spec.backend, model=spec.model)
+    for k, ov in enumerate(spec.override):
+        if ov.index not in out:
+            raise ConfigError(f"{where} [[asps.override]] #{k}: index {ov.index} is not an ASP "
+                              f"(0..{spec.count - 1})")
+        base = out[ov.index]
+        pinned = {name: value for name in ("ax", "ay", "bx", "by")
+                  if (value := getattr(ov, name)) is not None}
+        changes = {name: value for name in ("id", "capacity", "backend", "model")
+                   if (value := getattr(ov, name)) is not None}
+        old = base.curve
+        try:
+            curve = QualityCurve(**{"ax": old.ax, "ay": old.ay, "bx": old.bx, "by": old.by,
+                                    **pinned})
+        except ConfigError as exc:
+            raise ConfigError(f"{where} [[asps.override]] #{k}: {exc}") from None
+        out[ov.index] = msgspec.structs.replace(base, curve=curve, **changes)
     ids = [a.id for a in out.values()]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{where}: ASP ids are not unique")
-    return tuple(out[i] for i in range(count))
-
-
-def _workload(w: dict[str, Any], where: str) -> Workload:
-    _check_keys(w, {"users", "arrival_rate", "horizon_s", "steps"}, where + " [workload]")
-    steps = _range(w, "steps", Range(min=100, max=250, step=10, inclusive=True), where)
-    wl = Workload(
-        users=int(_number(w, "users", 1000, where, positive=True)),
-        arrival_rate=_number(w, "arrival_rate", 0.001, where, positive=True),
-        horizon_s=_number(w, "horizon_s", 1e6, where, positive=True),
-        steps_min=int(steps.min), steps_max=int(steps.max), steps_step=int(steps.step or 1),
-    )
-    if wl.steps_min < 1:
-        raise ConfigError(f"{where}: steps.min must be >= 1")
-    return wl
+    return tuple(out[i] for i in range(spec.count))
 
 
 def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build a Scenario from parsed TOML; raise ConfigError on anything invalid."""
-    where = source
-    # [link] is kept raw here and decoded by the link (broker.link.load_link_profiles).
-    top = {"name", "seed", "description", "asps", "workload", "runtime", "crash", "limits", "link"}
-    _check_keys(data, top, where)
-    seed = int(_number(data, "seed", 0, where))
-    rt = _table(data, "runtime", where)
-    _check_keys(rt, {"a", "b", "c", "unit_s"}, where + " [runtime]")
-    cr = _table(data, "crash", where)
-    _check_keys(cr, {"base_penalty", "lost_weight"}, where + " [crash]")
-    lim = _table(data, "limits", where)
-    _check_keys(lim, {"max_image_bytes", "image_size", "queue_timeout_s"}, where + " [limits]")
+    try:
+        spec = msgspec.convert(data, type=ScenarioFile)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, data, source) from None
     return Scenario(
-        name=str(data.get("name", Path(source).stem)),
-        seed=seed,
-        description=str(data.get("description", "")),
-        asps=_draw_asps(_table(data, "asps", where), seed, where),
-        workload=_workload(_table(data, "workload", where), where),
-        runtime=RuntimeModel(a=_number(rt, "a", 0.001, where), b=_number(rt, "b", 2.5, where),
-                             c=_number(rt, "c", -14.0, where),
-                             unit_s=_number(rt, "unit_s", 60.0, where, positive=True)),
-        crash=CrashRule(base_penalty=_number(cr, "base_penalty", 2.0, where),
-                        lost_weight=_number(cr, "lost_weight", 2.0, where)),
-        limits=Limits(
-            max_image_bytes=int(_number(lim, "max_image_bytes", 1_048_576, where, positive=True)),
-            image_size=int(_number(lim, "image_size", 64, where, positive=True)),
-            queue_timeout_s=_number(lim, "queue_timeout_s", 3600.0, where, positive=True),
-        ),
+        name=spec.name if spec.name is not None else Path(source).stem,
+        seed=spec.seed,
+        description=spec.description,
+        asps=_draw_asps(spec.asps, spec.seed, source),
+        workload=spec.workload,
+        runtime=_model(RuntimeModel, spec.runtime),
+        crash=_model(CrashRule, spec.crash),
+        limits=spec.limits,
         source=source,
-        link=_table(data, "link", where),
+        link=spec.link,
     )
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a scenario by path, or by name from the repository's ``scenarios/``."""
+# --- the shipped scenarios ---------------------------------------------------
+
+def scenario_dir() -> Traversable:
+    """The shipped scenarios: ``aaas/scenarios/`` in the installed package."""
+    return resources.files("aaas") / "scenarios"
+
+
+def scenario_names() -> list[str]:
+    """Names of the shipped scenarios (``paper``, ``agod``, ...)."""
+    return sorted(p.name.removesuffix(".toml") for p in scenario_dir().iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str]:
+    """The TOML text of a scenario and where it came from."""
     path = Path(name_or_path)
-    if not path.exists():
-        candidate = scenario_dir() / f"{name_or_path}.toml"
-        if not candidate.exists():
-            known = sorted(p.stem for p in scenario_dir().glob("*.toml"))
-            raise ConfigError(f"no scenario file {str(name_or_path)!r} (known names: {known})")
-        path = candidate
+    if path.is_file():
+        return path.read_text(encoding="utf-8"), str(path)
+    shipped = scenario_dir() / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise ConfigError(f"no scenario file {str(name_or_path)!r} "
+                          f"(known names: {scenario_names()})")
+    return shipped.read_text(encoding="utf-8"), str(shipped)
+
+
+def _toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    text, source = _read(name_or_path)
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(text), source
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(data, source=str(path))
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a scenario by path, or by name from the shipped ``aaas/scenarios/``."""
+    data, source = _toml(name_or_path)
+    return parse_scenario(data, source=source)
+

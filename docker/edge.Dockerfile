@@ -22,7 +22,6 @@ COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
-COPY scenarios/ scenarios/
 RUN pip install -c constraints.txt ".[edge]"
 
 # Models are mounted, never downloaded at run time: -v /models:/models:ro

@@ -12,7 +12,6 @@ COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
-COPY scenarios/ scenarios/
 # CPU-only torch wheels: no CUDA libraries in this image.
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu \
         -c constraints.txt ".[orchestrator]"

@@ -16,7 +16,6 @@ COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
-COPY scenarios/ scenarios/
 RUN pip install -c constraints.txt ".[user]" \
  && python -c "import sys, testbed.cli; testbed.cli.build_parser(); sys.exit('torch' in sys.modules)"
 

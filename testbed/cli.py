@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "testbed.commands.broker",
     "testbed.commands.link",
     "testbed.commands.report",
+    "testbed.commands.scenario",
 )
 
 

@@ -16,11 +16,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
 
 from aaas.clock import EmulatedClock

@@ -63,8 +63,8 @@ def add_policy(p: argparse.ArgumentParser) -> None:
 def add_scenario(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default=os.environ.get("AAAS_SCENARIO", "paper"),
                    metavar="NAME|PATH",
-                   help="scenario TOML: a name in scenarios/ (paper, agod) or a path "
-                   "(default: paper)")
+                   help="scenario: a shipped name (paper, agod; see 'aaas scenario list') or a "
+                   "TOML path (default: paper)")
 
 
 def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:

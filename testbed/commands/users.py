@@ -59,9 +59,10 @@ def _select_users(all_users: list[str], args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     import numpy as np
+    from msgspec.structs import replace
     from prometheus_client import CollectorRegistry
 
     from aaas import load_scenario

@@ -65,7 +65,7 @@ def prom_get(base: str, path: str, **params: Any) -> Any:
 
 
 def _scenario(tmp: Path) -> Path:
-    text = (ROOT / "scenarios" / "paper.toml").read_text()
+    text = (ROOT / "aaas" / "scenarios" / "paper.toml").read_text()
     # Our own lossier [link] replaces the paper's (the link table comes last in the file).
     if "\n[link" in text:
         text = text[:text.index("\n[link")]
