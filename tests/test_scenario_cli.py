@@ -74,7 +74,7 @@ def test_json_writes_the_asps_and_the_workload(
     assert data["asps"][3]["capacity"] == scenario.asps[3].capacity
     assert data["asps"][3]["curve"]["by"] == scenario.asps[3].curve.by
     assert data["workload"]["expected_tasks"] == pytest.approx(1000)
-    assert data["link"]["default"]["fading"] == "rayleigh"
+    assert data["link"]["default"]["fading"] == {"model": "rayleigh"}
     assert "asp-00" in capsys.readouterr().out  # the tables still go to the terminal
 
 

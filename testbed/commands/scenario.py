@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from testbed.options import Subparsers
 
 __all__ = ["register", "scenario_summary"]
@@ -86,9 +88,9 @@ def scenario_summary(name_or_path: str) -> dict[str, Any]:
         profiles = load_link_profiles(s)
         link: dict[str, Any] = {
             "seed": profiles.seed,
-            "default": msgspec.to_builtins(profiles.default),
+            "default": _profile(profiles.default),
             "distance_range_m": profiles.distance_range,
-            "users": {u: msgspec.to_builtins(p) for u, p in profiles.users.items()},
+            "users": {u: _profile(p) for u, p in profiles.users.items()},
         }
     except ConfigError as exc:  # a bad [link] table: show why, and the rest anyway
         link = {"error": str(exc)}
@@ -157,6 +159,13 @@ def _model_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _signed(x: float) -> str:
     return f"+ {x:g}" if x >= 0 else f"− {-x:g}"
+
+
+def _profile(profile: Any) -> dict[str, Any]:
+    """A link profile as plain data, its fading model in TOML form."""
+    out: dict[str, Any] = msgspec.to_builtins(profile)
+    out["fading"] = profile.fading.as_table()
+    return out
 
 
 def _link_rows(link: dict[str, Any]) -> list[tuple[str, str]]:
