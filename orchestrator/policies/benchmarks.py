@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from aaas import QualityCurve
+from aaas import QualityCurve, Scenario
 
 from .base import Observation, Policy
+from .registry import POLICIES
 
 __all__ = ["LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy"]
 
@@ -75,3 +77,29 @@ class UpperBoundPolicy(Policy):
             return int(cand[np.argmax(obs.free_M[cand])])
         q = np.array([self.curves[i](obs.steps) for i in fits])
         return int(fits[np.argmax(q)])
+
+
+# The factories the registry builds them with (signature: registry.PolicyFactory).
+
+
+@POLICIES.register("random")
+def _random(scenario: Scenario, *, rng: np.random.Generator, checkpoint: Path | None) -> Policy:
+    return RandomPolicy(rng)
+
+
+@POLICIES.register("round_robin")
+def _round_robin(scenario: Scenario, *, rng: np.random.Generator,
+                 checkpoint: Path | None) -> Policy:
+    return RoundRobinPolicy()
+
+
+@POLICIES.register("least_loaded")
+def _least_loaded(scenario: Scenario, *, rng: np.random.Generator,
+                  checkpoint: Path | None) -> Policy:
+    return LeastLoadedPolicy()
+
+
+@POLICIES.register("upper_bound")
+def _upper_bound(scenario: Scenario, *, rng: np.random.Generator,
+                 checkpoint: Path | None) -> Policy:
+    return UpperBoundPolicy([a.curve for a in scenario.asps])
