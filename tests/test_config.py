@@ -46,7 +46,6 @@ def test_override_pins_one_asp() -> None:
         ({"bogus": 1}, "unknown keys"),
         ({"asps": {"count": 0}}, "count must be > 0"),
         ({"asps": {"capacity": {"min": 5}}}, "min and max"),
-        ({"asps": {"backend": "gpu-magic"}}, "unknown backend"),
         ({"workload": {"arrival_rate": "fast"}}, "must be a number"),
         ({"asps": {"count": 2, "override": [{"index": 5}]}}, "index 5"),
     ],
