@@ -97,4 +97,8 @@ class SacPolicy(Policy):
 @POLICIES.register("sac")
 def _sac(scenario: Scenario, *, rng: np.random.Generator, checkpoint: Path | None) -> Policy:
     """The SAC actor from *checkpoint*, by default the one shipped for the scenario."""
-    return SacPolicy.load(checkpoint or default_checkpoint(scenario), scenario)
+    try:
+        return SacPolicy.load(checkpoint or default_checkpoint(scenario), scenario)
+    except ModuleNotFoundError as exc:  # a light install: one line, not a traceback
+        raise ConfigError(f"policy 'sac' needs {exc.name}, not installed here: "
+                          "pip install 'aaas-edge-emulator[orchestrator]'") from None
