@@ -162,7 +162,8 @@ class AspSpec(Struct, frozen=True, kw_only=True):
     curve: QualityCurve
     """Its quality curve (the orchestrator does not know it)."""
     backend: str = DEFAULT_BACKEND
-    """The backend's registered name, e.g. ``modeled`` or ``repaint``."""
+    """A name in edge_node's backend registry (``modeled``, ``repaint``, or one added by an
+    entry point); edge_node checks it when a node starts."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
 

@@ -9,28 +9,22 @@ from collections.abc import AsyncIterator, Sequence
 from aaas import AspSpec, BrokerURL, ConfigError, EmulatedClock, Scenario
 from monitoring import EdgeMetrics
 
-from .backends import InpaintBackend, ModeledBackend
+from .backends import BACKENDS, InpaintBackend, check_backends
 from .node import EdgeNode
 
-__all__ = ["make_backend", "start_nodes"]
+__all__ = ["check_backends", "make_backend", "start_nodes"]
 
 
 def make_backend(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
                  device: str | None = None) -> InpaintBackend:
-    """The backend an ASP's spec asks for."""
-    if spec.backend == "modeled":
-        return ModeledBackend(clock=clock, runtime=scenario.runtime)
-    if spec.backend == "repaint":
-        if not spec.model:
-            raise ConfigError(f"ASP {spec.id} uses the repaint backend but names no model "
-                              "(set model = DIR or hub id in its [[asps.override]])")
-        try:
-            from .backends.repaint import load_repaint_backend
-        except ImportError as exc:
-            raise ConfigError(f"the repaint backend needs the edge extra "
-                              f"(pip install 'aaas-edge-emulator[edge]'): {exc}") from None
-        return load_repaint_backend(model=spec.model, clock=clock, device=device)
-    raise ConfigError(f"unknown backend {spec.backend!r}")
+    """The backend an ASP's spec asks for, from the registry (see :func:`check_backends`)."""
+    check_backends([spec.backend])
+    plugin = BACKENDS.get(spec.backend)
+    try:
+        return plugin.factory(spec, scenario=scenario, clock=clock, device=device)
+    except ImportError as exc:  # installed, but broken: still one line
+        raise ConfigError(f"backend {spec.backend!r} could not be loaded ({exc}): "
+                          f"{plugin.install_hint()}") from None
 
 
 @contextlib.asynccontextmanager
@@ -38,6 +32,7 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
                       clock: EmulatedClock, metrics: EdgeMetrics,
                       device: str | None = None) -> AsyncIterator[list[EdgeNode]]:
     """Start one EdgeNode per spec; stops them all (offline status) on exit."""
+    check_backends(s.backend for s in specs)  # every node's, before any starts
     async with contextlib.AsyncExitStack() as stack:
         nodes = []
         for spec in specs:

@@ -49,15 +49,16 @@ def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
     )
 
 
-# The names orchestrator.policies.make_policy builds (kept here so --help stays light).
-POLICIES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
-
-
 def add_policy(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", choices=POLICIES, default="least_loaded",
+    # The registry's names, entry points included (listed without importing them;
+    # light: torch is imported only when sac is built).
+    from orchestrator.policies import POLICIES
+
+    p.add_argument("--policy", choices=POLICIES.names(), default="least_loaded",
                    help="ASP-selection policy (default: least_loaded)")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="sac checkpoint (default: the one shipped for the scenario)")
+                   help="the policy's weights, for policies that have some (sac; default: "
+                   "the checkpoint shipped for the scenario)")
 
 
 def add_scenario(p: argparse.ArgumentParser) -> None:

@@ -7,9 +7,8 @@ import sys
 
 import pytest
 
-from orchestrator.policies import POLICY_NAMES
+from orchestrator.policies import POLICIES
 from testbed.cli import build_parser, main
-from testbed.options import POLICIES
 
 
 def _subcommands() -> list[str]:
@@ -19,7 +18,15 @@ def _subcommands() -> list[str]:
 
 
 def test_cli_policy_choices_match_the_registry() -> None:
-    assert POLICIES == POLICY_NAMES
+    # --policy's choices are the registry's names, not a copy of them
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    assert isinstance(sub, dict)
+    for command in ("demo", "orchestrator"):
+        policy = next(a for a in sub[command]._actions if a.dest == "policy")
+        assert policy.choices is not None
+        assert tuple(policy.choices) == POLICIES.names()
+    assert POLICIES.names()[:5] == ("random", "round_robin", "least_loaded", "upper_bound", "sac")
 
 
 @pytest.mark.parametrize("command", _subcommands())

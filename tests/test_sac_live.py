@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +40,15 @@ def test_sac_never_picks_an_offline_asp_and_rejects_a_wrong_checkpoint(tmp_path:
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError):
         make_policy("sac", scenario, rng=np.random.default_rng(0), checkpoint=bogus)
+
+
+def test_sac_without_torch_fails_in_one_line_naming_the_extra() -> None:
+    # torch made unimportable in a child process (None in sys.modules), as in a light install
+    code = ("import sys; sys.modules['torch'] = None; from testbed.cli import main; "
+            "sys.exit(main(['orchestrator', '--policy', 'sac', '--broker', 'mqtt://127.0.0.1:1']))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=False, env={**os.environ, "COLUMNS": "300"})
+    out = run.stdout + run.stderr
+    assert run.returncode == 2, out
+    assert "policy 'sac' needs torch" in out and "[orchestrator]" in out
+    assert "Traceback" not in out

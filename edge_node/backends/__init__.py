@@ -1,6 +1,22 @@
-"""Inpainting backends: ``modeled`` (always available) and ``repaint`` (torch + diffusers)."""
+"""Inpainting backends behind one interface (:mod:`.base`), built by name from the
+registry :data:`BACKENDS` (:mod:`.registry`): ``modeled`` (OpenCV) and ``repaint``
+(torch + diffusers, imported when a model loads)."""
 
 from .base import InpaintBackend, InpaintJob, InpaintOutput
 from .modeled import ModeledBackend, classical_inpaint
+from .registry import BACKENDS, BackendFactory, BackendPlugin, check_backends
+from .repaint import RepaintBackend, load_repaint_backend
 
-__all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput", "ModeledBackend", "classical_inpaint"]
+__all__ = [
+    "BACKENDS",
+    "BackendFactory",
+    "BackendPlugin",
+    "InpaintBackend",
+    "InpaintJob",
+    "InpaintOutput",
+    "ModeledBackend",
+    "RepaintBackend",
+    "check_backends",
+    "classical_inpaint",
+    "load_repaint_backend",
+]

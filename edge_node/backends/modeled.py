@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from aaas import EmulatedClock, RuntimeModel
+from aaas import AspSpec, EmulatedClock, RuntimeModel, Scenario
 
 from .base import InpaintBackend, InpaintJob, InpaintOutput
+from .registry import BACKENDS, BackendPlugin
 
 __all__ = ["ModeledBackend", "classical_inpaint"]
 
@@ -39,3 +40,11 @@ class ModeledBackend(InpaintBackend):
         runtime_s = self.runtime(job.steps)
         await self.clock.sleep(runtime_s)
         return InpaintOutput(image=classical_inpaint(job.image, job.mask), runtime_s=runtime_s)
+
+
+def _make_modeled(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
+                  device: str | None) -> InpaintBackend:
+    return ModeledBackend(clock=clock, runtime=scenario.runtime)
+
+
+BACKENDS.add("modeled", BackendPlugin(factory=_make_modeled, requires=("cv2",), extra="edge"))

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from aaas import ConfigError, EmulatedClock
+from aaas import AspSpec, ConfigError, EmulatedClock, Scenario
 
 from .base import InpaintBackend, InpaintJob, InpaintOutput
+from .registry import BACKENDS, BackendPlugin
 from .repaint_pipeline import (
     BatchStoppedError,
     RepaintModel,
@@ -229,3 +230,15 @@ def _default_metrics() -> tuple[str, ...]:
         log.warning("results will carry TV only: %s", exc)
         return ("tv",)
     return ("tv", "brisque")
+
+
+def _make_repaint(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
+                  device: str | None) -> InpaintBackend:
+    if not spec.model:
+        raise ConfigError(f"ASP {spec.id} uses the repaint backend but names no model "
+                          "(set model = DIR or hub id in its [[asps.override]])")
+    return load_repaint_backend(model=spec.model, clock=clock, device=device)
+
+
+BACKENDS.add("repaint", BackendPlugin(factory=_make_repaint, requires=("torch", "diffusers"),
+                                      extra="edge"))

@@ -1,16 +1,21 @@
-"""ASP-selection policies behind one interface (see :mod:`._base`)."""
+"""ASP-selection policies behind one interface (see :mod:`.base`), built by name from
+the registry :data:`POLICIES` (see :mod:`.registry`)."""
 
 from .base import Observation, Policy
 from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
-from .registry import POLICY_NAMES, make_policy
+from .registry import POLICIES, PolicyFactory, make_policy
+from .sac import SacPolicy, default_checkpoint  # light: torch only when a checkpoint loads
 
 __all__ = [
-    "POLICY_NAMES",
+    "POLICIES",
     "LeastLoadedPolicy",
     "Observation",
     "Policy",
+    "PolicyFactory",
     "RandomPolicy",
     "RoundRobinPolicy",
+    "SacPolicy",
     "UpperBoundPolicy",
+    "default_checkpoint",
     "make_policy",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from aaas import CrashRule, QualityCurve
+from aaas import CrashRule, QualityCurve, Scenario
 
 from .base import Observation, Policy
+from .registry import POLICIES
 
 __all__ = ["LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy"]
 
@@ -79,3 +81,29 @@ class UpperBoundPolicy(Policy):
         if q is None:
             q = self._q_at[obs.steps] = QualityCurve.table(self.curves, [obs.steps])[:, 0]
         return int(fits[np.argmax(q[fits])])
+
+
+# The factories the registry builds them with (signature: registry.PolicyFactory).
+
+
+@POLICIES.register("random")
+def _random(scenario: Scenario, *, rng: np.random.Generator, checkpoint: Path | None) -> Policy:
+    return RandomPolicy(rng)
+
+
+@POLICIES.register("round_robin")
+def _round_robin(scenario: Scenario, *, rng: np.random.Generator,
+                 checkpoint: Path | None) -> Policy:
+    return RoundRobinPolicy()
+
+
+@POLICIES.register("least_loaded")
+def _least_loaded(scenario: Scenario, *, rng: np.random.Generator,
+                  checkpoint: Path | None) -> Policy:
+    return LeastLoadedPolicy()
+
+
+@POLICIES.register("upper_bound")
+def _upper_bound(scenario: Scenario, *, rng: np.random.Generator,
+                 checkpoint: Path | None) -> Policy:
+    return UpperBoundPolicy([a.curve for a in scenario.asps])

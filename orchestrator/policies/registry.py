@@ -1,38 +1,50 @@
-"""Build a policy by name for a scenario."""
+"""The policy registry: build a policy by name for a scenario.
+
+Policies register a factory by name next to their implementation
+(:mod:`.benchmarks`, :mod:`.sac`); packages outside this repository add theirs
+through the ``aaas.policies`` entry point group (see docs/extending.md). The
+command line's ``--policy`` choices are :data:`POLICIES`' names.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from aaas import ConfigError, Scenario
+from aaas import Scenario
+from aaas.registry import Registry
 
 from .base import Policy
-from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
 
-__all__ = ["POLICY_NAMES", "make_policy"]
+__all__ = ["POLICIES", "PolicyFactory", "make_policy"]
 
-POLICY_NAMES = ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+
+class PolicyFactory(Protocol):
+    """What a policy registers: ``factory(scenario, *, rng, checkpoint) -> Policy``.
+
+    *scenario* is the testbed (its ASPs, workload, models); *rng* the seeded
+    generator the policy must draw from if it is random; *checkpoint* the
+    ``--checkpoint`` path the user gave (None: the policy's default, if it has one;
+    a policy without weights ignores it). Raise :class:`aaas.ConfigError` for a
+    scenario or checkpoint the policy cannot work with.
+    """
+
+    def __call__(self, scenario: Scenario, *, rng: np.random.Generator,
+                 checkpoint: Path | None) -> Policy: ...
+
+
+POLICIES: Registry[PolicyFactory] = Registry("policy", entry_point_group="aaas.policies",
+                                             check=callable)
 
 
 def make_policy(name: str, scenario: Scenario, *, rng: np.random.Generator,
                 checkpoint: str | Path | None = None) -> Policy:
-    """The policy *name* for *scenario*.
+    """The policy *name* for *scenario* (:class:`aaas.ConfigError` if unknown).
 
     ``sac`` loads *checkpoint*, by default the one shipped for the scenario's
     name in ``orchestrator/checkpoints/``.
     """
-    if name == "random":
-        return RandomPolicy(rng)
-    if name == "round_robin":
-        return RoundRobinPolicy()
-    if name == "least_loaded":
-        return LeastLoadedPolicy()
-    if name == "upper_bound":
-        return UpperBoundPolicy([a.curve for a in scenario.asps])
-    if name == "sac":
-        from .sac import SacPolicy, default_checkpoint  # torch: only when asked for
-
-        return SacPolicy.load(checkpoint or default_checkpoint(scenario), scenario)
-    raise ConfigError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+    factory = POLICIES.get(name)
+    return factory(scenario, rng=rng, checkpoint=Path(checkpoint) if checkpoint else None)

@@ -5,22 +5,28 @@ checkpoint and picks the most probable ASP (argmax, deterministic). The
 network input is built from the :class:`Observation` alone, so the same
 policy runs in the simulator and in the live orchestrator. Offline ASPs are
 never chosen while any ASP is online.
+
+Importing this module is light (it registers ``sac`` in the policy registry);
+torch and the simulator's features are imported when a checkpoint is loaded.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from aaas import ConfigError, Scenario
 
-from ..sim.features import FeatureSpec
 from .base import Observation, Policy
-from .sac_net import build_net, load_checkpoint
+from .registry import POLICIES
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..sim.features import FeatureSpec
 
 __all__ = ["SacPolicy", "default_checkpoint"]
 
@@ -46,6 +52,9 @@ class SacPolicy(Policy):
     @classmethod
     def load(cls, path: str | Path, scenario: Scenario) -> SacPolicy:
         """Load a checkpoint and check that it fits *scenario*'s ASPs."""
+        from ..sim.features import FeatureSpec  # torch and the simulator: only for sac
+        from .sac_net import build_net, load_checkpoint
+
         state, meta = load_checkpoint(path)
         try:
             spec = FeatureSpec.from_dict(meta["features"])
@@ -75,9 +84,21 @@ class SacPolicy(Policy):
         return cls(actor, spec, meta)
 
     def select(self, obs: Observation) -> int:
+        import torch  # loaded by then (load built the actor); a dict lookup per call
+
         x = self.features.build(obs.capacity_M, obs.free_M, obs.steps, obs.runtime_s)
         with torch.inference_mode():
             logits = self.actor(torch.from_numpy(x).unsqueeze(0))[0].numpy()
         if obs.online_M.any() and not obs.online_M.all():
             logits = np.where(obs.online_M, logits, -np.inf)
         return int(np.argmax(logits))
+
+
+@POLICIES.register("sac")
+def _sac(scenario: Scenario, *, rng: np.random.Generator, checkpoint: Path | None) -> Policy:
+    """The SAC actor from *checkpoint*, by default the one shipped for the scenario."""
+    try:
+        return SacPolicy.load(checkpoint or default_checkpoint(scenario), scenario)
+    except ModuleNotFoundError as exc:  # a light install: one line, not a traceback
+        raise ConfigError(f"policy 'sac' needs {exc.name}, not installed here: "
+                          "pip install 'aaas-edge-emulator[orchestrator]'") from None

@@ -30,6 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import ConfigError, load_scenario
+    from edge_node.backends import check_backends
     from edge_node.group import start_nodes
     from monitoring import EdgeMetrics
     from testbed.options import broker_or_default, metrics_server, resolve_clock
@@ -42,6 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         specs = [scenario.asp(n.strip()) for n in args.nodes.split(",") if n.strip()]
         if not specs:
             raise ConfigError("--nodes names no node")
+    # unknown backend, or its modules not installed: one line naming the extra, before
+    # anything connects (not a node that answers every task with backend_error)
+    check_backends(s.backend for s in specs)
     url, registry = broker_or_default(args), CollectorRegistry()
 
     async def main(stop: asyncio.Event) -> int:

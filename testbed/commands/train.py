@@ -9,8 +9,6 @@ from testbed.options import Subparsers, add_scenario
 
 __all__ = ["register"]
 
-BENCHMARKS = "random,round_robin,least_loaded,upper_bound"
-
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     """Add ``train``, ``evaluate`` and ``bench`` to the ``aaas`` parser."""
@@ -57,14 +55,18 @@ def _register_train(sub: Subparsers[argparse.ArgumentParser]) -> None:
 def _register_evaluate(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("evaluate", help="compare policies on the same simulated episodes "
                        "(the paper's Table V)")
+    from orchestrator.policies import POLICIES  # light: torch only when sac is built
+
     add_scenario(p)
-    p.add_argument("--policies", default=BENCHMARKS + ",sac",
-                   help=f"comma-separated (default: {BENCHMARKS},sac)")
+    p.add_argument("--policies", default=None, metavar="NAME[,NAME...]",
+                   help="comma-separated (default: every registered policy: "
+                   f"{','.join(POLICIES.names())})")
     p.add_argument("--episodes", type=int, default=20, help="episodes (default: 20)")
     p.add_argument("--seed", type=int, default=10_000,
                    help="episode k is drawn from seed+k (default: 10000)")
     p.add_argument("--checkpoint", default=None, metavar="PATH.pt",
-                   help="SAC checkpoint (default: the shipped one for the scenario)")
+                   help="weights for the policies that have some (sac; default: the shipped "
+                   "checkpoint for the scenario)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write fig5_training.png and fig6_policies.png here")

@@ -16,8 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aaas import ConfigError, load_scenario
-from orchestrator.policies import make_policy
-from orchestrator.policies.registry import POLICY_NAMES
+from orchestrator.policies import POLICIES, make_policy
 from orchestrator.training.bench import bench_sim
 from orchestrator.training.evaluation import PolicyResult, evaluate_policy
 from orchestrator.training.plots import plot_fig5, plot_fig6, read_log
@@ -65,11 +64,14 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _policies(arg: str) -> list[str]:
+def _policies(arg: str | None) -> list[str]:
+    if arg is None:  # every policy that loads (a broken outside one is logged and skipped)
+        return [name for name, _ in POLICIES.items()]
     names = [n.strip() for n in arg.split(",") if n.strip()]
-    bad = [n for n in names if n not in POLICY_NAMES]
+    known = POLICIES.names()
+    bad = [n for n in names if n not in known]
     if bad or not names:
-        raise ConfigError(f"--policies: unknown {bad}; choose from {', '.join(POLICY_NAMES)}")
+        raise ConfigError(f"--policies: unknown {bad}; choose from {', '.join(known)}")
     return names
 
 
@@ -82,7 +84,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results: dict[str, PolicyResult] = {}
     for k, name in enumerate(_policies(args.policies)):
         policy = make_policy(name, scenario, rng=np.random.default_rng([args.seed, k]),
-                             checkpoint=args.checkpoint if name == "sac" else None)
+                             checkpoint=args.checkpoint)
         results[name] = evaluate_policy(policy, scenario, seeds)
     summaries = {n: r.summary() for n, r in results.items()}
     _print_table(scenario.name, args.episodes, summaries)
@@ -115,7 +117,7 @@ def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
     bench = {n: s["return_mean"] for n, s in summaries.items() if n != "sac"}
     rows: list[dict[str, float]] = []
     if "sac" in summaries:
-        from orchestrator.policies.sac import default_checkpoint
+        from orchestrator.policies import default_checkpoint
 
         meta_path = Path(checkpoint or default_checkpoint(scenario)).with_suffix(".json")
         meta = json.loads(meta_path.read_text())
