@@ -15,13 +15,14 @@ RUN apt-get update \
 
 WORKDIR /src
 # Dependencies first (cached while only the code changes).
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE NOTICE ./
 COPY aaas/ aaas/
 COPY broker/ broker/
 COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
+COPY testbed/ testbed/
 RUN pip install -c constraints.txt ".[edge]"
 
 # Models are mounted, never downloaded at run time: -v /models:/models:ro

@@ -5,13 +5,14 @@ FROM python:3.12-slim
 
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE NOTICE ./
 COPY aaas/ aaas/
 COPY broker/ broker/
 COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
+COPY testbed/ testbed/
 # CPU-only torch wheels: no CUDA libraries in this image.
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu \
         -c constraints.txt ".[orchestrator]"

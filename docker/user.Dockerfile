@@ -7,7 +7,7 @@ FROM python:3.12-slim
 
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE NOTICE ./
 # Every package's source is copied (the `aaas` CLI lists their light _cli modules);
 # only the user extra's dependencies are installed.
 COPY aaas/ aaas/
@@ -16,6 +16,7 @@ COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/
 COPY monitoring/ monitoring/
+COPY testbed/ testbed/
 RUN pip install -c constraints.txt ".[user]" \
  && python -c "import sys, testbed.cli; testbed.cli.build_parser(); sys.exit('torch' in sys.modules)"
 

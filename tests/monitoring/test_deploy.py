@@ -65,6 +65,21 @@ def test_dockerfile_copies_only_existing_files(dockerfile: Path) -> None:
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.stem)
+def test_dockerfile_copies_what_pip_install_needs(dockerfile: Path) -> None:
+    """Every package of the distribution (the `aaas` command lives in testbed/) and the
+    licence files: setuptools refuses to build without them."""
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in meta["tool"]["setuptools"]["packages"]["find"]["include"]}
+    needed = packages | set(meta["project"]["license-files"]) | {"pyproject.toml"}
+    copies = [rest for word, rest in _instructions(dockerfile) if word in ("COPY", "ADD")]
+    sources = {a.rstrip("/") for rest in copies
+               for a in shlex.split(rest)[:-1] if not a.startswith("--")}
+    assert not needed - sources, f"{dockerfile.name} does not copy {sorted(needed - sources)}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.stem)
 def test_dockerfile_command_parses(dockerfile: Path) -> None:
     steps = dict(_instructions(dockerfile))
     entry = yaml.safe_load(steps["ENTRYPOINT"])
