@@ -7,7 +7,8 @@ process uses. The CLI entry point is :mod:`testbed.cli`.
 
 from .clock import EmulatedClock
 from .config import AspSpec, Limits, Range, Scenario, Workload, load_scenario, parse_scenario
-from .contract import ROOT, TOPICS, Route, decode, encode
+from .contract import ROOT, TOPICS, Role, Route, decode, encode
+from .dispatch import Dispatcher, Incoming, Params
 from .errors import AaasError, ConfigError, ProtocolError
 from .models import CrashRule, QualityCurve, RuntimeModel
 from .mqtt import BrokerURL, MqttSession, Outgoing
@@ -16,14 +17,20 @@ from .schemas import (
     SCHEMA_VERSION,
     Assignment,
     ClockSpec,
+    ErrorCode,
     ErrorInfo,
     ErrorReply,
+    GilbertPatch,
+    LinkProfilePatch,
+    LinkUpdate,
     LostTask,
     NodeLoad,
     NodeStatus,
+    Outcome,
     TaskEvent,
     TaskRequest,
     TaskResult,
+    TaskStatus,
     Timings,
 )
 from .topics import TopicTemplate
@@ -39,24 +46,34 @@ __all__ = [
     "ClockSpec",
     "ConfigError",
     "CrashRule",
+    "Dispatcher",
     "EmulatedClock",
+    "ErrorCode",
     "ErrorInfo",
     "ErrorReply",
+    "GilbertPatch",
+    "Incoming",
     "Limits",
+    "LinkProfilePatch",
+    "LinkUpdate",
     "LostTask",
     "MqttSession",
     "NodeLoad",
     "NodeStatus",
+    "Outcome",
     "Outgoing",
+    "Params",
     "ProtocolError",
     "QualityCurve",
     "Range",
+    "Role",
     "Route",
     "RuntimeModel",
     "Scenario",
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
+    "TaskStatus",
     "Timings",
     "TopicTemplate",
     "Workload",

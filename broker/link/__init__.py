@@ -5,7 +5,6 @@
 ...     ...   # users connect to link.url; link.stats() sums bytes on air, retransmissions
 """
 
-from .control import LINK_CONTROL, LinkUpdate
 from .direction import DirectionChannel, Transmission
 from .metrics import LinkMetrics, LinkStats
 from .profile import ERROR_MODES, LinkProfile
@@ -14,14 +13,12 @@ from .proxy import LinkProxy
 
 __all__ = [
     "ERROR_MODES",
-    "LINK_CONTROL",
     "DirectionChannel",
     "LinkMetrics",
     "LinkProfile",
     "LinkProfiles",
     "LinkProxy",
     "LinkStats",
-    "LinkUpdate",
     "Transmission",
     "load_link_profiles",
     "parse_link_table",
