@@ -1,8 +1,12 @@
-"""The MQTT contract: every topic, its payload type, QoS and retain flag.
+"""The MQTT contract: every topic, its payload type, QoS, retain flag and roles.
 
 This table is the single source of truth (the zigbee2mqtt habit): processes
-look topics up here and never spell a topic string themselves.
-``docs/protocol.md`` documents the same table for people.
+look topics up here and never spell a topic string themselves. A route is
+typed by its payload (``Route[TaskRequest]``), so mypy checks what is sent on
+it (:meth:`aaas.mqtt.MqttSession.send`) and :class:`aaas.dispatch.Dispatcher`
+decodes by it; its sender and receiver roles are what an ACL is made from.
+``docs/protocol.md`` documents the same table for people (a test keeps the two
+equal).
 """
 
 from __future__ import annotations
