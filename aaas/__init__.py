@@ -17,7 +17,8 @@ from .config import (
     parse_scenario,
     scenario_names,
 )
-from .contract import ROOT, TOPICS, Route, decode, encode
+from .contract import ROOT, TOPICS, Role, Route, decode, encode
+from .dispatch import Dispatcher, Incoming, Params
 from .errors import AaasError, ConfigError, ProtocolError
 from .models import CrashRule, QualityCurve, RuntimeModel
 from .mqtt import BrokerURL, MqttSession, Outgoing
@@ -26,14 +27,20 @@ from .schemas import (
     SCHEMA_VERSION,
     Assignment,
     ClockSpec,
+    ErrorCode,
     ErrorInfo,
     ErrorReply,
+    GilbertPatch,
+    LinkProfilePatch,
+    LinkUpdate,
     LostTask,
     NodeLoad,
     NodeStatus,
+    Outcome,
     TaskEvent,
     TaskRequest,
     TaskResult,
+    TaskStatus,
     Timings,
 )
 from .topics import TopicTemplate
@@ -49,18 +56,27 @@ __all__ = [
     "ClockSpec",
     "ConfigError",
     "CrashRule",
+    "Dispatcher",
     "EmulatedClock",
+    "ErrorCode",
     "ErrorInfo",
     "ErrorReply",
+    "GilbertPatch",
+    "Incoming",
     "Limits",
+    "LinkProfilePatch",
+    "LinkUpdate",
     "LostTask",
     "MqttSession",
     "NodeLoad",
     "NodeStatus",
+    "Outcome",
     "Outgoing",
+    "Params",
     "ProtocolError",
     "QualityCurve",
     "Range",
+    "Role",
     "Route",
     "RuntimeModel",
     "Scenario",
@@ -68,6 +84,7 @@ __all__ = [
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
+    "TaskStatus",
     "Timings",
     "TopicTemplate",
     "Workload",

@@ -10,7 +10,6 @@ from .clock import EmulatedClock
 from .contract import TOPICS, decode
 from .errors import AaasError, ProtocolError
 from .mqtt import BrokerURL
-from .schemas import ClockSpec
 
 __all__ = ["fetch_clock"]
 
@@ -27,7 +26,8 @@ async def fetch_clock(url: BrokerURL, *, timeout: float = 30.0) -> EmulatedClock
                 raw = message.payload
                 if isinstance(raw, bytes | bytearray) and raw:
                     try:
-                        return EmulatedClock.from_spec(decode(bytes(raw), ClockSpec))
+                        spec = decode(bytes(raw), TOPICS.clock.payload)
+                        return EmulatedClock.from_spec(spec)
                     except ProtocolError:
                         continue  # not a clock we can use; wait for a good one
     except TimeoutError:

@@ -1,14 +1,19 @@
-"""The MQTT contract: every topic, its payload type, QoS and retain flag.
+"""The MQTT contract: every topic, its payload type, QoS, retain flag and roles.
 
 This table is the single source of truth (the zigbee2mqtt habit): processes
-look topics up here and never spell a topic string themselves.
-``docs/protocol.md`` documents the same table for people.
+look topics up here and never spell a topic string themselves. A route is
+typed by its payload (``Route[TaskRequest]``), so mypy checks what is sent on
+it (:meth:`aaas.mqtt.MqttSession.send`) and :class:`aaas.dispatch.Dispatcher`
+decodes by it; its sender and receiver roles are what an ACL is made from.
+``docs/protocol.md`` documents the same table for people (a test keeps the two
+equal).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -17,7 +22,9 @@ from .schemas import (
     SCHEMA_VERSION,
     Assignment,
     ClockSpec,
+    ErrorCode,
     ErrorReply,
+    LinkUpdate,
     NodeLoad,
     NodeStatus,
     TaskEvent,
@@ -26,42 +33,83 @@ from .schemas import (
 )
 from .topics import TopicTemplate
 
-__all__ = ["ROOT", "TOPICS", "Route", "decode", "encode"]
+__all__ = ["ROOT", "TOPICS", "Role", "Route", "decode", "encode"]
 
 ROOT = "aaas/v1"
 
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class Role(StrEnum):
+    """Who takes part in the contract (each process has one; the ACL is per role)."""
+
+    USER = "user"
+    """A user device (``user_agent``): client id ``user-NNNN``."""
+    EDGE_NODE = "edge_node"
+    """An edge node (ASP): client id = its node id."""
+    ORCHESTRATOR = "orchestrator"
+    """The orchestrator."""
+    LINK = "link"
+    """The emulated wireless link's control client (``broker.link``)."""
+    OPERATOR = "operator"
+    """A person or tool running the testbed (CLI, tests, mosquitto_pub)."""
+    ANY = "any"
+    """Every process of the testbed."""
+
 
 @dataclass(frozen=True)
-class Route:
-    """One row of the contract."""
+class Route(Generic[P]):
+    """One row of the contract: a topic and what may travel on it.
+
+    ``MqttSession.send(route, payload)`` only type-checks when *payload* is of
+    the route's payload type; the dispatcher decodes by it.
+    """
 
     name: str
     topic: TopicTemplate
-    payload: type[Any]
+    payload: type[P]
     qos: int
     retain: bool
-    sender: str
-    """Who publishes it (for the docs)."""
+    senders: frozenset[Role]
+    """Who publishes it."""
+    receivers: frozenset[Role]
+    """Who subscribes to it."""
 
 
-def _route(name: str, tail: str, payload: type[Any], qos: int, retain: bool, sender: str) -> Route:
-    return Route(name, TopicTemplate(f"{ROOT}/{tail}"), payload, qos, retain, sender)
+def _route(name: str, tail: str, payload: type[P], *, sender: Role | tuple[Role, ...],
+           receiver: Role | tuple[Role, ...], qos: int = 1, retain: bool = False) -> Route[P]:
+    senders = (sender,) if isinstance(sender, Role) else sender
+    receivers = (receiver,) if isinstance(receiver, Role) else receiver
+    return Route(name, TopicTemplate(f"{ROOT}/{tail}"), payload, qos, retain,
+                 frozenset(senders), frozenset(receivers))
+
+
+_U, _N, _O = Role.USER, Role.EDGE_NODE, Role.ORCHESTRATOR
 
 
 class _Topics:
-    """The contract's routes, as attributes (``TOPICS.request.format(...)``)."""
+    """The contract's routes, as attributes (``TOPICS.request.topic.format(...)``)."""
 
-    request = _route("request", "users/{user_id}/request", TaskRequest, 1, False, "user")
-    result = _route("result", "users/{user_id}/result", TaskResult, 1, False, "edge node")
-    user_error = _route("user_error", "users/{user_id}/error", ErrorReply, 1, False, "any")
-    assign = _route("assign", "nodes/{node_id}/assign", Assignment, 1, False, "orchestrator")
-    event = _route("event", "nodes/{node_id}/event", TaskEvent, 1, False, "edge node")
-    load = _route("load", "nodes/{node_id}/load", NodeLoad, 1, True, "edge node")
-    status = _route("status", "nodes/{node_id}/status", NodeStatus, 1, True, "edge node")
-    node_error = _route("node_error", "nodes/{node_id}/error", ErrorReply, 1, False, "any")
-    clock = _route("clock", "clock", ClockSpec, 1, True, "orchestrator")
+    request = _route("request", "users/{user_id}/request", TaskRequest, sender=_U, receiver=_O)
+    result = _route("result", "users/{user_id}/result", TaskResult, sender=(_N, _O),
+                    receiver=_U)
+    """Edge nodes send results; the orchestrator sends rejections and node_offline."""
+    user_error = _route("user_error", "users/{user_id}/error", ErrorReply, sender=_O,
+                        receiver=_U)
+    assign = _route("assign", "nodes/{node_id}/assign", Assignment, sender=_O, receiver=_N)
+    event = _route("event", "nodes/{node_id}/event", TaskEvent, sender=_N, receiver=_O)
+    load = _route("load", "nodes/{node_id}/load", NodeLoad, sender=_N, receiver=_O,
+                  retain=True)
+    status = _route("status", "nodes/{node_id}/status", NodeStatus, sender=_N, receiver=Role.ANY,
+                    retain=True)
+    """Also the node's last will (``offline``)."""
+    node_error = _route("node_error", "nodes/{node_id}/error", ErrorReply, sender=(_N, _O),
+                        receiver=Role.OPERATOR)
+    clock = _route("clock", "clock", ClockSpec, sender=_O, receiver=Role.ANY, retain=True)
+    link_control = _route("link_control", "link/{user_id}/set", LinkUpdate,
+                          sender=Role.OPERATOR, receiver=Role.LINK)
 
-    def all(self) -> list[Route]:
+    def all(self) -> list[Route[Any]]:
         return [v for v in vars(type(self)).values() if isinstance(v, Route)]
 
 
@@ -96,10 +144,10 @@ def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
     try:
         version = _version_decoder.decode(raw).v
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError("malformed", f"payload is not a JSON object: {exc}") from None
+        raise ProtocolError(ErrorCode.MALFORMED, f"payload is not a JSON object: {exc}") from None
     if version != SCHEMA_VERSION:
         raise ProtocolError(
-            "schema_version",
+            ErrorCode.SCHEMA_VERSION,
             f"schema version {version} is not supported (this process speaks v{SCHEMA_VERSION})",
         )
     decoder = _decoders.get(payload_type)
@@ -108,7 +156,7 @@ def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
     try:
         return decoder.decode(raw)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
-        raise ProtocolError("invalid", f"{payload_type.__name__}: {exc}") from None
+        raise ProtocolError(ErrorCode.INVALID, f"{payload_type.__name__}: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # Bit errors on the link can break UTF-8 inside a string as well.
-        raise ProtocolError("malformed", f"{payload_type.__name__}: {exc}") from None
+        raise ProtocolError(ErrorCode.MALFORMED, f"{payload_type.__name__}: {exc}") from None

@@ -7,6 +7,8 @@ builtin (``except ValueError``) still catch them.
 
 from __future__ import annotations
 
+from .schemas import ErrorCode
+
 __all__ = ["AaasError", "ConfigError", "ProtocolError"]
 
 
@@ -21,13 +23,13 @@ class ConfigError(AaasError, ValueError):
 class ProtocolError(AaasError, ValueError):
     """A message does not follow the MQTT contract.
 
-    ``code`` is a short stable reason (``malformed``, ``schema_version``,
-    ``invalid``, ``steps_out_of_range``, ``unknown_user``, ``unknown_node``,
-    ``image_too_large``, ``checksum_mismatch``, ...). It is what error replies
-    carry and what the ``bad_input`` metrics are labelled with.
+    ``code`` is a short stable reason, one of :class:`~aaas.schemas.ErrorCode`
+    (``malformed``, ``schema_version``, ``invalid``, ``steps_out_of_range``, ...).
+    It is what error replies carry and what the ``bad_input`` metrics are
+    labelled with.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

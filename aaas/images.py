@@ -13,6 +13,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from .errors import ProtocolError
+from .schemas import ErrorCode
 
 __all__ = [
     "checksum",
@@ -50,7 +51,7 @@ def _open(data: bytes, what: str) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
     except Exception as exc:  # Pillow raises many types for bad data
-        raise ProtocolError("bad_image", f"{what} is not a readable image: {exc}") from None
+        raise ProtocolError(ErrorCode.BAD_IMAGE, f"{what} is not a readable image: {exc}") from None
     return img
 
 

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TypeVar
 
 import aiomqtt
 import msgspec
@@ -34,6 +35,7 @@ from .errors import ConfigError
 __all__ = ["BrokerURL", "MqttSession", "Outgoing"]
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
+P = TypeVar("P", bound=msgspec.Struct)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,8 +155,11 @@ class MqttSession:
         self._outbox.append(Outgoing(topic, payload, qos, retain))
         self._outbox_ready.set()
 
-    def send(self, route: Route, payload: msgspec.Struct, **params: str) -> None:
-        """Queue a contract message on *route* with the route's QoS and retain flag."""
+    def send(self, route: Route[P], payload: P, **params: str) -> None:
+        """Queue a contract message on *route* with the route's QoS and retain flag.
+
+        mypy checks that *payload* is of the route's payload type.
+        """
         self.publish_raw(route.topic.format(**params), encode(payload), qos=route.qos,
                          retain=route.retain)
 

@@ -11,22 +11,30 @@ All times are emulated seconds (see :mod:`aaas.clock`).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 __all__ = [
     "SCHEMA_VERSION",
     "Assignment",
     "ClockSpec",
+    "ErrorCode",
     "ErrorInfo",
     "ErrorReply",
+    "GilbertPatch",
+    "LinkProfilePatch",
+    "LinkUpdate",
     "LostTask",
     "NodeLoad",
     "NodeStatus",
+    "Outcome",
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
+    "TaskStatus",
     "Timings",
 ]
 
@@ -38,6 +46,73 @@ Steps = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
 
 TaskStatus = Literal["ok", "crashed", "rejected", "error"]
+"""The ``status`` of a TaskResult."""
+
+
+class ErrorCode(StrEnum):
+    """Every error code of the contract: ``ErrorInfo.code`` and ``ProtocolError.code``.
+
+    The values are what travels on the wire and what the ``*_bad_input_total{reason}``
+    metrics are labelled with; docs/protocol.md lists them (a test keeps it equal).
+    """
+
+    MALFORMED = "malformed"
+    """Not a JSON object (or, on the link, not a well-formed MQTT packet)."""
+    SCHEMA_VERSION = "schema_version"
+    """``v`` missing or not the version this process speaks."""
+    INVALID = "invalid"
+    """A field is missing, of the wrong type, unknown, or contradicts the topic."""
+    STEPS_OUT_OF_RANGE = "steps_out_of_range"
+    """``steps`` outside the scenario's range."""
+    IMAGE_TOO_LARGE = "image_too_large"
+    """Image or mask over the scenario's ``max_image_bytes``."""
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    """The content does not match its checksum (damaged on the way; ask again)."""
+    BAD_IMAGE = "bad_image"
+    """The node could not decode the image or the mask."""
+    UNKNOWN_USER = "unknown_user"
+    """The topic's user is not a user of the scenario."""
+    UNKNOWN_NODE = "unknown_node"
+    """A message names a node that is not an ASP of the scenario."""
+    UNKNOWN_TASK = "unknown_task"
+    """A reply names a task its user does not have open (counted by the user, never sent)."""
+    OVERLOAD = "overload"
+    """Result ``rejected``: the task's arrival crashed the node."""
+    NODE_CRASHED = "node_crashed"
+    """Result ``crashed``: the node crashed (overload) while running the task."""
+    NODE_OFFLINE = "node_offline"
+    """Result ``crashed``: the node went offline while running the task."""
+    NO_NODE_ONLINE = "no_node_online"
+    """Result ``rejected``: no node was online for the scenario's ``queue_timeout_s``."""
+    BACKEND_ERROR = "backend_error"
+    """Result ``error``: the node's inpainting backend failed on the task."""
+
+
+class Outcome(StrEnum):
+    """How a task ended at its user: every task sent ends in exactly one of these."""
+
+    FINISHED = "finished"
+    """The restored image arrived intact."""
+    CRASHED = "crashed"
+    """Lost in a crash, or on a node that went offline."""
+    REJECTED = "rejected"
+    """Not admitted: its arrival crashed the node, or no node was online."""
+    ERROR = "error"
+    """A bad request, a backend failure, or content damaged on every try."""
+    LOST = "lost"
+    """No answer before the end of the run."""
+
+    @classmethod
+    def of_status(cls, status: TaskStatus) -> Outcome:
+        """The outcome a TaskResult of *status* settles its task with."""
+        return _OUTCOME_OF_STATUS[status]
+
+
+_OUTCOME_OF_STATUS: dict[str, Outcome] = {
+    "ok": Outcome.FINISHED, "crashed": Outcome.CRASHED, "rejected": Outcome.REJECTED,
+    "error": Outcome.ERROR,
+}
+
 EventKind = Literal["admitted", "finished", "crashed"]
 NodeState = Literal["online", "offline"]
 
@@ -97,7 +172,7 @@ class Timings(msgspec.Struct, frozen=True, kw_only=True):
 class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True):
     """Why something failed: a stable code and a sentence for people."""
 
-    code: str
+    code: ErrorCode
     message: str
 
 
@@ -204,3 +279,81 @@ class ErrorReply(_Payload, frozen=True, kw_only=True):
     """The topic the bad message arrived on."""
     data: None = None
     error: ErrorInfo
+
+
+class GilbertPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Gilbert–Elliott parameters of a link update; a field left out takes the link's default."""
+
+    p_good_bad: float | UnsetType = UNSET
+    p_bad_good: float | UnsetType = UNSET
+    loss_good: float | UnsetType = UNSET
+    loss_bad: float | UnsetType = UNSET
+
+
+class LinkProfilePatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The link profile fields a :class:`LinkUpdate` changes; a field left out is kept.
+
+    The fields mirror ``broker.link.LinkProfile`` (its docstrings say what each
+    means; a test keeps the two equal). ``null`` is a value here: it clears
+    ``snr_db``, ``rate_bps`` or ``gilbert``. The link checks the values (known
+    model names, ranges) when it applies them.
+    """
+
+    distance_m: float | UnsetType = UNSET
+    pathloss: str | UnsetType = UNSET
+    exponent: float | UnsetType = UNSET
+    carrier_ghz: float | UnsetType = UNSET
+    snr_db: float | UnsetType | None = UNSET
+    ue_tx_power_dbm: float | UnsetType = UNSET
+    ap_tx_power_dbm: float | UnsetType = UNSET
+    noise_figure_db: float | UnsetType = UNSET
+    bandwidth_hz: float | UnsetType = UNSET
+    modulation: str | UnsetType = UNSET
+    rate: str | UnsetType = UNSET
+    rate_bps: float | UnsetType | None = UNSET
+    fading: str | dict[str, str | float | int | bool] | UnsetType = UNSET
+    """A model name (``"rician"``) or a table (``{"model": "rician", "k": 8}``)."""
+    rician_k: float | UnsetType = UNSET
+    """The older flat form of the Rician model's ``k`` (still accepted)."""
+    coherence_s: float | UnsetType = UNSET
+    mtu_bytes: int | UnsetType = UNSET
+    error_mode: str | UnsetType = UNSET
+    retry_limit: int | UnsetType = UNSET
+    rto_s: float | UnsetType = UNSET
+    tcp_retries: int | UnsetType = UNSET
+    outage_snr_db: float | UnsetType = UNSET
+    min_rate_bps: float | UnsetType = UNSET
+    outage_close_s: float | UnsetType = UNSET
+    latency_s: float | UnsetType = UNSET
+    gilbert: GilbertPatch | UnsetType | None = UNSET
+    faults: list[dict[str, str | float | int | bool]] | UnsetType = UNSET
+    """Extra faults, each ``{"fault": name, **settings}``: the settings depend on the
+    fault (a plug-in of ``broker.link``), so they stay a table here; the link checks them."""
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, by name (``gilbert`` as a table of the parameters given)."""
+        out: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value is UNSET:
+                continue
+            if isinstance(value, GilbertPatch):
+                value = {k: getattr(value, k) for k in value.__struct_fields__
+                         if getattr(value, k) is not UNSET}
+            out[name] = value
+        return out
+
+
+class LinkUpdate(_Payload, frozen=True, kw_only=True):
+    """A change to one user's link: link/{user_id}/set, QoS 1 (toxiproxy's API as a topic).
+
+    The fields of ``profile`` replace those of the user's profile from its next
+    packet on (nothing in flight is dropped).
+    """
+
+    profile: LinkProfilePatch = msgspec.field(default_factory=LinkProfilePatch)
+    """Profile fields to change, e.g. {"distance_m": 300, "fading": "rician"}."""
+    outage_s: float | None = None
+    """Start an outage of this many emulated seconds now."""
+    reset: bool = False
+    """Go back to the user's profile from the scenario before applying ``profile``."""

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ConfigError, ProtocolError
+from .schemas import ErrorCode
 
 __all__ = ["TopicTemplate", "validate_topic_value"]
 
@@ -28,7 +29,7 @@ def validate_topic_value(name: str, value: str) -> str:
     """Return *value* if it can stand in one topic level, else raise ProtocolError."""
     if not isinstance(value, str) or not _VALUE.match(value):
         raise ProtocolError(
-            "invalid",
+            ErrorCode.INVALID,
             f"{name}={value!r} is not a valid topic level "
             "(1-128 characters of letters, digits, '_', '.', ':' or '-')",
         )

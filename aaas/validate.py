@@ -5,7 +5,7 @@ from __future__ import annotations
 from .config import Scenario
 from .errors import ProtocolError
 from .images import checksum
-from .schemas import TaskRequest
+from .schemas import ErrorCode, TaskRequest
 
 __all__ = ["check_request"]
 
@@ -13,19 +13,19 @@ __all__ = ["check_request"]
 def check_request(req: TaskRequest, scenario: Scenario, *, topic_user: str | None = None) -> None:
     """Raise ProtocolError when *req* breaks the scenario's limits or its checksum."""
     if topic_user is not None and req.user_id != topic_user:
-        raise ProtocolError("invalid", f"user_id {req.user_id!r} does not match the topic's "
-                            f"{topic_user!r}")
+        raise ProtocolError(ErrorCode.INVALID, f"user_id {req.user_id!r} does not match the "
+                            f"topic's {topic_user!r}")
     w = scenario.workload
     if not scenario.check_steps(req.steps):
-        raise ProtocolError("steps_out_of_range", f"steps={req.steps} is outside "
+        raise ProtocolError(ErrorCode.STEPS_OUT_OF_RANGE, f"steps={req.steps} is outside "
                             f"[{w.steps_min}, {w.steps_max}]")
     limit = scenario.limits.max_image_bytes
     for name, data in (("image", req.image), ("mask", req.mask)):
         if len(data) > limit:
-            raise ProtocolError("image_too_large", f"{name} is {len(data)} bytes; the limit is "
-                                f"{limit}")
+            raise ProtocolError(ErrorCode.IMAGE_TOO_LARGE, f"{name} is {len(data)} bytes; "
+                                f"the limit is {limit}")
         if not data:
-            raise ProtocolError("invalid", f"{name} is empty")
+            raise ProtocolError(ErrorCode.INVALID, f"{name} is empty")
     if checksum(req.image, req.mask) != req.checksum:
-        raise ProtocolError("checksum_mismatch", "sha256(image + mask) does not match checksum; "
-                            "the content was damaged on the way")
+        raise ProtocolError(ErrorCode.CHECKSUM_MISMATCH, "sha256(image + mask) does not match "
+                            "checksum; the content was damaged on the way")

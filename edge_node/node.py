@@ -12,26 +12,28 @@ import asyncio
 import logging
 from types import TracebackType
 
-import aiomqtt
-
 from aaas import (
     TOPICS,
     AspSpec,
     Assignment,
     BrokerURL,
+    Dispatcher,
     EmulatedClock,
+    ErrorCode,
     ErrorInfo,
+    Incoming,
     LostTask,
     MqttSession,
     NodeLoad,
     NodeStatus,
     Outgoing,
+    Params,
     ProtocolError,
     Scenario,
     TaskEvent,
     TaskResult,
+    TaskStatus,
     Timings,
-    decode,
     encode,
     error_reply,
 )
@@ -62,10 +64,12 @@ class EdgeNode:
         self.seq = -1
         self._jobs: dict[str, asyncio.Task[None]] = {}
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name)
+        self.dispatch = Dispatcher(on_error=self._bad)
+        self.dispatch.on(TOPICS.assign, self._on_assign)
         self.session = MqttSession(
             url=url, client_id=self.id,
-            subscriptions=[(TOPICS.assign.topic.format(node_id=self.id), 1)],
-            handler=self._on_message,
+            subscriptions=self.dispatch.subscriptions(node_id=self.id),
+            handler=self.dispatch.handle,
             will=Outgoing(TOPICS.status.topic.format(node_id=self.id), encode(offline), 1, True),
             on_connect=self._on_connect,
             on_bytes=lambda d, n: self.metrics.bytes.labels(self.id, d).inc(n),
@@ -99,21 +103,18 @@ class EdgeNode:
         self._publish_load()
 
     # -- incoming ----------------------------------------------------------------
-    async def _on_message(self, message: aiomqtt.Message) -> None:
-        raw = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
-        try:
-            assignment = decode(raw, Assignment)
-            if assignment.node_id != self.id:
-                raise ProtocolError("unknown_node", f"assignment for {assignment.node_id!r} "
-                                    f"arrived at node {self.id!r}")
-            check_request(assignment.request, self.scenario)
-        except ProtocolError as exc:
-            self.metrics.bad_input.labels(self.id, exc.code).inc()
-            self.log.warning("bad assignment on %s: %s", message.topic.value, exc)
-            self.session.send(TOPICS.node_error, error_reply(exc, topic=message.topic.value,
-                                                             raw=raw), node_id=self.id)
-            return
+    def _on_assign(self, assignment: Assignment, _params: Params) -> None:
+        if assignment.node_id != self.id:
+            raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"assignment for "
+                                f"{assignment.node_id!r} arrived at node {self.id!r}")
+        check_request(assignment.request, self.scenario)
         self._on_assignment(assignment)
+
+    def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
+        self.metrics.bad_input.labels(self.id, exc.code).inc()
+        self.log.warning("bad assignment on %s: %s", msg.topic, exc)
+        self.session.send(TOPICS.node_error, error_reply(exc, topic=msg.topic, raw=msg.raw),
+                          node_id=self.id)
 
     def _on_assignment(self, a: Assignment) -> None:
         req = a.request
@@ -162,12 +163,14 @@ class EdgeNode:
                                  progress=progress))
             self._send_result(r.user_id, r.task_id, r.steps, "crashed", sent_at=None,
                               started_at=r.started_at, now=now,
-                              error=ErrorInfo(code="node_crashed", message=f"{self.id} crashed "
-                                              f"(overloaded) at {progress:.0%} progress"))
+                              error=ErrorInfo(code=ErrorCode.NODE_CRASHED,
+                                              message=f"{self.id} crashed (overloaded) at "
+                                              f"{progress:.0%} progress"))
         self._send_result(req.user_id, req.task_id, req.steps, "rejected", sent_at=req.sent_at,
                           assigned_at=a.assigned_at, now=now,
-                          error=ErrorInfo(code="overload", message=f"{self.id} had too little "
-                                          f"free capacity for t={req.steps} and crashed"))
+                          error=ErrorInfo(code=ErrorCode.OVERLOAD,
+                                          message=f"{self.id} had too little free capacity "
+                                          f"for t={req.steps} and crashed"))
         self.session.send(TOPICS.event, TaskEvent(kind="crashed", task_id=req.task_id,
                                                   user_id=req.user_id, node_id=self.id,
                                                   steps=req.steps, reward=verdict.reward,
@@ -190,7 +193,7 @@ class EdgeNode:
             self._send_result(task.user_id, task.task_id, task.steps, "error",
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
-                              error=ErrorInfo(code="backend_error", message=str(exc)[:500]))
+                              error=ErrorInfo(code=ErrorCode.BACKEND_ERROR, message=str(exc)[:500]))
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
@@ -218,11 +221,11 @@ class EdgeNode:
         self._publish_load()
 
     # -- outgoing helpers ----------------------------------------------------------------
-    def _send_result(self, user_id: str, task_id: str, steps: int, status: str, *,
+    def _send_result(self, user_id: str, task_id: str, steps: int, status: TaskStatus, *,
                      sent_at: float | None, now: float, error: ErrorInfo,
                      assigned_at: float | None = None, started_at: float | None = None) -> None:
         self.session.send(TOPICS.result, TaskResult(
-            task_id=task_id, user_id=user_id, status=status,  # type: ignore[arg-type]
+            task_id=task_id, user_id=user_id, status=status,
             node_id=self.id, steps=steps, error=error,
             timings=Timings(sent_at=sent_at if sent_at is not None else started_at or now,
                             assigned_at=assigned_at, started_at=started_at, finished_at=now),

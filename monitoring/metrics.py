@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from aaas import Outcome
+
 __all__ = ["LATENCY_BUCKETS_S", "EdgeMetrics", "OrchestratorMetrics", "UserMetrics"]
 
 # Emulated seconds: a task runs 5,000-45,000 s in the paper's model; a real-time
@@ -18,7 +20,6 @@ LATENCY_BUCKETS_S = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7
                      10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 75_000, 100_000)
 QUALITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 EDGE_OUTCOMES = ("admitted", "finished", "crashed", "rejected", "error")
-USER_OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 WALL_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
@@ -140,7 +141,7 @@ class UserMetrics:
                                  ["reason"], registry=registry)
         self.outstanding = Gauge("aaas_user_outstanding_tasks", "Tasks sent and not yet answered",
                                  registry=registry)
-        for outcome in USER_OUTCOMES:
+        for outcome in Outcome:
             self.outcomes.labels(outcome)
         for direction in ("sent", "received"):
             self.bytes.labels(direction)

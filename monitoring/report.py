@@ -9,14 +9,17 @@ from typing import Any
 
 import numpy as np
 
+from aaas import Outcome
+
 from .report_data import RunData
 
 __all__ = ["write_report"]
 
 log = logging.getLogger("aaas.report")
 
-COLORS = {"finished": "tab:green", "crashed": "tab:red", "rejected": "tab:orange",
-          "error": "tab:purple", "lost": "tab:gray"}
+COLORS: dict[str, str] = {
+    Outcome.FINISHED: "tab:green", Outcome.CRASHED: "tab:red", Outcome.REJECTED: "tab:orange",
+    Outcome.ERROR: "tab:purple", Outcome.LOST: "tab:gray"}
 
 
 def _figure() -> tuple[Any, Any]:

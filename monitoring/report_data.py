@@ -11,11 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from aaas import ConfigError
+from aaas import ConfigError, Outcome
 
 __all__ = ["RunData", "from_demo_json", "from_prometheus"]
-
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 
 
 @dataclass(kw_only=True)
@@ -74,11 +72,11 @@ def from_demo_json(path: Path) -> RunData:
     order = np.argsort(sent_h)
     data = RunData(source=str(path), time_axis="emulated hours since the first task (by send time)",
                    summary=_flat_summary(s))
-    for outcome in OUTCOMES:
+    for outcome in Outcome:
         hit = np.array([r["outcome"] == outcome for r in records])[order]
-        data.outcomes[outcome] = (sent_h[order], np.cumsum(hit))
+        data.outcomes[outcome.value] = (sent_h[order], np.cumsum(hit))
     lat = np.array([r["latency_s"] for r in records
-                    if r["outcome"] == "finished" and r["latency_s"] is not None])
+                    if r["outcome"] == Outcome.FINISHED and r["latency_s"] is not None])
     data.latency_edges = _latency_bins(lat)
     data.latency_counts, _ = np.histogram(lat, bins=data.latency_edges)
     _records_load(data, records, t0)
@@ -90,7 +88,7 @@ def from_demo_json(path: Path) -> RunData:
 
 def _records_load(data: RunData, records: list[dict[str, Any]], t0: float) -> None:
     """Tasks in flight per node (finished tasks: from send to delivery)."""
-    done = [r for r in records if r["outcome"] == "finished" and r["node_id"] is not None
+    done = [r for r in records if r["outcome"] == Outcome.FINISHED and r["node_id"] is not None
             and r["latency_s"] is not None]
     nodes = sorted({r["node_id"] for r in done})
     end = max((r["sent_at"] + r["latency_s"] for r in done), default=t0 + 1.0)

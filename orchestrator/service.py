@@ -15,24 +15,25 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from types import TracebackType
 
-import aiomqtt
-
 from aaas import (
     TOPICS,
     Assignment,
     BrokerURL,
+    Dispatcher,
     EmulatedClock,
+    ErrorCode,
     ErrorInfo,
+    Incoming,
     MqttSession,
     NodeLoad,
     NodeStatus,
+    Params,
     ProtocolError,
     Scenario,
     TaskEvent,
     TaskRequest,
     TaskResult,
     Timings,
-    decode,
     error_reply,
 )
 from aaas.validate import check_request
@@ -75,11 +76,16 @@ class Orchestrator:
         self._queue: deque[TaskRequest] = deque()
         self._queue_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self.dispatch = Dispatcher(on_error=self._bad)
+        self.dispatch.on(TOPICS.request, self._on_request, guard=self._known_user)
+        self.dispatch.on(TOPICS.load, self._on_load, guard=self._known_node)
+        self.dispatch.on(TOPICS.status, self._on_status, guard=self._known_node)
+        # An empty event is ignored too (it always was), not only cleared retained ones.
+        self.dispatch.on(TOPICS.event, self._on_event, guard=self._known_node, ignore_empty=True)
         self.session = MqttSession(
             url=url, client_id=client_id,
-            subscriptions=[(TOPICS.request.topic.filter, 1), (TOPICS.load.topic.filter, 1),
-                           (TOPICS.status.topic.filter, 1), (TOPICS.event.topic.filter, 1)],
-            handler=self._on_message,
+            subscriptions=self.dispatch.subscriptions(),
+            handler=self.dispatch.handle,
             on_connect=lambda: self.session.send(TOPICS.clock, self.clock.spec()),
             on_bytes=lambda d, n: self.metrics.bytes.labels(d).inc(n),
             logger=self.log,
@@ -101,39 +107,35 @@ class Orchestrator:
             await asyncio.gather(self._queue_task, return_exceptions=True)
         await self.session.close()
 
-    # -- dispatch --------------------------------------------------------------------
-    async def _on_message(self, message: aiomqtt.Message) -> None:
-        topic = message.topic.value
-        raw = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
-        if (p := TOPICS.request.topic.match(topic)) is not None:
-            self._on_request(p["user_id"], topic, raw)
-        elif (p := TOPICS.load.topic.match(topic)) is not None:
-            self._on_node_message(p["node_id"], topic, raw, NodeLoad)
-        elif (p := TOPICS.status.topic.match(topic)) is not None:
-            self._on_node_message(p["node_id"], topic, raw, NodeStatus)
-        elif (p := TOPICS.event.topic.match(topic)) is not None:
-            self._on_node_message(p["node_id"], topic, raw, TaskEvent)
-
-    def _bad(self, exc: ProtocolError, topic: str, raw: bytes, *, user: str | None = None,
-             node: str | None = None) -> None:
+    # -- incoming: checks and error replies ----------------------------------------------
+    def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(exc.code).inc()
-        self.log.warning("bad message on %s: %s", topic, exc)
-        reply = error_reply(exc, topic=topic, raw=raw)
-        if user is not None:
+        self.log.warning("bad message on %s: %s", msg.topic, exc)
+        reply = error_reply(exc, topic=msg.topic, raw=msg.raw)
+        if (user := msg.params.get("user_id")) is not None:
             self.session.send(TOPICS.user_error, reply, user_id=user)
-        elif node is not None:
+        elif (node := msg.params.get("node_id")) is not None:
             self.session.send(TOPICS.node_error, reply, node_id=node)
 
-    def _on_request(self, user_id: str, topic: str, raw: bytes) -> None:
-        try:
-            if user_id not in self.users:
-                raise ProtocolError("unknown_user", f"user {user_id!r} is not a user of scenario "
-                                    f"{self.scenario.name!r}")
-            req = decode(raw, TaskRequest)
-            check_request(req, self.scenario, topic_user=user_id)
-        except ProtocolError as exc:
-            self._bad(exc, topic, raw, user=user_id)
-            return
+    def _known_user(self, p: Params) -> None:
+        if p["user_id"] not in self.users:
+            raise ProtocolError(ErrorCode.UNKNOWN_USER, f"user {p['user_id']!r} is not a user "
+                                f"of scenario {self.scenario.name!r}")
+
+    def _known_node(self, p: Params) -> None:
+        if p["node_id"] not in self.cluster.index:
+            raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"node {p['node_id']!r} is not an ASP "
+                                f"of scenario {self.scenario.name!r}")
+
+    @staticmethod
+    def _check_node_id(node_id: str, p: Params) -> None:
+        if node_id != p["node_id"]:
+            raise ProtocolError(ErrorCode.INVALID, f"node_id {node_id!r} does not match the "
+                                f"topic's {p['node_id']!r}")
+
+    # -- requests ----------------------------------------------------------------------
+    def _on_request(self, req: TaskRequest, p: Params) -> None:
+        check_request(req, self.scenario, topic_user=p["user_id"])
         key = f"{req.user_id}/{req.task_id}/{req.attempt}"
         if key in self._seen:
             return  # a QoS 1 duplicate
@@ -162,28 +164,12 @@ class Orchestrator:
                           node_id=node.node_id)
 
     # -- node reports ------------------------------------------------------------------
-    def _on_node_message(self, node_id: str, topic: str, raw: bytes, kind: type) -> None:
-        if not raw:  # a cleared retained message
-            return
-        try:
-            if node_id not in self.cluster.index:
-                raise ProtocolError("unknown_node", f"node {node_id!r} is not an ASP of scenario "
-                                    f"{self.scenario.name!r}")
-            msg: NodeLoad | NodeStatus | TaskEvent = decode(raw, kind)
-            if msg.node_id != node_id:
-                raise ProtocolError("invalid", f"node_id {msg.node_id!r} does not match the "
-                                    f"topic's {node_id!r}")
-        except ProtocolError as exc:
-            self._bad(exc, topic, raw, node=node_id)
-            return
-        if isinstance(msg, NodeLoad):
-            self.cluster.apply_load(msg)
-        elif isinstance(msg, NodeStatus):
-            self._on_status(msg)
-        else:
-            self._on_event(msg)
+    def _on_load(self, load: NodeLoad, p: Params) -> None:
+        self._check_node_id(load.node_id, p)
+        self.cluster.apply_load(load)
 
-    def _on_status(self, status: NodeStatus) -> None:
+    def _on_status(self, status: NodeStatus, p: Params) -> None:
+        self._check_node_id(status.node_id, p)
         node = self.cluster.nodes[self.cluster.index[status.node_id]]
         was_online, node.online = node.online, status.state == "online"
         self.metrics.nodes_online.labels(self._pname).set(self.cluster.online_count)
@@ -202,13 +188,14 @@ class Orchestrator:
             self.session.send(TOPICS.result, TaskResult(
                 task_id=task_id, user_id=user_id, status="crashed", node_id=node_id, steps=steps,
                 timings=Timings(sent_at=now, finished_at=now),
-                error=ErrorInfo(code="node_offline", message=f"{node_id} went offline"),
+                error=ErrorInfo(code=ErrorCode.NODE_OFFLINE, message=f"{node_id} went offline"),
             ), user_id=user_id)
         node.inflight.clear()
         node.pending.clear()
         node.used = 0
 
-    def _on_event(self, ev: TaskEvent) -> None:
+    def _on_event(self, ev: TaskEvent, p: Params) -> None:
+        self._check_node_id(ev.node_id, p)
         node = self.cluster.nodes[self.cluster.index[ev.node_id]]
         self.metrics.events.labels(self._pname, ev.kind).inc()
         if ev.kind == "admitted":
@@ -241,14 +228,14 @@ class Orchestrator:
                 self._place(self._queue.popleft())
             now = self.clock.now()
             while self._queue and now - self._queue[0].sent_at > timeout:
-                self._reject(self._queue.popleft(), "no_node_online",
+                self._reject(self._queue.popleft(), ErrorCode.NO_NODE_ONLINE,
                              f"no edge node was online for {timeout:g} s")
             self.metrics.queued.labels(self._pname).set(len(self._queue))
             if self._queue:
                 asyncio.get_running_loop().call_later(
                     max(0.05, self.clock.to_wall(timeout / 10)), self._wake.set)
 
-    def _reject(self, req: TaskRequest, code: str, message: str) -> None:
+    def _reject(self, req: TaskRequest, code: ErrorCode, message: str) -> None:
         self.metrics.rejected.labels(self._pname, code).inc()
         self.session.send(TOPICS.result, TaskResult(
             task_id=req.task_id, user_id=req.user_id, status="rejected", steps=req.steps,

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from aaas import Outcome
+
 __all__ = ["summary_table"]
 
 
@@ -20,7 +22,7 @@ def summary_table(s: dict[str, Any]) -> Table:
     t.add_column("value", justify="right")
     tasks = s["tasks"]
     t.add_row("tasks sent", _fmt(tasks["sent"]))
-    for k in ("finished", "crashed", "rejected", "error", "lost"):
+    for k in Outcome:
         share = tasks[k] / tasks["sent"] if tasks["sent"] else 0.0
         t.add_row(f"  {k}", f"{tasks[k]:,} ({share:.1%})")
     t.add_row("crash events", _fmt(s["crashes"]))

@@ -21,14 +21,18 @@ import numpy as np
 from aaas import (
     TOPICS,
     BrokerURL,
+    Dispatcher,
     EmulatedClock,
+    ErrorCode,
     ErrorReply,
+    Incoming,
     MqttSession,
+    Outcome,
+    Params,
     ProtocolError,
     Scenario,
     TaskRequest,
     TaskResult,
-    decode,
     guess_task_id,
 )
 from aaas.images import checksum, encode_png
@@ -40,9 +44,9 @@ from .workload import Arrival
 
 __all__ = ["UserAgent"]
 
-_FINAL = {"crashed": "crashed", "rejected": "rejected", "error": "error"}
 # Error codes a damaged request produces; asking again (bounded) may succeed.
-_RETRYABLE = {"checksum_mismatch", "bad_image", "malformed", "invalid", "schema_version"}
+_RETRYABLE = frozenset({ErrorCode.CHECKSUM_MISMATCH, ErrorCode.BAD_IMAGE, ErrorCode.MALFORMED,
+                        ErrorCode.INVALID, ErrorCode.SCHEMA_VERSION})
 
 
 class UserAgent:
@@ -63,17 +67,18 @@ class UserAgent:
         self._done = asyncio.Event()
         self._outstanding = 0
         self._connect_sem = asyncio.Semaphore(connect_concurrency)
+        # One dispatcher for every user: each session subscribes to its own user's
+        # topics only, so the topic's user_id is the receiving user.
+        self.dispatch = Dispatcher(on_error=self._on_unusable)
+        self.dispatch.on(TOPICS.result, self._on_result)
+        self.dispatch.on(TOPICS.user_error, self._on_error)
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
 
     def _session(self, url: BrokerURL, uid: str) -> MqttSession:
-        async def handler(message: aiomqtt.Message) -> None:
-            self._on_message(uid, message)
-
         return MqttSession(
             url=url, client_id=uid,
-            subscriptions=[(TOPICS.result.topic.format(user_id=uid), 1),
-                           (TOPICS.user_error.topic.format(user_id=uid), 1)],
-            handler=handler, logger=self.log, keepalive=60,
+            subscriptions=self.dispatch.subscriptions(user_id=uid),
+            handler=self._on_message, logger=self.log, keepalive=60,
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
@@ -157,29 +162,28 @@ class UserAgent:
         return True
 
     # -- receiving -------------------------------------------------------------------------
-    def _on_message(self, uid: str, message: aiomqtt.Message) -> None:
-        raw = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
-        topic = message.topic.value
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        payload = message.payload
+        raw = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
         self.metrics.bytes.labels("received").inc(len(raw))
-        try:
-            if TOPICS.result.topic.match(topic):
-                self._on_result(uid, decode(raw, TaskResult))
-            elif TOPICS.user_error.topic.match(topic):
-                self._on_error(decode(raw, ErrorReply))
-        except ProtocolError as exc:
-            # A reply damaged on the link: when its task id is still readable and the
-            # task is ours and open, ask again; otherwise a later copy settles it.
-            self.metrics.bad_input.labels(exc.code).inc()
-            self.log.info("%s: unusable message on %s: %s", uid, topic, exc)
-            rec = self.records.get(guess_task_id(raw) or "")
-            if rec is not None and rec.user_id == uid and rec.outcome is None \
-                    and not self._retry(rec, "damaged_reply"):
-                self._settle(rec, "error", error=f"reply damaged on every try ({exc.code})")
+        self.dispatch.dispatch(message.topic.value, raw)
 
-    def _on_result(self, uid: str, res: TaskResult) -> None:
+    def _on_unusable(self, exc: ProtocolError, msg: Incoming) -> None:
+        # A reply damaged on the link: when its task id is still readable and the
+        # task is ours and open, ask again; otherwise a later copy settles it.
+        uid = msg.params["user_id"]
+        self.metrics.bad_input.labels(exc.code).inc()
+        self.log.info("%s: unusable message on %s: %s", uid, msg.topic, exc)
+        rec = self.records.get(guess_task_id(msg.raw) or "")
+        if rec is not None and rec.user_id == uid and rec.outcome is None \
+                and not self._retry(rec, "damaged_reply"):
+            self._settle(rec, Outcome.ERROR, error=f"reply damaged on every try ({exc.code})")
+
+    def _on_result(self, res: TaskResult, p: Params) -> None:
+        uid = p["user_id"]
         rec = self.records.get(res.task_id)
         if rec is None or rec.user_id != uid:
-            self.metrics.bad_input.labels("unknown_task").inc()
+            self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
             return
         if rec.outcome is not None:
             return  # a duplicate (QoS 1 or a retry answered twice)
@@ -187,30 +191,30 @@ class UserAgent:
         if res.status == "ok":
             if res.image is None or res.checksum != checksum(res.image):
                 if not self._retry(rec, "result_checksum"):
-                    self._settle(rec, "error", error="result damaged on every try")
+                    self._settle(rec, Outcome.ERROR, error="result damaged on every try")
                 return
             rec.node_id, rec.quality = res.node_id, res.quality
-            self._settle(rec, "finished", latency=self.clock.now() - rec.sent_at)
+            self._settle(rec, Outcome.FINISHED, latency=self.clock.now() - rec.sent_at)
         else:
             rec.node_id = res.node_id
-            self._settle(rec, _FINAL[res.status],
+            self._settle(rec, Outcome.of_status(res.status),
                          error=res.error.code if res.error is not None else None)
 
-    def _on_error(self, reply: ErrorReply) -> None:
+    def _on_error(self, reply: ErrorReply, _p: Params) -> None:
         rec = self.records.get(reply.task_id or "")
         if rec is None or rec.outcome is not None:
-            self.metrics.bad_input.labels("unknown_task").inc()
+            self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
             return
         if reply.error.code in _RETRYABLE and self._retry(rec, reply.error.code):
             return
-        self._settle(rec, "error", error=reply.error.code)
+        self._settle(rec, Outcome.ERROR, error=reply.error.code)
 
-    def _settle(self, rec: TaskRecord, outcome: str, *, latency: float | None = None,
+    def _settle(self, rec: TaskRecord, outcome: Outcome, *, latency: float | None = None,
                 error: str | None = None) -> None:
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         self._requests.pop(rec.task_id, None)
         self.metrics.outcomes.labels(outcome).inc()
-        if outcome == "finished":
+        if outcome is Outcome.FINISHED:
             node = rec.node_id or "none"
             if latency is not None:
                 self.metrics.latency.labels(node).observe(latency)
@@ -228,7 +232,7 @@ class UserAgent:
                 await asyncio.wait_for(self._done.wait(), self.clock.to_wall(timeout_s))
         for rec in self.records.values():
             if rec.outcome is None:
-                self._settle(rec, "lost", error="no answer before the end of the run")
+                self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
         return QoSSummary.of(list(self.records.values()))

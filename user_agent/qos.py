@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aaas import Outcome
+
 __all__ = ["OUTCOMES", "QoSSummary", "TaskRecord"]
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
-"""Every task sent ends in exactly one of these."""
+OUTCOMES = tuple(Outcome)
+"""Every task sent ends in exactly one of these (:class:`aaas.Outcome`, in its order)."""
 
 
 @dataclass(kw_only=True)
@@ -21,8 +23,8 @@ class TaskRecord:
     steps: int
     sent_at: float
     attempts: int = 1
-    outcome: str | None = None
-    """None while outstanding, then one of OUTCOMES."""
+    outcome: Outcome | None = None
+    """None while outstanding, then its outcome."""
     latency_s: float | None = None
     quality: float | None = None
     node_id: str | None = None
@@ -48,13 +50,13 @@ class QoSSummary:
 
     @classmethod
     def of(cls, records: list[TaskRecord]) -> QoSSummary:
-        outcomes = dict.fromkeys(OUTCOMES, 0)
+        outcomes = dict.fromkeys(map(str, Outcome), 0)
         for r in records:
-            outcomes[r.outcome or "lost"] += 1
+            outcomes[r.outcome or Outcome.LOST] += 1
         lat = np.array([r.latency_s for r in records
-                        if r.outcome == "finished" and r.latency_s is not None])
+                        if r.outcome is Outcome.FINISHED and r.latency_s is not None])
         q = np.array([r.quality for r in records
-                      if r.outcome == "finished" and r.quality is not None])
+                      if r.outcome is Outcome.FINISHED and r.quality is not None])
         return cls(
             sent=len(records),
             outcomes=outcomes,

@@ -6,7 +6,6 @@
 """
 
 from .channel import FADING_MODELS, FadingModel, register_fading_model
-from .control import LINK_CONTROL, LinkUpdate
 from .direction import DirectionChannel, Transmission
 from .faults import LINK_FAULTS, Fault, error_modes, fault_chain, register_fault
 from .metrics import LinkMetrics, LinkStats
@@ -16,7 +15,6 @@ from .proxy import LinkProxy
 
 __all__ = [
     "FADING_MODELS",
-    "LINK_CONTROL",
     "LINK_FAULTS",
     "DirectionChannel",
     "FadingModel",
@@ -26,7 +24,6 @@ __all__ = [
     "LinkProfiles",
     "LinkProxy",
     "LinkStats",
-    "LinkUpdate",
     "Transmission",
     "error_modes",
     "fault_chain",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from aaas import ProtocolError
+from aaas import ErrorCode, ProtocolError
 
 __all__ = ["CONNECT", "PUBLISH", "Packet", "encode_remaining_length", "parse_connect",
            "publish_payload_offset", "read_packet"]
@@ -49,9 +49,10 @@ async def read_packet(reader: asyncio.StreamReader, *, expect: int | None = None
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
             return None
-        raise ProtocolError("malformed", "stream ended inside a fixed header") from None
+        raise ProtocolError(ErrorCode.MALFORMED, "stream ended inside a fixed header") from None
     if expect is not None and head[0] >> 4 != expect:
-        raise ProtocolError("malformed", f"expected packet type {expect}, got {head[0] >> 4}")
+        raise ProtocolError(ErrorCode.MALFORMED,
+                            f"expected packet type {expect}, got {head[0] >> 4}")
     length = head[1] & 0x7F
     if head[1] & 0x80:
         header = bytearray(head)
@@ -64,10 +65,10 @@ async def read_packet(reader: asyncio.StreamReader, *, expect: int | None = None
                 break
             shift += 7
             if shift > 21:
-                raise ProtocolError("malformed", "remaining length longer than 4 bytes")
+                raise ProtocolError(ErrorCode.MALFORMED, "remaining length longer than 4 bytes")
         head = bytes(header)
     if length > max_length:
-        raise ProtocolError("malformed", f"packet of {length} bytes is over {max_length}")
+        raise ProtocolError(ErrorCode.MALFORMED, f"packet of {length} bytes is over {max_length}")
     body = await reader.readexactly(length) if length else b""
     return Packet(head, body)
 
@@ -75,7 +76,7 @@ async def read_packet(reader: asyncio.StreamReader, *, expect: int | None = None
 def encode_remaining_length(n: int) -> bytes:
     """The variable-length encoding of a remaining length."""
     if not 0 <= n <= MAX_REMAINING:
-        raise ProtocolError("malformed", f"remaining length {n} out of range")
+        raise ProtocolError(ErrorCode.MALFORMED, f"remaining length {n} out of range")
     out = bytearray()
     while True:
         n, digit = divmod(n, 128)
@@ -86,7 +87,7 @@ def encode_remaining_length(n: int) -> bytes:
 
 def _u16(body: bytes | bytearray, at: int) -> int:
     if at + 2 > len(body):
-        raise ProtocolError("malformed", "packet shorter than its fields")
+        raise ProtocolError(ErrorCode.MALFORMED, "packet shorter than its fields")
     return (body[at] << 8) | body[at + 1]
 
 
@@ -100,17 +101,18 @@ def _varint(body: bytes | bytearray, at: int) -> tuple[int, int]:
         if not b & 0x80:
             return value, at + i + 1
         shift += 7
-    raise ProtocolError("malformed", "bad variable byte integer")
+    raise ProtocolError(ErrorCode.MALFORMED, "bad variable byte integer")
 
 
 def parse_connect(packet: Packet) -> tuple[str, int]:
     """(client id, protocol level) of a CONNECT packet."""
     if packet.type != CONNECT:
-        raise ProtocolError("malformed", f"first packet has type {packet.type}, not CONNECT")
+        raise ProtocolError(ErrorCode.MALFORMED,
+                            f"first packet has type {packet.type}, not CONNECT")
     body = packet.body
     at = 2 + _u16(body, 0)  # protocol name
     if at + 4 > len(body):
-        raise ProtocolError("malformed", "CONNECT variable header truncated")
+        raise ProtocolError(ErrorCode.MALFORMED, "CONNECT variable header truncated")
     level = body[at]
     at += 4  # level, flags, keep alive
     if level == 5:
@@ -118,11 +120,11 @@ def parse_connect(packet: Packet) -> tuple[str, int]:
         at += props
     n = _u16(body, at)
     if at + 2 + n > len(body):
-        raise ProtocolError("malformed", "CONNECT client id truncated")
+        raise ProtocolError(ErrorCode.MALFORMED, "CONNECT client id truncated")
     try:
         client_id = bytes(body[at + 2:at + 2 + n]).decode("utf-8")
     except UnicodeDecodeError:
-        raise ProtocolError("malformed", "CONNECT client id is not UTF-8") from None
+        raise ProtocolError(ErrorCode.MALFORMED, "CONNECT client id is not UTF-8") from None
     return client_id, level
 
 
@@ -135,7 +137,7 @@ def publish_payload_offset(packet: Packet, level: int = 4) -> int:
         props, at = _varint(packet.body, at)
         at += props
     if at > len(packet.body):
-        raise ProtocolError("malformed", "PUBLISH shorter than its variable header")
+        raise ProtocolError(ErrorCode.MALFORMED, "PUBLISH shorter than its variable header")
     return at
 
 
@@ -155,7 +157,7 @@ def scan_packets(buf: bytes | bytearray) -> list[tuple[int, int, int]]:
                 break
             shift += 7
             if shift > 21:
-                raise ProtocolError("malformed", "remaining length longer than 4 bytes")
+                raise ProtocolError(ErrorCode.MALFORMED, "remaining length longer than 4 bytes")
         end = i + length
         if end > n:
             return out

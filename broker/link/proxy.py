@@ -15,9 +15,20 @@ import aiomqtt
 import numpy as np
 from prometheus_client import CollectorRegistry
 
-from aaas import BrokerURL, ConfigError, EmulatedClock, MqttSession, ProtocolError, decode
+from aaas import (
+    TOPICS,
+    BrokerURL,
+    ConfigError,
+    Dispatcher,
+    EmulatedClock,
+    ErrorCode,
+    Incoming,
+    LinkUpdate,
+    MqttSession,
+    Params,
+    ProtocolError,
+)
 
-from .control import LINK_CONTROL, LinkUpdate
 from .metrics import LinkMetrics, LinkStats
 from .mqtt_frames import CONNECT, parse_connect, read_packet
 from .pipe import LinkClosedError, pump
@@ -57,6 +68,8 @@ class LinkProxy:
         self.users: dict[str, UserLink] = {}
         self._control_enabled = control
         self._control: MqttSession | None = None
+        self._dispatch = Dispatcher(on_error=self._bad_control)
+        self._dispatch.on(TOPICS.link_control, self._on_control)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self._anon = itertools.count()
@@ -107,7 +120,7 @@ class LinkProxy:
         if self._control_enabled:
             self._control = MqttSession(
                 url=self.upstream, client_id=f"aaas-link-{self.port}",
-                subscriptions=[(LINK_CONTROL.filter, 1)], handler=self._on_control,
+                subscriptions=self._dispatch.subscriptions(), handler=self._on_control_message,
                 logger=self.logger.getChild("control"))
             await self._control.__aenter__()
         self.logger.info("link listening on %s, upstream %s", self.url, self.upstream)
@@ -138,21 +151,25 @@ class LinkProxy:
             self._server = None
 
     # -- the control topic -------------------------------------------------------------
-    async def _on_control(self, message: aiomqtt.Message) -> None:
-        params = LINK_CONTROL.match(message.topic.value)
+    # A LinkUpdate on aaas/v1/link/{user_id}/set (toxiproxy's API as a topic): the
+    # profile fields given apply from the user's next packet on; nothing in flight is dropped.
+    async def _on_control_message(self, message: aiomqtt.Message) -> None:
         payload = message.payload
-        if params is None or not isinstance(payload, bytes | bytearray):
+        if not isinstance(payload, bytes | bytearray) \
+                or not self._dispatch.dispatch(message.topic.value, bytes(payload)):
             self.metrics.control.labels("ignored").inc()
-            return
+
+    def _on_control(self, update: LinkUpdate, params: Params) -> None:
         try:
-            update = decode(payload, LinkUpdate)
             self.update_user(params["user_id"], outage_s=update.outage_s, reset=update.reset,
-                             **update.profile)
-        except (ProtocolError, ConfigError) as exc:
-            self.metrics.control.labels("invalid").inc()
-            self.logger.warning("bad link control message on %s: %s", message.topic.value, exc)
-            return
+                             **update.profile.changes())
+        except ConfigError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         self.metrics.control.labels("applied").inc()
+
+    def _bad_control(self, exc: ProtocolError, msg: Incoming) -> None:
+        self.metrics.control.labels("invalid").inc()
+        self.logger.warning("bad link control message on %s: %s", msg.topic, exc)
 
     # -- one connection ------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from aaas import EmulatedClock, ProtocolError
+from aaas import EmulatedClock, ErrorCode, ProtocolError
 
 from .metrics import LinkMetrics
 from .mqtt_frames import scan_packets
@@ -104,7 +104,7 @@ class LinkSide(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         if self._buf:
-            self._end(ProtocolError("malformed", "stream ended inside a packet"))
+            self._end(ProtocolError(ErrorCode.MALFORMED, "stream ended inside a packet"))
         else:
             self._end(None)
         return True  # half-close: the other direction may still flow

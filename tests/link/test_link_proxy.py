@@ -18,14 +18,16 @@ from aaas import (
     TOPICS,
     BrokerURL,
     EmulatedClock,
+    LinkUpdate,
     MqttSession,
     ProtocolError,
     TaskRequest,
     decode,
     encode,
 )
-from broker.link import LINK_CONTROL, LinkProfile, LinkProfiles, LinkProxy, LinkUpdate
+from broker.link import LinkProfile, LinkProfiles, LinkProxy
 
+LINK_CONTROL = TOPICS.link_control.topic
 pytestmark = pytest.mark.timeout(60)
 
 

@@ -1,0 +1,114 @@
+"""One dispatcher for incoming contract messages (FastStream's subscriber, by route).
+
+A service registers a handler per route; the dispatcher matches each message's
+topic against the route's template, decodes the payload by the route's payload
+type and calls the handler with the typed message and the topic's parameters::
+
+    dispatch = Dispatcher(on_error=self._bad)
+    dispatch.on(TOPICS.request, self._on_request, guard=self._known_user)
+    session = MqttSession(..., subscriptions=dispatch.subscriptions(),
+                          handler=dispatch.handle)
+
+Every refusal goes to the one ``on_error`` callback, where the service sends its
+error reply and counts the bad input: a payload that does not decode, a
+``guard`` (checks of the topic's parameters, before decoding) or a handler that
+raises :class:`~aaas.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiomqtt
+import msgspec
+
+from .contract import Route, decode
+from .errors import ProtocolError
+
+__all__ = ["Dispatcher", "Incoming", "Params"]
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+Params = Mapping[str, str]
+"""The topic's parameters, by name (``{"user_id": "user-0001"}``)."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as it arrived, for the error callback."""
+
+    route: Route[Any]
+    topic: str
+    params: Params
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class _Entry:
+    route: Route[Any]
+    handler: Callable[[Any, Params], None]
+    guard: Callable[[Params], None] | None
+    ignore_empty: bool
+
+
+class Dispatcher:
+    """Routes incoming messages to handlers registered per route (see the module doc)."""
+
+    def __init__(self, *, on_error: Callable[[ProtocolError, Incoming], None]) -> None:
+        self._on_error = on_error
+        self._entries: list[_Entry] = []
+
+    def on(self, route: Route[P], handler: Callable[[P, Params], None], *,
+           guard: Callable[[Params], None] | None = None,
+           ignore_empty: bool | None = None) -> None:
+        """Call *handler* with every message of *route*, decoded as ``route.payload``.
+
+        *guard* checks the topic's parameters before the payload is decoded.
+        An empty payload is ignored when *ignore_empty* (by default on retained
+        routes, where it is a cleared retained message, not a message).
+        """
+        self._entries.append(_Entry(route, handler, guard,
+                                    route.retain if ignore_empty is None else ignore_empty))
+
+    @property
+    def routes(self) -> list[Route[Any]]:
+        return [e.route for e in self._entries]
+
+    def subscriptions(self, **params: str) -> list[tuple[str, int]]:
+        """(filter, QoS) of every route; a route whose parameters are all in *params*
+        is narrowed to that one topic (``subscriptions(node_id="asp-01")``)."""
+        out = []
+        for e in self._entries:
+            names = e.route.topic.params
+            if names and set(names) <= set(params):
+                filt = e.route.topic.format(**{n: params[n] for n in names})
+            else:
+                filt = e.route.topic.filter
+            out.append((filt, e.route.qos))
+        return out
+
+    async def handle(self, message: aiomqtt.Message) -> None:
+        """An :class:`~aaas.mqtt.MqttSession` handler."""
+        payload = message.payload
+        self.dispatch(message.topic.value,
+                      bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+
+    def dispatch(self, topic: str, raw: bytes) -> bool:
+        """Handle one message; False when no registered route matches *topic*."""
+        for e in self._entries:
+            params = e.route.topic.match(topic)
+            if params is None:
+                continue
+            if e.ignore_empty and not raw:
+                return True
+            try:
+                if e.guard is not None:
+                    e.guard(params)
+                msg = decode(raw, e.route.payload)
+                e.handler(msg, params)
+            except ProtocolError as exc:
+                self._on_error(exc, Incoming(e.route, topic, params, raw))
+            return True
+        return False
