@@ -18,7 +18,8 @@ from aaas.errors import AaasError
 
 from .options import add_logging, setup_logging
 
-__all__ = ["COMMAND_EXTRA", "DIST", "EXTRAS", "build_parser", "main", "missing_extra"]
+__all__ = ["COMMAND_EXTRA", "COMMON_OPTIONS", "DIST", "EXTRAS", "build_parser", "main",
+           "missing_extra", "options_table"]
 
 # module -> it registers one or more subcommands with ``register(subparsers)``
 COMMAND_MODULES = (
@@ -89,6 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(name)
         module.register(sub)
     return parser
+
+
+COMMON_OPTIONS = ("--broker", "--scenario", "--time-scale", "--follow-clock", "--metrics-port",
+                  "--json", "--users", "--user-ids", "--seed", "--policy")
+"""The options that mean the same in every command that takes them (docs/cli.md)."""
+
+
+def _commands(parser: argparse.ArgumentParser,
+              prefix: str = "") -> list[tuple[str, argparse.ArgumentParser]]:
+    """(name, parser) of every runnable subcommand, nested ones (``bench sim``) included."""
+    out: list[tuple[str, argparse.ArgumentParser]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = _commands(sub, f"{prefix}{name} ")
+                out.extend(nested or [(f"{prefix}{name}", sub)])
+    return out
+
+
+def options_table(parser: argparse.ArgumentParser | None = None) -> str:
+    """docs/cli.md's table of commands × :data:`COMMON_OPTIONS`, from the real parser."""
+    rows = ["| command | " + " | ".join(f"`{o}`" for o in COMMON_OPTIONS) + " |",
+            "|---" * (len(COMMON_OPTIONS) + 1) + "|"]
+    for name, sub in _commands(parser or build_parser()):
+        # Hidden options (a deprecated alias) are no part of the convention.
+        shown = {o for a in sub._actions if a.help != argparse.SUPPRESS for o in a.option_strings}
+        cells = ("✓" if o in shown else "" for o in COMMON_OPTIONS)
+        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
 
 
 def _fail(command: str, message: str) -> int:

@@ -102,14 +102,18 @@ def _run_link(args: argparse.Namespace) -> int:
     host, port = _split_listen(args.listen)
     upstream = BrokerURL.parse(args.upstream)
     scenario = load_scenario(args.scenario)
-    clock = EmulatedClock(scale=args.time_scale, **_epoch(args))
+    epoch = _epoch(args)
 
     async def main(stop: asyncio.Event) -> int:
         import numpy as np
         from prometheus_client import CollectorRegistry
 
         from broker.link import LinkProfiles, LinkProxy, load_link_profiles
-        from testbed.options import metrics_server
+        from testbed.options import metrics_server, resolve_clock
+
+        # --follow-clock: the orchestrator's clock, read through the upstream broker
+        clock = (await resolve_clock(args, upstream) if args.follow_clock
+                 else EmulatedClock(scale=args.time_scale, **epoch))
 
         profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(scenario)
         registry = CollectorRegistry()
