@@ -46,10 +46,6 @@ def _broker_url(text: str) -> BrokerURL:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-SERVICE_BROKER = "mqtt://127.0.0.1:1883, retrying until it answers"
-"""What a service command connects to without --broker (:func:`broker_or_default`)."""
-
-
 def deprecated_alias(new: str) -> type[argparse.Action]:
     """An action that stores like *new* and warns that its option is now spelled *new*."""
 
@@ -62,6 +58,10 @@ def deprecated_alias(new: str) -> type[argparse.Action]:
             setattr(namespace, self.dest, values)
 
     return Deprecated
+
+
+SERVICE_BROKER = "mqtt://127.0.0.1:1883, retrying until it answers"
+"""What a service command connects to without --broker (:func:`broker_or_default`)."""
 
 
 def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER) -> None:

@@ -163,6 +163,10 @@ def test_unreachable_broker_is_one_line() -> None:
     assert f"cannot reach the MQTT broker at {nowhere}" in line, line
     line = _one_line_error(_aaas("user-agent", "--broker", nowhere, "--follow-clock"))
     assert nowhere in line, line
+    # The link follows the clock through its upstream broker (it used to ignore the option).
+    line = _one_line_error(_aaas("link", "--upstream", nowhere, "--listen", "127.0.0.1:0",
+                                 "--follow-clock"))
+    assert f"cannot read the testbed clock from {nowhere}" in line, line
 
 
 # --- the same option means the same thing ---------------------------------------------------
