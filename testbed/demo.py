@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
@@ -28,8 +29,9 @@ from aaas.clock import EmulatedClock
 from aaas.config import Scenario
 from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
+from user_agent import QoSSummary
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DemoOptions", "DemoSummary", "LinkTotals", "RewardTotals", "run_demo"]
 
 log = logging.getLogger("aaas.demo")
 
@@ -81,6 +83,9 @@ def _scenario_for(opts: DemoOptions) -> Scenario:
 @contextlib.asynccontextmanager
 async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
     if opts.broker is not None:
+        from .options import require_broker
+
+        await require_broker(opts.broker)  # fail in one line, not after 30 s of retries
         yield opts.broker
         return
     from broker import EmbeddedBroker
@@ -104,27 +109,71 @@ async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: Em
         yield link
 
 
-def _link_summary(stats: Any) -> dict[str, Any]:
-    return {
-        "air_up": stats.bytes_on_air_up,
-        "air_down": stats.bytes_on_air_down,
-        "retx_bytes_up": stats.bytes_retx_up,
-        "retx_bytes_down": stats.bytes_retx_down,
-        "retransmissions": stats.retransmissions,
-        "outages": stats.outages,
-        "outage_s": stats.outage_s,
-        "closed_by_link": stats.closed_by_link,
-        "corrupted_packets": stats.corrupted_packets,
-    }
+class RewardTotals(msgspec.Struct, kw_only=True):
+    total: float
+    """The paper's reward summed over the run (crash penalties included)."""
+    utility: float
+    """Quality of the admitted tasks summed (the reward without penalties)."""
+
+
+class LinkTotals(msgspec.Struct, kw_only=True):
+    """What the emulated wireless link carried (bytes on air include resends)."""
+
+    air_up: int
+    air_down: int
+    retx_bytes_up: int
+    retx_bytes_down: int
+    retransmissions: int
+    outages: int
+    outage_s: float
+    closed_by_link: int
+    corrupted_packets: int
+
+
+class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
+    """``aaas demo``'s JSON summary: the user agent's QoS summary plus the testbed's sections."""
+
+    scenario: str
+    policy: str
+    time_scale: float
+    wall_s: float
+    users: int
+    asps: int
+    crashes: int
+    """Crash events of the edge nodes (the orchestrator's ledger)."""
+    reward: RewardTotals
+    link: LinkTotals | None = None
+    """None (left out) with --no-link."""
+    records: list[dict[str, Any]] | None = None
+    """Every task's record, with --json-records (``aaas report`` plots them)."""
+
+
+def _link_summary(stats: Any) -> LinkTotals:
+    return LinkTotals(
+        air_up=stats.bytes_on_air_up,
+        air_down=stats.bytes_on_air_down,
+        retx_bytes_up=stats.bytes_retx_up,
+        retx_bytes_down=stats.bytes_retx_down,
+        retransmissions=stats.retransmissions,
+        outages=stats.outages,
+        outage_s=stats.outage_s,
+        closed_by_link=stats.closed_by_link,
+        corrupted_packets=stats.corrupted_packets,
+    )
 
 
 async def run_demo(opts: DemoOptions) -> dict[str, Any]:
-    """Run the testbed; returns the summary (also written to ``json_path``)."""
+    """Run the testbed; returns its :class:`DemoSummary` as JSON-ready builtins.
+
+    The same summary is written to ``json_path`` when given.
+    """
     from edge_node import start_nodes
-    from monitoring import EdgeMetrics, MetricsServer, OrchestratorMetrics, UserMetrics
+    from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
     from orchestrator import Orchestrator
     from orchestrator.policies import make_policy
     from user_agent import ImageSource, UserAgent, poisson_arrivals
+
+    from .options import serve_metrics
 
     scenario = _scenario_for(opts)
     registry = CollectorRegistry()
@@ -142,7 +191,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
              clock.to_wall(scenario.workload.horizon_s), policy.name)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
-            server = stack.enter_context(MetricsServer(registry, host=opts.metrics_host,
+            server = stack.enter_context(serve_metrics(registry, host=opts.metrics_host,
                                                        port=opts.metrics_port))
             _write_sd(opts, server.port, scenario.name, policy.name)
         url = await stack.enter_async_context(_broker(opts))
@@ -160,11 +209,9 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             metrics=UserMetrics(registry)))
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
-        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0)
-        if link is not None:
-            summary["link"] = _link_summary(link.stats())
-        if opts.json_records:
-            summary["records"] = _records(agent)
+        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0,
+                             link=_link_summary(link.stats()) if link is not None else None,
+                             records=_records(agent) if opts.json_records else None).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
             log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -270,21 +317,19 @@ async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
     stopper.cancel()
 
 
-def _summarise(agent: Any, orch: Any, scenario: Scenario, opts: DemoOptions,
-               wall_s: float) -> dict[str, Any]:
-    qos = agent.summary()
-    return {
-        "scenario": scenario.name,
-        "policy": orch.policy.name,
-        "time_scale": opts.time_scale,
-        "wall_s": round(wall_s, 2),
-        "users": scenario.workload.users,
-        "asps": len(scenario.asps),
-        "tasks": {"sent": qos.sent, **qos.outcomes},
-        "crashes": orch.ledger.crashes,
-        "reward": {"total": orch.ledger.reward, "utility": orch.ledger.utility},
-        "quality": {"mean": qos.quality_mean},
-        "latency_s": {"p50": qos.latency_p50_s, "p95": qos.latency_p95_s},
-        "bytes": {"up": qos.bytes_up, "down": qos.bytes_down},
-        "retries": qos.retries,
-    }
+def _summarise(agent: Any, orch: Any, scenario: Scenario, opts: DemoOptions, wall_s: float, *,
+               link: LinkTotals | None, records: list[dict[str, Any]] | None) -> DemoSummary:
+    qos: QoSSummary = agent.summary()
+    return DemoSummary(
+        **msgspec.structs.asdict(qos),
+        scenario=scenario.name,
+        policy=orch.policy.name,
+        time_scale=opts.time_scale,
+        wall_s=round(wall_s, 2),
+        users=scenario.workload.users,
+        asps=len(scenario.asps),
+        crashes=orch.ledger.crashes,
+        reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
+        link=link,
+        records=records,
+    )

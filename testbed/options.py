@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from rich.logging import RichHandler
 
 from aaas.clock import EmulatedClock
+from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
 
 __all__ = [
@@ -22,9 +26,12 @@ __all__ = [
     "add_policy",
     "add_scenario",
     "broker_or_default",
+    "deprecated_alias",
     "make_clock",
     "metrics_server",
+    "require_broker",
     "resolve_clock",
+    "serve_metrics",
     "setup_logging",
 ]
 
@@ -39,13 +46,30 @@ def _broker_url(text: str) -> BrokerURL:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_broker(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+def deprecated_alias(new: str) -> type[argparse.Action]:
+    """An action that stores like *new* and warns that its option is now spelled *new*."""
+
+    class Deprecated(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: Any, option_string: str | None = None) -> None:
+            # argparse has `deprecated=` (and this message) only from Python 3.13.
+            sys.stderr.write(f"{parser.prog}: warning: option '{option_string}' is deprecated "
+                             f"here: use {new}\n")
+            setattr(namespace, self.dest, values)
+
+    return Deprecated
+
+
+SERVICE_BROKER = "mqtt://127.0.0.1:1883, retrying until it answers"
+"""What a service command connects to without --broker (:func:`broker_or_default`)."""
+
+
+def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER) -> None:
+    """``--broker URL``; *default* says in the help what the command does without it."""
     p.add_argument(
-        "--broker", type=_broker_url, required=required,
-        default=None if required else os.environ.get("AAAS_BROKER"),
-        metavar="URL",
-        help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER)"
-        + ("" if required else "; default: an embedded broker"),
+        "--broker", type=_broker_url, default=os.environ.get("AAAS_BROKER"), metavar="URL",
+        help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER; "
+        f"default: {default})",
     )
 
 
@@ -125,6 +149,41 @@ def metrics_server(
     """A /metrics server for *registry* when --metrics-port was given."""
     if args.metrics_port is None:
         return contextlib.nullcontext()
+    return serve_metrics(registry, host=args.metrics_host, port=args.metrics_port)
+
+
+@contextlib.contextmanager
+def serve_metrics(registry: Any, *, host: str, port: int) -> Iterator[Any]:
+    """``monitoring.MetricsServer`` while entered; a busy port is an AaasError (one line)."""
     from monitoring import MetricsServer
 
-    return MetricsServer(registry, host=args.metrics_host, port=args.metrics_port)
+    server = MetricsServer(registry, host=host, port=port)
+    try:
+        server.__enter__()
+    except OSError as exc:  # EADDRINUSE, EACCES, a bad address: not a bug, a setting
+        raise AaasError(f"--metrics-port {port}: cannot serve /metrics on {host}:{port}: "
+                        f"{exc.strerror or exc}") from None
+    try:
+        yield server
+    finally:
+        server.__exit__(None, None, None)
+
+
+async def require_broker(url: BrokerURL, *, timeout: float = 10.0) -> None:
+    """Return once the broker at *url* accepts a connection; AaasError (one line) if not.
+
+    For commands that must reach the broker before anything else (the demo with
+    --broker); services instead keep retrying, since they may start before it.
+    """
+    import aiomqtt
+
+    try:
+        async with asyncio.timeout(timeout), aiomqtt.Client(
+                url.host, url.port, username=url.username, password=url.password,
+                protocol=aiomqtt.ProtocolVersion.V311):
+            return
+    except TimeoutError:
+        reason = f"no answer within {timeout:g} s"
+    except aiomqtt.MqttError as exc:
+        reason = str(exc)
+    raise AaasError(f"cannot reach the MQTT broker at {url}: {reason}")

@@ -18,7 +18,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         "Prints a summary table; --json writes it.",
     )
     add_scenario(p)
-    add_broker(p)
+    add_broker(p, default="start the embedded broker in this process (the 'broker' extra)")
     add_policy(p)
     p.add_argument("--time-scale", type=float, default=10_000.0, metavar="X",
                    help="emulated seconds per wall second (default: 10000: the paper's "

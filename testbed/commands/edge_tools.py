@@ -54,7 +54,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--metrics", default="tv", metavar="LIST",
                    help="no-reference metrics of the result: tv, brisque, no-reference, none "
                    "(default: tv)")
-    p.add_argument("--json", type=Path, default=None, help="write runtime and metrics as JSON")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help="write runtime and metrics as JSON")
     p.set_defaults(run=_run("inpaint"))
 
     q = sub.add_parser("quality", help="image-quality metrics (piq) of an image",
@@ -65,7 +66,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     q.add_argument("--metrics", default="all", metavar="LIST",
                    help="all (default: every metric the inputs allow), no-reference, or a "
                    "comma list of tv, brisque, dss, haarpsi, mdsi, vif")
-    q.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
+    q.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help="write the scores as JSON")
     q.set_defaults(run=_run("quality"))
 
     f = sub.add_parser("fit-quality", help="fit the paper's quality and runtime models",

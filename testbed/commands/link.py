@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from testbed.options import Subparsers, add_clock, add_metrics, add_scenario
@@ -45,8 +46,14 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     c.add_argument("--outage-snr-db", type=float, default=0.0,
                    help="outage threshold in dB (default 0)")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument("--json", type=_json_path, nargs="?", const="-", default=None, metavar="PATH",
+                   dest="json_path", help="write the figures as JSON ('-', or no PATH: print "
+                   "them instead of the table)")
     c.set_defaults(run=_run_channel)
+
+
+def _json_path(text: str) -> Path | str:
+    return "-" if text == "-" else Path(text)
 
 
 def _run_channel(args: argparse.Namespace) -> int:
@@ -61,9 +68,12 @@ def _run_channel(args: argparse.Namespace) -> int:
                             frame_bytes=args.frame_bytes, frames=args.frames,
                             outage_snr_db=args.outage_snr_db, rng=np.random.default_rng(args.seed))
     data = report.as_json()
-    if args.json:
+    if args.json_path == "-":
         print(json.dumps(data))
         return 0
+    if args.json_path is not None:
+        args.json_path.parent.mkdir(parents=True, exist_ok=True)
+        args.json_path.write_text(json.dumps(data, indent=2) + "\n")
     table = Table(title=f"{args.modulation} at {args.snr_db:g} dB, {args.fading} fading, "
                   f"{args.frame_bytes}-byte frames")
     for col in ("", "analytic", "empirical"):
@@ -93,24 +103,28 @@ def _run_link(args: argparse.Namespace) -> int:
     host, port = _split_listen(args.listen)
     upstream = BrokerURL.parse(args.upstream)
     scenario = load_scenario(args.scenario)
-    clock = EmulatedClock(scale=args.time_scale, **_epoch(args))
+    epoch = _epoch(args)
 
     async def main(stop: asyncio.Event) -> int:
         import numpy as np
-        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client import CollectorRegistry
 
         from broker.link import LinkProfiles, LinkProxy, load_link_profiles
+        from testbed.options import metrics_server, resolve_clock
+
+        # --follow-clock: the orchestrator's clock, read through the upstream broker
+        clock = (await resolve_clock(args, upstream) if args.follow_clock
+                 else EmulatedClock(scale=args.time_scale, **epoch))
 
         profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(scenario)
         registry = CollectorRegistry()
-        if args.metrics_port is not None:
-            start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
         seed = scenario.seed if args.seed is None else args.seed
-        async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
-                             profiles=profiles, clock=clock, rng=np.random.default_rng(seed),
-                             registry=registry) as link:
-            await stop.wait()
-            _log_stats(link.stats().as_dict())
+        with metrics_server(args, registry):
+            async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
+                                 profiles=profiles, clock=clock,
+                                 rng=np.random.default_rng(seed), registry=registry) as link:
+                await stop.wait()
+                _log_stats(link.stats().as_dict())
         return 0
 
     return run_until_stopped(main)

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from testbed.options import Subparsers
+from testbed.options import Subparsers, deprecated_alias
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -17,8 +17,11 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         "(aaas demo --json PATH --json-records) or from Prometheus range queries.",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--json", type=Path, metavar="PATH", dest="json_path",
+    src.add_argument("--from-json", type=Path, metavar="PATH", dest="json_path",
                      help="the demo's summary, written with --json-records")
+    # The old spelling: --json is an output everywhere else (docs/cli.md).
+    src.add_argument("--json", type=Path, dest="json_path", action=deprecated_alias("--from-json"),
+                     help=argparse.SUPPRESS)
     src.add_argument("--prometheus", metavar="URL",
                      help="a Prometheus that scraped the run, e.g. http://localhost:9090")
     p.add_argument("--start", type=float, default=None, metavar="UNIX_S",

@@ -24,6 +24,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                      help="steps per single-env run (default: 50000)")
     sim.add_argument("--batch-steps", type=int, default=100,
                      help="batch steps per batch run (default: 100)")
+    sim.add_argument("--json", default=None, metavar="PATH",
+                     help="also write the figures as JSON (they are printed in any case)")
     sim.set_defaults(run=_run_bench_sim)
 
 

@@ -141,4 +141,8 @@ def run_bench_sim(args: argparse.Namespace) -> int:
     result = bench_sim(scenario, n_envs=args.n_envs, repeats=args.repeats,
                        single_steps=args.single_steps, batch_steps=args.batch_steps)
     print(json.dumps(result, indent=2))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -16,13 +16,17 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
         "user-agent", help="run emulated users: send the workload, wait for the results",
         description="Run users of the scenario on the broker (default mqtt://127.0.0.1:1883). The "
         "whole population's Poisson workload is drawn from --seed; this process sends the tasks "
-        "of its own users (--users, or shard K of N), waits for the answers and prints its QoS.",
+        "of its own users (--user-ids, or shard K of N), waits for the answers and prints its "
+        "QoS summary (the demo's tasks, quality, latency_s, bytes and retries).",
     )
     add_broker(p)
     add_scenario(p)
+    p.add_argument("--users", type=_user_count, default=None, metavar="N",
+                   help="number of users in the population (default: the scenario's); as in "
+                   "aaas demo, give every shard the same")
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--users", default=None, metavar="ID[,ID...]",
-                     help="user ids to run (default: all of the scenario's)")
+    who.add_argument("--user-ids", default=None, metavar="ID[,ID...]",
+                     help="user ids to run (default: all of the population's)")
     who.add_argument("--shard", default=None, metavar="K/N",
                      help="run the K-th of N equal slices of the user ids (K from 0)")
     p.add_argument("--seed", type=int, default=0,
@@ -38,14 +42,26 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_run)
 
 
+def _user_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        hint = "; name user ids with --user-ids" if not text.lstrip("-").isdigit() else ""
+        raise argparse.ArgumentTypeError(f"expected a number of users, got {text!r}{hint}") \
+            from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
 def _select_users(all_users: list[str], args: argparse.Namespace) -> list[str]:
     from aaas import ConfigError
 
-    if args.users:
-        chosen = [u.strip() for u in args.users.split(",") if u.strip()]
+    if args.user_ids:
+        chosen = [u.strip() for u in args.user_ids.split(",") if u.strip()]
         unknown = sorted(set(chosen) - set(all_users))
         if unknown:
-            raise ConfigError(f"--users: not users of the scenario: {', '.join(unknown[:5])}")
+            raise ConfigError(f"--user-ids: not users of the scenario: {', '.join(unknown[:5])}")
         return chosen
     if args.shard:
         try:
@@ -59,7 +75,6 @@ def _select_users(all_users: list[str], args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
 
     import numpy as np
     from msgspec.structs import replace
@@ -76,6 +91,8 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if args.duration is not None:
         scenario = replace(scenario, workload=replace(scenario.workload, horizon_s=args.duration))
+    if args.users is not None:  # the same population as `aaas demo --users N`
+        scenario = replace(scenario, workload=replace(scenario.workload, users=args.users))
     users = _select_users(scenario.user_ids(), args)
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([args.seed, 0]))
@@ -103,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
                 await agent.drain(drain)
                 stopper.cancel()
                 summary = agent.summary()
-        out = asdict(summary)
+        out = summary.as_json()
         print(json.dumps(out, indent=2))
         if args.json_path is not None:
             args.json_path.write_text(json.dumps(out, indent=2) + "\n")

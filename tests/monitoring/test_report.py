@@ -33,7 +33,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_report_from_demo_json(watched_run: WatchedRun, tmp_path: Path) -> None:
     out = tmp_path / "from_json"
-    page = _check(out, _run("--json", str(watched_run.json_path), "--out", str(out)).stdout)
+    page = _check(out, _run("--from-json", str(watched_run.json_path), "--out", str(out)).stdout)
     finished = watched_run.summary["tasks"]["finished"]
     assert f"<td>tasks.finished</td><td>{finished}</td>" in page
 
@@ -55,7 +55,7 @@ def test_report_refuses_a_summary_without_records(watched_run: WatchedRun,
     summary = dict(watched_run.summary)
     summary.pop("records")
     bare.write_text(json.dumps(summary))
-    res = subprocess.run([AAAS, "report", "--json", str(bare), "--out", str(tmp_path / "o")],
+    res = subprocess.run([AAAS, "report", "--from-json", str(bare), "--out", str(tmp_path / "o")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert "--json-records" in res.stderr + res.stdout
