@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -30,6 +30,11 @@ from aaas.config import Scenario
 from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
+
+if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
+    from broker.link import LinkProxy, LinkStats
+    from orchestrator import Orchestrator
+    from user_agent import Arrival, UserAgent
 
 __all__ = ["DemoOptions", "DemoSummary", "LinkTotals", "RewardTotals", "run_demo"]
 
@@ -96,7 +101,7 @@ async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
 
 @contextlib.asynccontextmanager
 async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
-                registry: CollectorRegistry) -> AsyncIterator[Any]:
+                registry: CollectorRegistry) -> AsyncIterator[LinkProxy | None]:
     """The wireless link between the users and the broker (None with --no-link)."""
     if not opts.link:
         yield None
@@ -148,7 +153,7 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Every task's record, with --json-records (``aaas report`` plots them)."""
 
 
-def _link_summary(stats: Any) -> LinkTotals:
+def _link_summary(stats: LinkStats) -> LinkTotals:
     return LinkTotals(
         air_up=stats.bytes_on_air_up,
         air_down=stats.bytes_on_air_down,
@@ -234,14 +239,14 @@ def _write_sd(opts: DemoOptions, port: int, scenario: str, policy: str) -> None:
     log.info("Prometheus targets written to %s", opts.prometheus_sd)
 
 
-def _records(agent: Any) -> list[dict[str, Any]]:
+def _records(agent: UserAgent) -> list[dict[str, Any]]:
     """Every task as its user saw it (times: emulated seconds)."""
     keys = ("task_id", "steps", "sent_at", "outcome", "latency_s", "quality", "node_id",
             "error", "attempts", "bytes_up", "bytes_down")
     return [{k: getattr(r, k) for k in keys} for r in agent.records.values()]
 
 
-async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
+async def _wait_nodes_online(orch: Orchestrator, n: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while orch.cluster.online_count < n:
         if time.monotonic() > deadline:
@@ -251,7 +256,7 @@ async def _wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
     log.info("all %d edge nodes online", n)
 
 
-async def _connect_users(agent: Any, opts: DemoOptions, timeout_s: float = 60.0) -> None:
+async def _connect_users(agent: UserAgent, opts: DemoOptions, timeout_s: float = 60.0) -> None:
     """Wait until every user is connected, or *timeout_s* (wall) passed, or stop.
 
     Users that are not connected by then keep trying on their own (a user in a
@@ -274,7 +279,7 @@ async def _connect_users(agent: Any, opts: DemoOptions, timeout_s: float = 60.0)
         log.info("%d users connected", total)
 
 
-async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
+async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: EmulatedClock,
                         scenario: Scenario, opts: DemoOptions) -> None:
     from rich.progress import (
         BarColumn,
@@ -317,8 +322,9 @@ async def _run_workload(agent: Any, arrivals: list[Any], clock: EmulatedClock,
     stopper.cancel()
 
 
-def _summarise(agent: Any, orch: Any, scenario: Scenario, opts: DemoOptions, wall_s: float, *,
-               link: LinkTotals | None, records: list[dict[str, Any]] | None) -> DemoSummary:
+def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
+               wall_s: float, *, link: LinkTotals | None,
+               records: list[dict[str, Any]] | None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),

@@ -20,7 +20,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from broker.embedded import EmbeddedBroker
+    from broker import EmbeddedBroker
     from testbed.runner import run_until_stopped
 
     async def main(stop: asyncio.Event) -> int:

@@ -30,8 +30,8 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import ConfigError, load_scenario
+    from edge_node import start_nodes
     from edge_node.backends import check_backends
-    from edge_node.group import start_nodes
     from monitoring import EdgeMetrics
     from testbed.options import broker_or_default, metrics_server, resolve_clock
     from testbed.runner import run_until_stopped

@@ -31,8 +31,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from aaas import load_scenario
     from monitoring import OrchestratorMetrics
+    from orchestrator import Orchestrator
     from orchestrator.policies import make_policy
-    from orchestrator.service import Orchestrator
     from testbed.options import broker_or_default, metrics_server, resolve_clock
     from testbed.runner import run_until_stopped
 

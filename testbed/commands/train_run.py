@@ -17,10 +17,16 @@ from rich.table import Table
 
 from aaas import ConfigError, load_scenario
 from orchestrator.policies import POLICIES, make_policy
-from orchestrator.training.bench import bench_sim
-from orchestrator.training.evaluation import PolicyResult, evaluate_policy
-from orchestrator.training.plots import plot_fig5, plot_fig6, read_log
-from orchestrator.training.trainer import TrainConfig, train
+from orchestrator.training import (
+    PolicyResult,
+    TrainConfig,
+    bench_sim,
+    evaluate_policy,
+    plot_fig5,
+    plot_fig6,
+    read_log,
+    train,
+)
 
 __all__ = ["run_bench_sim", "run_evaluate", "run_train"]
 

@@ -84,9 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     from monitoring import UserMetrics
     from testbed.options import broker_or_default, metrics_server, resolve_clock
     from testbed.runner import run_until_stopped
-    from user_agent.agent import UserAgent
-    from user_agent.images import ImageSource
-    from user_agent.workload import poisson_arrivals
+    from user_agent import ImageSource, UserAgent, poisson_arrivals
 
     scenario = load_scenario(args.scenario)
     if args.duration is not None:
