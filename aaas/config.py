@@ -15,19 +15,16 @@ every key. See ``docs/scenarios.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
-import typing
-from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any
 
 import msgspec
 import numpy as np
-from msgspec import NODEFAULT, Struct, field
+from msgspec import Struct, field
 
 from .errors import ConfigError
 from .models import CrashRule, QualityCurve, RuntimeModel
@@ -220,36 +217,6 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         _positive(self, "max_image_bytes", "image_size", "queue_timeout_s")
 
 
-@cache
-def _table_of(model: type[Any]) -> type[Struct]:
-    """A strict table type with the fields, types and defaults of a model dataclass.
-
-    The paper's models (:mod:`aaas.models`) are dataclasses with their defaults;
-    msgspec decodes dataclasses but ignores unknown keys, so their TOML tables are
-    decoded through this mirror, built from the model itself (nothing is written
-    twice). A model that is a Struct gets the same strict mirror.
-    """
-    hints = typing.get_type_hints(model)
-    fields = (msgspec.structs.fields(model) if issubclass(model, Struct)
-              else dataclasses.fields(model))
-    spec = [(f.name, hints[f.name]) if f.default is dataclasses.MISSING or f.default is NODEFAULT
-            else (f.name, hints[f.name], f.default) for f in fields]
-    return msgspec.defstruct(model.__name__, spec, module=__name__, frozen=True, kw_only=True,
-                              forbid_unknown_fields=True)
-
-
-if TYPE_CHECKING:  # mypy cannot follow a type built at run time
-    RuntimeTable: TypeAlias = Any
-    CrashTable: TypeAlias = Any
-else:
-    RuntimeTable = _table_of(RuntimeModel)
-    CrashTable = _table_of(CrashRule)
-
-
-def _model(model: type[Any], table: Struct) -> Any:
-    return model(**msgspec.structs.asdict(table))
-
-
 class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The TOML file as written: every key, with its default."""
 
@@ -263,9 +230,9 @@ class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     """The ASPs: how many, and the ranges they are drawn from."""
     workload: Workload = Workload()
     """Users and arrivals."""
-    runtime: RuntimeTable = RuntimeTable()
+    runtime: RuntimeModel = RuntimeModel()
     """runtime(t) = (a t² + b t + c) · unit_s emulated seconds."""
-    crash: CrashTable = CrashTable()
+    crash: CrashRule = CrashRule()
     """penalty = base_penalty + Σ_lost lost_weight · (1 − progress)."""
     limits: Limits = Limits()
     """Input limits."""
@@ -426,8 +393,8 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
         description=spec.description,
         asps=_draw_asps(spec.asps, spec.seed, source),
         workload=spec.workload,
-        runtime=_model(RuntimeModel, spec.runtime),
-        crash=_model(CrashRule, spec.crash),
+        runtime=spec.runtime,
+        crash=spec.crash,
         limits=spec.limits,
         source=source,
         link=spec.link,

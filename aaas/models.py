@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -86,8 +87,9 @@ class QualityCurve:
         return cls.piecewise(t, *cls.params(curves)[:, :, None])
 
 
-@dataclass(frozen=True, kw_only=True)
-class RuntimeModel:
+# RuntimeModel and CrashRule are the scenario's [runtime] and [crash] tables as they
+# are: Structs that refuse unknown keys, so aaas.config decodes into them directly.
+class RuntimeModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """runtime(t) = (a·t² + b·t + c) · unit_s emulated seconds."""
 
     a: float = 0.001
@@ -104,8 +106,7 @@ class RuntimeModel:
         return np.maximum((self.a * t * t + self.b * t + self.c) * self.unit_s, 0.0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class CrashRule:
+class CrashRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What happens when a task lands on an ASP without enough free capacity,
     and the reward of an assignment.
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from aaas import CrashRule, RuntimeModel
 from aaas.config import (
     AspOverride,
     AspPopulation,
-    CrashTable,
     Limits,
     Range,
-    RuntimeTable,
     ScenarioFile,
     Workload,
 )
@@ -37,8 +36,8 @@ def _section(heading: str) -> str:
         ("### `[asps]`", AspOverride),
         ("### `[asps]`", Range),
         ("### `[workload]`", Workload),
-        ("### `[runtime]`", RuntimeTable),
-        ("### `[crash]`", CrashTable),
+        ("### `[runtime]`", RuntimeModel),
+        ("### `[crash]`", CrashRule),
         ("### `[limits]`", Limits),
     ],
 )
