@@ -35,16 +35,20 @@ Not thread-safe for registration; plug-ins register at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar
 
+import msgspec
+
 from .errors import ConfigError
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "build_settings"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 log = logging.getLogger("aaas.registry")
 
@@ -157,3 +161,35 @@ class Registry(Generic[T]):
                   f"{self.kind} ({type(obj).__name__})"
         self._failed[name] = why
         log.warning("%s %r skipped: %s", self.kind, name, why)
+
+
+def build_settings(registry: Registry[type[S]], spec: str | Mapping[str, Any], *, key: str,
+                   defaults: Mapping[str, Any] | None = None) -> S:
+    """An instance of the settings dataclass *spec* names in *registry*.
+
+    *spec* is a registered name (the class's defaults) or a table
+    ``{key = name, **settings}`` as TOML and JSON give it. *defaults* fill the
+    fields the class has and *spec* does not set; others are ignored. An unknown
+    name, an unknown setting or a value of the wrong type is a :class:`ConfigError`.
+    """
+    if isinstance(spec, str):
+        name, settings = spec, {}
+    elif isinstance(spec, Mapping):
+        settings = dict(spec)
+        name = settings.pop(key, None)
+        if not isinstance(name, str):
+            raise ConfigError(f"a {registry.kind} table needs {key} = \"...\" "
+                              f"(one of {list(registry.names())}), got {dict(spec)!r}")
+    else:
+        raise ConfigError(f"a {registry.kind} must be a name or a table, got {spec!r}")
+    cls = registry.get(name)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(settings) - fields
+    if unknown:
+        raise ConfigError(f"{registry.kind} {name!r}: unknown settings {sorted(unknown)} "
+                          f"(known: {sorted(fields)})")
+    settings = {**{k: v for k, v in (defaults or {}).items() if k in fields}, **settings}
+    try:
+        return msgspec.convert(settings, cls)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{registry.kind} {name!r}: {exc}") from None

@@ -21,11 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-import msgspec
 import numpy as np
 
 from aaas import ConfigError
-from aaas.registry import Registry
+from aaas.registry import Registry, build_settings
 
 __all__ = ["FADING_MODELS", "BlockFading", "FadingModel", "draw_gain", "expect", "gain_pdf",
            "make_fading", "outage_probability", "register_fading_model"]
@@ -114,27 +113,11 @@ def make_fading(spec: str | Mapping[str, Any] | FadingModel, **defaults: Any) ->
     """
     if isinstance(spec, FadingModel):
         return spec
-    if isinstance(spec, str):
-        name, settings = spec, {}
-    elif isinstance(spec, Mapping):
-        settings = dict(spec)
-        name = settings.pop("model", None)
-        if not isinstance(name, str):
-            raise ConfigError(f"fading: a table needs model = \"...\" "
-                              f"(one of {list(FADING_MODELS.names())}), got {dict(spec)!r}")
-    else:
-        raise ConfigError(f"fading must be a model name or a table, got {spec!r}")
-    cls = FADING_MODELS.get(name.lower())
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(settings) - fields
-    if unknown:
-        raise ConfigError(f"fading {cls.name!r}: unknown settings {sorted(unknown)} "
-                          f"(known: {sorted(fields)})")
-    settings = {**{k: v for k, v in defaults.items() if k in fields}, **settings}
-    try:
-        return msgspec.convert(settings, cls)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"fading {cls.name!r}: {exc}") from None
+    if isinstance(spec, str):  # names are case-insensitive ("Rician")
+        spec = spec.lower()
+    elif isinstance(spec, Mapping) and isinstance(spec.get("model"), str):
+        spec = {**spec, "model": spec["model"].lower()}
+    return build_settings(FADING_MODELS, spec, key="model", defaults=defaults)
 
 
 def _model(kind: str | FadingModel, rician_k: float | None) -> FadingModel:

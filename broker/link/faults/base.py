@@ -15,15 +15,12 @@ just its settings.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-import msgspec
-
 from aaas import ConfigError
-from aaas.registry import Registry
+from aaas.registry import Registry, build_settings
 
 if TYPE_CHECKING:
     from ..direction import DirectionChannel
@@ -80,25 +77,7 @@ def make_fault(spec: str | Mapping[str, Any] | Fault) -> Fault:
     """A fault from its name or a table ``{fault = name, ...settings}`` (ConfigError if bad)."""
     if isinstance(spec, Fault):
         return spec
-    if isinstance(spec, str):
-        name, settings = spec, {}
-    elif isinstance(spec, Mapping):
-        settings = dict(spec)
-        name = settings.pop("fault", None)
-        if not isinstance(name, str):
-            raise ConfigError(f"a fault table needs fault = \"...\" "
-                              f"(one of {list(LINK_FAULTS.names())}), got {dict(spec)!r}")
-    else:
-        raise ConfigError(f"a fault must be a name or a table, got {spec!r}")
-    cls = LINK_FAULTS.get(name)
-    fields = {f.name for f in dataclasses.fields(cls)}
-    if set(settings) - fields:
-        raise ConfigError(f"fault {name!r}: unknown settings {sorted(set(settings) - fields)} "
-                          f"(known: {sorted(fields)})")
-    try:
-        return msgspec.convert(settings, cls)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"fault {name!r}: {exc}") from None
+    return build_settings(LINK_FAULTS, spec, key="fault")
 
 
 def check_error_mode(name: str) -> None:
