@@ -6,8 +6,16 @@ from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, Upper
 from .registry import POLICIES, PolicyFactory, make_policy
 from .sac import SacPolicy, default_checkpoint  # light: torch only when a checkpoint loads
 
+# isort: off
+# registered after sac, so the registry's first five names stay the paper's comparison
+from .bid_price import BidPricePolicy  # numpy only
+from .d2sac import D2sacPolicy  # light: torch only when a checkpoint loads
+# isort: on
+
 __all__ = [
     "POLICIES",
+    "BidPricePolicy",
+    "D2sacPolicy",
     "LeastLoadedPolicy",
     "Observation",
     "Policy",

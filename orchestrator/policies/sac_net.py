@@ -22,7 +22,10 @@ from aaas import ConfigError
 __all__ = ["ARCHS", "FORMAT", "PerAspNet", "build_net", "load_checkpoint", "mlp", "save_checkpoint"]
 
 FORMAT = "aaas-sac/1"
-ARCHS = ("per_asp", "mlp")
+ARCHS = ("per_asp", "mlp", "residual", "diffusion")
+
+MASKED_LOGIT = -1e4
+"""The logit of an ASP the ``residual`` actor rules out (finite, so 0·log π stays 0)."""
 
 
 def mlp(n_in: int, hidden: tuple[int, ...], n_out: int) -> nn.Sequential:
@@ -64,14 +67,57 @@ class PerAspNet(nn.Module):
         return out_BM
 
 
+class ResidualNet(PerAspNet):
+    """The ``per_asp`` scorer as a correction to the prophet (``quality`` layout only).
+
+    logit_i = (q_i(t) − max_{j with room} q_j(t)) / ``prophet_temp`` + MLP_i, and
+    ASPs without room for the task get :data:`MASKED_LOGIT` while any ASP has
+    room (invalid-action masking, as in MaskablePPO). The MLP's last layer starts
+    at zero, so the untrained actor's argmax *is* the prophet's choice; training
+    only has to learn where leaving the best ASP for later tasks pays (a
+    non-myopic correction), not to rediscover the crash rule and the curves.
+    """
+
+    SLACK, SHORTFALL = 2, 4
+    """Block indices of (free − t)/C and q_i(t) − best_fit in the ``quality`` layout."""
+
+    def __init__(self, n_asps: int, per_asp: int, hidden: tuple[int, ...], emb: int = 16,
+                 prophet_temp: float = 0.01) -> None:
+        super().__init__(n_asps, per_asp, hidden, emb)
+        self.prophet_temp = prophet_temp
+        last = self.body[-1]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, x_BD: torch.Tensor) -> torch.Tensor:
+        m = self.n_asps
+        slack_BM = x_BD[:, self.SLACK * m:(self.SLACK + 1) * m]
+        short_BM = x_BD[:, self.SHORTFALL * m:(self.SHORTFALL + 1) * m]
+        logits_BM = short_BM / self.prophet_temp + super().forward(x_BD)
+        fits_BM = slack_BM >= 0
+        mask_BM = fits_BM | ~fits_BM.any(1, keepdim=True)
+        return torch.where(mask_BM, logits_BM, torch.full_like(logits_BM, MASKED_LOGIT))
+
+
 def build_net(arch: str, obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
-    """An actor or critic: obs (B, obs_dim) → one value per ASP (B, n_asps)."""
+    """An actor or critic: obs (B, obs_dim) → one value per ASP (B, n_asps).
+
+    ``residual`` and ``diffusion`` are actors only (their critics are ``per_asp``)."""
     if arch == "mlp":
         return mlp(obs_dim, hidden, n_asps)
-    if arch == "per_asp":
+    if arch in ("per_asp", "residual", "diffusion"):
         per_asp, rest = divmod(obs_dim - 2, n_asps)
         if rest:
-            raise ConfigError(f"per_asp network: {obs_dim} inputs are not k·{n_asps} + 2")
+            raise ConfigError(f"{arch} network: {obs_dim} inputs are not k·{n_asps} + 2")
+        if arch == "residual":
+            if per_asp != 7:
+                raise ConfigError("the residual network needs the 'quality' observation layout")
+            return ResidualNet(n_asps, per_asp, hidden)
+        if arch == "diffusion":
+            from .d2sac_net import DiffusionActor  # D2SAC's actor (a cycle otherwise)
+
+            return DiffusionActor(n_asps, per_asp, hidden)
         return PerAspNet(n_asps, per_asp, hidden)
     raise ConfigError(f"unknown network architecture {arch!r}; choose one of {ARCHS}")
 

@@ -26,13 +26,18 @@ def _pyplot() -> Any:
 
 
 def plot_fig5(path: Path, log_rows: list[dict[str, float]], benchmarks: dict[str, float],
-              *, title: str) -> Path:
-    """SAC's validation return against environment steps; benchmarks as lines."""
+              *, title: str, curves: dict[str, list[dict[str, float]]] | None = None) -> Path:
+    """SAC's validation return against environment steps (and other learned policies'
+    from *curves*, name → log rows); benchmarks as lines."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if log_rows:
         x = [r["env_steps"] for r in log_rows]
         ax.plot(x, [r["eval_return"] for r in log_rows], color="C3", lw=2, label="sac (ours)")
+    for k, (name, rows) in enumerate((curves or {}).items()):
+        if rows:
+            ax.plot([r["env_steps"] for r in rows], [r["eval_return"] for r in rows],
+                    color=f"C{4 + k}", lw=2, label=name)
     for k, (name, value) in enumerate(sorted(benchmarks.items(), key=lambda kv: -kv[1])):
         ax.axhline(value, ls="--", color=f"C{k}", lw=1.2, label=f"{name} ({value:.0f})")
     ax.set_xlabel("environment steps (tasks placed) in training")

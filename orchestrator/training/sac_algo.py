@@ -28,7 +28,9 @@ class SacParams:
     """Hyperparameters of discrete SAC."""
 
     arch: str = "per_asp"
-    """Network: ``per_asp`` (one MLP shared by the ASPs) or ``mlp`` (plain, flat)."""
+    """Actor network: ``per_asp`` (one MLP shared by the ASPs), ``mlp`` (plain, flat),
+    ``residual`` (``per_asp`` as a correction to the prophet) or ``diffusion`` (D2SAC's
+    denoising actor); the critics of the last two are ``per_asp``."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the actor and of each critic."""
     gamma: float = 0.9
@@ -74,8 +76,9 @@ class SacAlgorithm:
         torch.manual_seed(seed)
         self.params = params
         self.actor = build_net(params.arch, obs_dim, n_actions, params.hidden)
-        self.q1 = build_net(params.arch, obs_dim, n_actions, params.hidden)
-        self.q2 = build_net(params.arch, obs_dim, n_actions, params.hidden)
+        critic_arch = "per_asp" if params.arch in ("residual", "diffusion") else params.arch
+        self.q1 = build_net(critic_arch, obs_dim, n_actions, params.hidden)
+        self.q2 = build_net(critic_arch, obs_dim, n_actions, params.hidden)
         self.q1_target = copy.deepcopy(self.q1).requires_grad_(False)
         self.q2_target = copy.deepcopy(self.q2).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=params.actor_lr)
@@ -93,9 +96,14 @@ class SacAlgorithm:
     def act(self, obs_BD: np.ndarray, *, greedy: bool) -> np.ndarray:
         """Actions for a batch of observations: sampled, or the argmax."""
         with torch.no_grad():
-            logits_BA = self.actor(torch.from_numpy(obs_BD))
-            if greedy:
+            if greedy:  # eval(): the diffusion actor follows its noise-free path
+                self.actor.eval()
+                try:
+                    logits_BA = self.actor(torch.from_numpy(obs_BD))
+                finally:
+                    self.actor.train()
                 return np.asarray(logits_BA.argmax(1).numpy())
+            logits_BA = self.actor(torch.from_numpy(obs_BD))
             probs_BA = torch.softmax(logits_BA, 1)
             return np.asarray(torch.multinomial(probs_BA, 1, generator=self._gen)[:, 0].numpy())
 

@@ -36,18 +36,26 @@ def _threads(p: argparse.ArgumentParser) -> None:
 
 
 def _register_train(sub: Subparsers[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("train", help="train the discrete SAC policy in the batch simulator")
+    p = sub.add_parser("train", help="train a learned policy (SAC, D2SAC or the bid prices) "
+                       "in the batch simulator")
     add_scenario(p)
+    p.add_argument("--algo", choices=("sac", "d2sac", "bid_price"), default="sac",
+                   help="sac: discrete SAC; d2sac: SAC with the diffusion actor; bid_price: "
+                   "the cross-entropy search of the bid-price policy (default: sac)")
     p.add_argument("--out", default=None, metavar="PATH.pt",
-                   help="checkpoint (weights; metadata goes to PATH.json) "
-                   "(default: runs/sac-<scenario>.pt)")
+                   help="checkpoint (weights; metadata goes to PATH.json; bid_price writes "
+                   "only PATH.json) (default: runs/<algo>-<scenario>.pt)")
     p.add_argument("--log", default=None, metavar="CSV",
                    help="training log (default: the checkpoint path with .csv)")
-    p.add_argument("--updates", type=int, default=None, help="gradient updates (default: config)")
+    p.add_argument("--updates", type=int, default=None,
+                   help="gradient updates; bid_price: search iterations (default: config)")
     p.add_argument("--time-budget", type=float, default=840.0, metavar="S",
                    help="stop after this many wall seconds (default: 840)")
     p.add_argument("--n-envs", type=int, default=None, help="parallel episodes (default: config)")
-    p.add_argument("--layout", default=None, help="observation layout: basic | slack")
+    p.add_argument("--layout", default=None,
+                   help="observation layout: basic | slack | quality (sac, d2sac)")
+    p.add_argument("--gamma", type=float, default=None,
+                   help="discount factor (sac, d2sac; default: 0.9)")
     p.add_argument("--eval-every", type=int, default=None, help="updates between evaluations")
     p.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     _threads(p)
