@@ -37,7 +37,7 @@ def plot_fig5(path: Path, log_rows: list[dict[str, float]], benchmarks: dict[str
     for k, (name, rows) in enumerate((curves or {}).items()):
         if rows:
             ax.plot([r["env_steps"] for r in rows], [r["eval_return"] for r in rows],
-                    color=f"C{4 + k}", lw=2, label=name)
+                    color=f"C{8 + k}", lw=2, label=name)
     for k, (name, value) in enumerate(sorted(benchmarks.items(), key=lambda kv: -kv[1])):
         ax.axhline(value, ls="--", color=f"C{k}", lw=1.2, label=f"{name} ({value:.0f})")
     ax.set_xlabel("environment steps (tasks placed) in training")
