@@ -29,6 +29,7 @@ from aaas import (
     ProtocolError,
 )
 
+from .control_checks import check_update
 from .metrics import LinkMetrics, LinkStats
 from .mqtt_frames import CONNECT, parse_connect, read_packet
 from .pipe import LinkClosedError, pump
@@ -160,6 +161,7 @@ class LinkProxy:
             self.metrics.control.labels("ignored").inc()
 
     def _on_control(self, update: LinkUpdate, params: Params) -> None:
+        check_update(update)
         try:
             self.update_user(params["user_id"], outage_s=update.outage_s, reset=update.reset,
                              **update.profile.changes())
