@@ -4,6 +4,7 @@
 
     DIR/ca.pem, ca.key            the testbed's private CA (keep ca.key off the testbed)
     DIR/broker.pem, broker.key    the broker's certificate for --host names
+    DIR/link.pem, link.key        the link proxy's (it terminates the users' TLS)
     DIR/secrets/<name>.password   one password per identity (mode 600)
     DIR/mosquitto.passwd          their hashes (Mosquitto's password_file)
     DIR/mosquitto.acl             the ACL generated from the route table
@@ -54,6 +55,15 @@ class SecurityDir:
     @property
     def key(self) -> Path:
         return self.root / "broker.key"
+
+    @property
+    def link_cert(self) -> Path:
+        """The link proxy's certificate: it terminates the users' TLS (docs/security.md)."""
+        return self.root / "link.pem"
+
+    @property
+    def link_key(self) -> Path:
+        return self.root / "link.key"
 
     @property
     def secrets(self) -> Path:
@@ -151,6 +161,8 @@ def init_security(scenario: Scenario, out: Path, *, hosts: Iterable[str] = ("loc
     hosts = list(dict.fromkeys([*hosts, "localhost", "127.0.0.1"]))
     if not d.cert.exists():
         make_server_cert(d.cert, d.key, ca_cert=d.ca, ca_key=d.ca_key, hosts=hosts)
+    if not d.link_cert.exists():
+        make_server_cert(d.link_cert, d.link_key, ca_cert=d.ca, ca_key=d.ca_key, hosts=hosts)
     revoked = d.revoked()
     wanted = [i for i in identities_for(scenario) if i.name not in revoked]
     issued = _issue(d, wanted)
