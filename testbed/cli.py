@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "testbed.commands.link",
     "testbed.commands.report",
     "testbed.commands.scenario",
+    "testbed.commands.security",
 )
 
 DIST = "aaas-edge-emulator"
