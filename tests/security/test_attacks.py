@@ -117,12 +117,23 @@ def sample(reg: CollectorRegistry, name: str, **labels: str) -> float:
 
 
 @contextlib.asynccontextmanager
-async def secure_bed(tmp: Path) -> AsyncIterator[Bed]:
+async def secure_broker(kind: str, security: Path, tmp: Path) -> AsyncIterator[BrokerURL]:
+    if kind == "mosquitto":
+        with SecureMosquitto(security, workdir=tmp) as mosquitto:
+            yield mosquitto.url
+    else:
+        from broker.embedded_secure import SecureEmbeddedBroker
+
+        async with SecureEmbeddedBroker(security) as embedded:
+            yield embedded.url
+
+
+@contextlib.asynccontextmanager
+async def secure_bed(tmp: Path, kind: str = "mosquitto") -> AsyncIterator[Bed]:
     sc = scenario()
     d, _ = init_security(sc, tmp / "sec")
     registry, clock = CollectorRegistry(), EmulatedClock(scale=20_000)
-    with SecureMosquitto(d.root, workdir=tmp) as broker:
-        url = broker.url
+    async with secure_broker(kind, d.root, tmp) as url:
         obs = Observer()
 
         async def record(m: aiomqtt.Message) -> None:
@@ -201,8 +212,9 @@ def _forged_results(users: list[str], n: int) -> list[tuple[str, bytes, bool]]:
             for u in users for i in range(n)]
 
 
-async def test_stolen_user_credential_forges_nothing(tmp_path: Path) -> None:
-    async with secure_bed(tmp_path) as bed:
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_stolen_user_credential_forges_nothing(tmp_path: Path, kind: str) -> None:
+    async with secure_bed(tmp_path, kind) as bed:
         async def attack() -> None:
             await _attack(bed, STOLEN_USER, allowed=[],
                           refused=_forged_results(REAL_USERS, 3) + _forgeries_refused_by_acl(),
@@ -253,11 +265,12 @@ async def test_stolen_edge_credential_forges_nothing(tmp_path: Path) -> None:
         assert bed.orch.ledger.crashes == 0 and 0 <= bed.orch.ledger.reward < 1_000
 
 
-async def test_anonymous_plain_and_wrong_password_clients_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_anonymous_plain_and_wrong_password_clients_are_refused(tmp_path: Path,
+                                                                     kind: str) -> None:
     sc = scenario()
     d, _ = init_security(sc, tmp_path / "sec")
-    with SecureMosquitto(d.root, workdir=tmp_path) as broker:
-        url = broker.url
+    async with secure_broker(kind, d.root, tmp_path) as url:
         anonymous = url.with_options(secrets_dir=None)
         with pytest.raises(aiomqtt.MqttError):
             async with aiomqtt.Client(**anonymous.client_kwargs(), identifier="anon"):
@@ -279,3 +292,8 @@ async def test_anonymous_plain_and_wrong_password_clients_are_refused(tmp_path: 
         async with MqttSession(url=wrong, client_id="user-0001") as s:
             with pytest.raises(BrokerRefusedError, match="refused 'user-0001'"):
                 await s.wait_connected(10)
+        if kind == "embedded":  # amqtt has no use_username_as_clientid: the plugin refuses
+            with pytest.raises(aiomqtt.MqttError):
+                async with aiomqtt.Client(**url.client_kwargs("user-0001"),
+                                          identifier="user-0002"):
+                    pass
