@@ -3,6 +3,7 @@ Mosquitto's password hash, and broker options that keep secrets off the command 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -96,3 +97,22 @@ def test_a_wrong_password_ends_a_command_with_one_line(tmp_path: Path) -> None:
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("aaas orchestrator: error: the broker at mqtts://") \
         and "refused 'orchestrator'" in last, res.stderr[-2000:]
+
+
+@pytest.mark.mosquitto
+def test_demo_secure_accounts_for_every_task(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "testbed.cli", "--log-level", "WARNING", "demo", "--secure",
+         "--scenario", "paper", "--users", "12", "--duration", "60000", "--no-progress",
+         "--json", str(out), "--security-dir", str(tmp_path / "sec")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert res.returncode == 0, res.stderr[-3000:]
+    tasks = json.loads(out.read_text())["tasks"]
+    assert tasks["sent"] > 0
+    assert sum(tasks[k] for k in ("finished", "crashed", "rejected", "error", "lost")) \
+        == tasks["sent"] and tasks["lost"] == 0, tasks
+    # It ran on the identities it issued: one per user, node and process.
+    assert (tmp_path / "sec" / "secrets" / "user-0011.password").exists()
+    assert "returning true from eof_received" not in res.stderr
