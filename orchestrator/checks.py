@@ -52,6 +52,7 @@ class NodeReportChecks:
         self.scenario = scenario
         self.asps = {a.id: a for a in scenario.asps}
         self._keys: OrderedDict[str, str] = OrderedDict()
+        self._admitted: OrderedDict[str, None] = OrderedDict()
 
     # -- reply keys ------------------------------------------------------------------
     def remember_key(self, task_id: str, key: str | None) -> None:
@@ -111,6 +112,12 @@ class NodeReportChecks:
             if not _close(ev.reward, expected):
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, f"admitted reward {ev.reward!r} for "
                                     f"t={ev.steps} on {ev.node_id}; the model gives {expected:.6g}")
+            if ev.task_id in self._admitted:  # a replay (or a QoS 1 duplicate): counted once
+                raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"task {ev.task_id!r} was already "
+                                    "admitted")
+            self._admitted[ev.task_id] = None
+            if len(self._admitted) > _KEYS_MAX:
+                self._admitted.popitem(last=False)
         elif ev.kind == "finished":
             if ev.reward != 0.0:
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, "a finished event carries no reward")

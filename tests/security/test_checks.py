@@ -91,6 +91,8 @@ def test_admitted_reward_is_recomputed_from_the_model() -> None:
     node, checks = cluster_with(("t1", "user-0001", 120)).nodes[0], NodeReportChecks(SC)
     q = SC.asp(NODE).curve(120)
     checks.event(event("admitted", reward=q), node)
+    # Replayed: the reward is counted once.
+    assert code_of(checks.event, event("admitted", reward=q), node) == "not_assigned"
     assert code_of(checks.event, event("admitted", reward=2.0**70), node) == "implausible"
     assert code_of(checks.event, event("admitted", reward=-1.0), node) == "implausible"
     assert code_of(checks.event, event("finished", quality=q + 0.5), node) == "implausible"
