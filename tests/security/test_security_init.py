@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,41 @@ def test_demo_secure_accounts_for_every_task(tmp_path: Path) -> None:
     # It ran on the identities it issued: one per user, node and process.
     assert (tmp_path / "sec" / "secrets" / "user-0011.password").exists()
     assert "returning true from eof_received" not in res.stderr
+
+
+@pytest.mark.mosquitto
+def test_separate_processes_on_a_secure_broker(tmp_path: Path) -> None:
+    """The testbed's commands, each logging in as its own identities over TLS."""
+    scen = tmp_path / "tiny.toml"
+    scen.write_text('name = "tiny"\nseed = 3\n[asps]\ncount = 2\n'
+                    '[workload]\nusers = 4\nhorizon_s = 40000\narrival_rate = 0.0003\n')
+    sec = tmp_path / "sec"
+    assert main(["security", "init", "--scenario", str(scen), "--out", str(sec)]) == 0
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    with SecureMosquitto(sec, workdir=tmp_path) as broker:
+        common = ["--broker", f"mqtts://localhost:{broker.port}", "--broker-ca",
+                  str(sec / "ca.pem"), "--broker-secrets", str(sec / "secrets"),
+                  "--scenario", str(scen)]
+
+        def aaas(*args: str) -> list[str]:
+            return [sys.executable, "-m", "testbed.cli", "--log-level", "WARNING", *args]
+
+        orch = subprocess.Popen(aaas("orchestrator", *common, "--time-scale", "20000"),
+                                env=env, stderr=subprocess.PIPE)
+        nodes = subprocess.Popen(aaas("edge-node", *common, "--follow-clock"), env=env,
+                                 stderr=subprocess.PIPE)
+        try:
+            out = tmp_path / "qos.json"
+            users = subprocess.run(aaas("user-agent", *common, "--follow-clock", "--json",
+                                        str(out)), env=env, capture_output=True, timeout=120,
+                                   check=False)
+            assert users.returncode == 0, users.stderr.decode()[-2000:]
+            tasks = json.loads(out.read_text())["tasks"]
+            assert tasks["sent"] > 0 and tasks["finished"] == tasks["sent"], tasks
+        finally:
+            for proc in (orch, nodes):
+                proc.send_signal(signal.SIGINT)
+            codes = [p.wait(20) for p in (orch, nodes)]
+        assert codes == [0, 0], [p.stderr.read().decode()[-2000:] for p in (orch, nodes)
+                                 if p.stderr is not None]
