@@ -18,44 +18,86 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import ssl
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiomqtt
 import msgspec
 
 from .contract import Route, encode
-from .errors import ConfigError
+from .errors import AaasError, ConfigError
 
-__all__ = ["BrokerURL", "MqttSession", "Outgoing"]
+__all__ = ["ON_REFUSED", "BrokerRefusedError", "BrokerURL", "MqttSession", "Outgoing",
+           "is_refusal"]
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
 P = TypeVar("P", bound=msgspec.Struct)
 
 
+class BrokerRefusedError(AaasError):
+    """The broker refused our credentials (bad user name or password, not authorised)."""
+
+
+# MQTT 3.1.1 CONNACK codes 4 (bad user name or password) and 5 (not authorised), and
+# the MQTT 5 reason codes paho maps them to (134, 135).
+_REFUSED_CODES = frozenset({4, 5, 134, 135})
+
+ON_REFUSED: contextvars.ContextVar[Callable[[BrokerRefusedError], None] | None] = \
+    contextvars.ContextVar("aaas_on_broker_refused", default=None)
+"""Called (in the session's context) when the broker refuses a session's credentials;
+``testbed.runner`` sets it so that a command ends with one clear line."""
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether *exc* is the broker refusing the credentials (not a network fault)."""
+    rc = getattr(exc, "rc", None)
+    value = getattr(rc, "value", rc)
+    return isinstance(exc, aiomqtt.MqttCodeError) and isinstance(value, int) \
+        and value in _REFUSED_CODES
+
+
 @dataclass(frozen=True, kw_only=True)
 class BrokerURL:
-    """Where the broker is: ``mqtt://[user[:password]@]host[:port]``."""
+    """Where the broker is, ``mqtt[s]://[user@]host[:port]``, and how to log in.
+
+    ``mqtts://`` connects over TLS (port 8883 by default), checking the broker's
+    certificate against ``ca_file`` (or the system's CAs); ``cert_file``/``key_file``
+    add a client certificate. Passwords never come from the command line: from
+    ``password`` (read by the caller from a file or the environment) or, per
+    identity, from ``secrets_dir`` (``DIR/<client id>.password``; a session then
+    logs in as its own client id, see :meth:`for_client`).
+    """
 
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    secrets_dir: str | None = None
+    """A folder of per-identity passwords, ``<identity>.password`` (``aaas security init``)."""
 
     @classmethod
     def parse(cls, url: str) -> BrokerURL:
         parts = urllib.parse.urlsplit(url if "://" in url else f"mqtt://{url}")
-        if parts.scheme != "mqtt":
-            raise ConfigError(f"broker URL {url!r}: scheme must be mqtt:// (got {parts.scheme!r})")
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ConfigError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts:// "
+                              f"(got {parts.scheme!r})")
         if not parts.hostname:
             raise ConfigError(f"broker URL {url!r} has no host")
+        tls = parts.scheme == "mqtts"
         try:
-            port = parts.port or 1883
+            port = parts.port or (8883 if tls else 1883)
         except ValueError:
             raise ConfigError(f"broker URL {url!r} has a bad port") from None
         return cls(
@@ -63,11 +105,48 @@ class BrokerURL:
             port=port,
             username=urllib.parse.unquote(parts.username) if parts.username else None,
             password=urllib.parse.unquote(parts.password) if parts.password else None,
+            tls=tls,
         )
 
+    def with_options(self, **changes: Any) -> BrokerURL:
+        """A copy with some fields changed (the CLI's --broker-ca, ... options)."""
+        return replace(self, **changes)
+
+    def for_client(self, client_id: str) -> BrokerURL:
+        """The URL a session with *client_id* logs in with: with ``secrets_dir`` and no
+        user name, the identity is the client id and its password is read from
+        ``secrets_dir/<client id>.password`` (none if that file is missing: the broker
+        then refuses the session, which ends it with :class:`BrokerRefusedError`)."""
+        if self.secrets_dir is None or self.username is not None:
+            return self
+        path = Path(self.secrets_dir) / f"{client_id}.password"
+        try:
+            password: str | None = path.read_text().strip()
+        except OSError:
+            password = None
+        return replace(self, username=client_id, password=password)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of an ``mqtts://`` URL (None for plain ``mqtt://``)."""
+        if not self.tls:
+            return None
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca_file)
+            if self.cert_file is not None:
+                ctx.load_cert_chain(self.cert_file, self.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"TLS settings of {self}: {exc}") from None
+        return ctx
+
+    def client_kwargs(self, client_id: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`aiomqtt.Client` for this broker (and identity)."""
+        url = self.for_client(client_id) if client_id is not None else self
+        return {"hostname": url.host, "port": url.port, "username": url.username,
+                "password": url.password, "tls_context": url.tls_context()}
+
     def __str__(self) -> str:
-        auth = f"{self.username}:***@" if self.username else ""
-        return f"mqtt://{auth}{self.host}:{self.port}"
+        auth = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{auth}{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -108,6 +187,8 @@ class MqttSession:
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _client: aiomqtt.Client | None = field(default=None, init=False)
     connects: int = field(default=0, init=False)
+    refusal: BrokerRefusedError | None = field(default=None, init=False)
+    """Set when the broker refused the credentials (the session then stops)."""
 
     # -- lifecycle -----------------------------------------------------------
     async def __aenter__(self) -> MqttSession:
@@ -136,7 +217,14 @@ class MqttSession:
             await asyncio.sleep(0.01)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        """Wait until connected; BrokerRefusedError if the broker refused the credentials."""
+        async def connected_or_refused() -> None:
+            while not self._connected.is_set():
+                if self.refusal is not None:
+                    raise self.refusal
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._connected.wait(), 0.2)
+        await asyncio.wait_for(connected_or_refused(), timeout)
 
     @property
     def connected(self) -> bool:
@@ -169,8 +257,7 @@ class MqttSession:
         if self.will is not None:
             will = aiomqtt.Will(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
         return aiomqtt.Client(
-            self.url.host, self.url.port,
-            username=self.url.username, password=self.url.password,
+            **self.url.client_kwargs(self.client_id),
             identifier=self.client_id,
             protocol=aiomqtt.ProtocolVersion.V311,
             will=will,
@@ -201,6 +288,9 @@ class MqttSession:
                     await self._serve(client)
             except aiomqtt.MqttError as exc:
                 self._connected.clear()
+                if is_refusal(exc):
+                    self._refused(exc)
+                    return
                 self.logger.warning("%s: broker %s unreachable (%s); retrying in %.1fs",
                                     self.client_id, self.url, exc, delay)
             finally:
@@ -208,6 +298,17 @@ class MqttSession:
                 self._client = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.reconnect_max_s)
+
+    def _refused(self, exc: aiomqtt.MqttError) -> None:
+        """The broker refused our credentials: retrying cannot help, so stop and say so."""
+        url = self.url.for_client(self.client_id)
+        self.refusal = BrokerRefusedError(
+            f"the broker at {self.url} refused {url.username or 'anonymous'!r} "
+            f"(client id {self.client_id!r}): {exc}")
+        self.logger.error("%s", self.refusal)
+        handler = ON_REFUSED.get()
+        if handler is not None:
+            handler(self.refusal)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         # Not a TaskGroup: its ExceptionGroup would hide the MqttError that

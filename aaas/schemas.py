@@ -44,6 +44,7 @@ Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")]
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 Steps = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+ReplyKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16,64}$")]
 
 TaskStatus = Literal["ok", "crashed", "rejected", "error"]
 """The ``status`` of a TaskResult."""
@@ -86,6 +87,12 @@ class ErrorCode(StrEnum):
     """Result ``rejected``: no node was online for the scenario's ``queue_timeout_s``."""
     BACKEND_ERROR = "backend_error"
     """Result ``error``: the node's inpainting backend failed on the task."""
+    IMPLAUSIBLE = "implausible"
+    """A number is not finite or out of bounds, or contradicts the scenario's model
+    (a capacity, a reward, a quality, a crash that the crash rule would not cause)."""
+    NOT_ASSIGNED = "not_assigned"
+    """A message about a task its sender was not given: an event for a task not assigned
+    to that node, a result without the task's ``reply_key``."""
 
 
 class Outcome(StrEnum):
@@ -141,6 +148,10 @@ class TaskRequest(_Payload, frozen=True, kw_only=True):
     """Emulated time at which the user sent the request."""
     attempt: NonNegInt = 0
     """0 for the first try; the user increments it when it asks again."""
+    reply_key: ReplyKey | None = None
+    """A random value only the orchestrator and the node the task is assigned to see
+    (the broker's ACL keeps requests and assignments from everyone else); every
+    TaskResult for the task echoes it, so the user believes only results from them."""
 
 
 class Assignment(_Payload, frozen=True, kw_only=True):
@@ -200,6 +211,8 @@ class TaskResult(_Payload, frozen=True, kw_only=True):
     """Extra quality metrics (no-reference ones, by name)."""
     timings: Timings
     error: ErrorInfo | None = None
+    reply_key: ReplyKey | None = None
+    """The request's ``reply_key``, echoed (see TaskRequest)."""
 
 
 class LostTask(msgspec.Struct, frozen=True, kw_only=True):

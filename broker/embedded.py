@@ -69,13 +69,7 @@ class EmbeddedBroker:
                 "the embedded broker needs amqtt: pip install 'aaas-edge-emulator[broker]', "
                 "or give an external broker with --broker mqtt://host:port"
             ) from None
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            # Only anonymous auth: the packet/event logger and $SYS plugins cost CPU per message.
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
-            },
-        }
+        config = self._config()
         # amqtt logs every connection at INFO; keep our logs readable.
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -83,6 +77,16 @@ class EmbeddedBroker:
         await self._broker.start()
         self.logger.info("embedded broker (amqtt) listening on %s", self.url)
         return self
+
+    def _config(self) -> dict[str, Any]:
+        """amqtt's configuration (``broker.embedded_secure`` adds TLS, passwords and the ACL)."""
+        return {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            # Only anonymous auth: the packet/event logger and $SYS plugins cost CPU per message.
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
+        }
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

@@ -24,6 +24,8 @@ class Running:
     runtime_s: float
     quality: float = 0.0
     """q_i(t): the ASP's quality for the task's steps (its reward on admission)."""
+    reply_key: str | None = None
+    """The request's reply key, echoed in every result of the task."""
 
     def progress(self, now: float) -> float:
         return CrashRule.progress(now, self.started_at, self.runtime_s)

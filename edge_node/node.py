@@ -38,11 +38,11 @@ from aaas import (
     error_reply,
 )
 from aaas.images import checksum, decode_image, decode_mask, encode_png
-from aaas.validate import check_request
 from monitoring import EdgeMetrics
 
 from .backends import InpaintBackend, InpaintJob
 from .capacity import Admission, CapacityLedger, Running
+from .checks import check_assignment
 
 __all__ = ["EdgeNode"]
 
@@ -104,10 +104,7 @@ class EdgeNode:
 
     # -- incoming ----------------------------------------------------------------
     def _on_assign(self, assignment: Assignment, _params: Params) -> None:
-        if assignment.node_id != self.id:
-            raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"assignment for "
-                                f"{assignment.node_id!r} arrived at node {self.id!r}")
-        check_request(assignment.request, self.scenario)
+        check_assignment(assignment, node_id=self.id, last_seq=self.seq, scenario=self.scenario)
         self._on_assignment(assignment)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
@@ -125,7 +122,7 @@ class EdgeNode:
         now = self.clock.now()
         task = Running(task_id=req.task_id, user_id=req.user_id, steps=req.steps, started_at=now,
                        runtime_s=self.scenario.runtime(req.steps),
-                       quality=self.spec.curve(req.steps))
+                       quality=self.spec.curve(req.steps), reply_key=req.reply_key)
         verdict = self.ledger.offer(task, now)
         if verdict.admitted:
             self._admit(a, task, verdict, now)
@@ -162,11 +159,13 @@ class EdgeNode:
             lost.append(LostTask(task_id=r.task_id, user_id=r.user_id, steps=r.steps,
                                  progress=progress))
             self._send_result(r.user_id, r.task_id, r.steps, "crashed", sent_at=None,
+                              reply_key=r.reply_key,
                               started_at=r.started_at, now=now,
                               error=ErrorInfo(code=ErrorCode.NODE_CRASHED,
                                               message=f"{self.id} crashed (overloaded) at "
                                               f"{progress:.0%} progress"))
         self._send_result(req.user_id, req.task_id, req.steps, "rejected", sent_at=req.sent_at,
+                          reply_key=req.reply_key,
                           assigned_at=a.assigned_at, now=now,
                           error=ErrorInfo(code=ErrorCode.OVERLOAD,
                                           message=f"{self.id} had too little free capacity "
@@ -191,6 +190,7 @@ class EdgeNode:
             self.ledger.finish(task.task_id)
             self.metrics.tasks.labels(self.id, "error").inc()
             self._send_result(task.user_id, task.task_id, task.steps, "error",
+                              reply_key=task.reply_key,
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
                               error=ErrorInfo(code=ErrorCode.BACKEND_ERROR, message=str(exc)[:500]))
@@ -207,7 +207,7 @@ class EdgeNode:
         self.session.send(TOPICS.result, TaskResult(
             task_id=task.task_id, user_id=task.user_id, status="ok", node_id=self.id,
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,
-            metrics=out.metrics,
+            metrics=out.metrics, reply_key=task.reply_key,
             timings=Timings(sent_at=req.sent_at, assigned_at=a.assigned_at,
                             started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
         ), user_id=task.user_id)
@@ -223,10 +223,11 @@ class EdgeNode:
     # -- outgoing helpers ----------------------------------------------------------------
     def _send_result(self, user_id: str, task_id: str, steps: int, status: TaskStatus, *,
                      sent_at: float | None, now: float, error: ErrorInfo,
-                     assigned_at: float | None = None, started_at: float | None = None) -> None:
+                     assigned_at: float | None = None, started_at: float | None = None,
+                     reply_key: str | None = None) -> None:
         self.session.send(TOPICS.result, TaskResult(
             task_id=task_id, user_id=user_id, status=status,
-            node_id=self.id, steps=steps, error=error,
+            node_id=self.id, steps=steps, error=error, reply_key=reply_key,
             timings=Timings(sent_at=sent_at if sent_at is not None else started_at or now,
                             assigned_at=assigned_at, started_at=started_at, finished_at=now),
         ), user_id=user_id)

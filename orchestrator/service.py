@@ -39,6 +39,7 @@ from aaas import (
 from aaas.validate import check_request
 from monitoring import OrchestratorMetrics
 
+from .checks import NodeReportChecks
 from .cluster import ClusterView
 from .policies import Policy
 
@@ -70,6 +71,7 @@ class Orchestrator:
         self.metrics = metrics
         self.log = logger or logging.getLogger("aaas.orchestrator")
         self.cluster = ClusterView(scenario)
+        self.checks = NodeReportChecks(scenario)
         self.users = set(scenario.user_ids())
         self.ledger = RewardLedger()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -140,6 +142,7 @@ class Orchestrator:
         if key in self._seen:
             return  # a QoS 1 duplicate
         self._seen[key] = None
+        self.checks.remember_key(req.task_id, req.reply_key)
         if len(self._seen) > _SEEN_MAX:
             self._seen.popitem(last=False)
         self.metrics.requests.labels(self._pname).inc()
@@ -166,10 +169,12 @@ class Orchestrator:
     # -- node reports ------------------------------------------------------------------
     def _on_load(self, load: NodeLoad, p: Params) -> None:
         self._check_node_id(load.node_id, p)
+        self.checks.load(load, self.cluster.nodes[self.cluster.index[load.node_id]])
         self.cluster.apply_load(load)
 
     def _on_status(self, status: NodeStatus, p: Params) -> None:
         self._check_node_id(status.node_id, p)
+        self.checks.status(status)
         node = self.cluster.nodes[self.cluster.index[status.node_id]]
         was_online, node.online = node.online, status.state == "online"
         self.metrics.nodes_online.labels(self._pname).set(self.cluster.online_count)
@@ -189,6 +194,7 @@ class Orchestrator:
                 task_id=task_id, user_id=user_id, status="crashed", node_id=node_id, steps=steps,
                 timings=Timings(sent_at=now, finished_at=now),
                 error=ErrorInfo(code=ErrorCode.NODE_OFFLINE, message=f"{node_id} went offline"),
+                reply_key=self.checks.reply_key(task_id),
             ), user_id=user_id)
         node.inflight.clear()
         node.pending.clear()
@@ -197,6 +203,7 @@ class Orchestrator:
     def _on_event(self, ev: TaskEvent, p: Params) -> None:
         self._check_node_id(ev.node_id, p)
         node = self.cluster.nodes[self.cluster.index[ev.node_id]]
+        self.checks.event(ev, node)
         self.metrics.events.labels(self._pname, ev.kind).inc()
         if ev.kind == "admitted":
             self.ledger.admitted += 1
@@ -240,5 +247,5 @@ class Orchestrator:
         self.session.send(TOPICS.result, TaskResult(
             task_id=req.task_id, user_id=req.user_id, status="rejected", steps=req.steps,
             timings=Timings(sent_at=req.sent_at, finished_at=self.clock.now()),
-            error=ErrorInfo(code=code, message=message),
+            error=ErrorInfo(code=code, message=message), reply_key=req.reply_key,
         ), user_id=req.user_id)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from aaas.errors import AaasError
 
-from .options import add_logging, setup_logging
+from .options import add_logging, finish_broker, setup_logging
 
 __all__ = ["COMMAND_EXTRA", "COMMON_OPTIONS", "DIST", "EXTRAS", "build_parser", "main",
            "missing_extra", "options_table"]
@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "testbed.commands.link",
     "testbed.commands.report",
     "testbed.commands.scenario",
+    "testbed.commands.security",
 )
 
 DIST = "aaas-edge-emulator"
@@ -134,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:
+        finish_broker(args, sys.argv[1:] if argv is None else argv)
         code = args.run(args)
     except AaasError as exc:
         return _fail(args.command, str(exc))

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class DemoOptions:
     """Add every task's record to the JSON summary (``aaas report`` plots them)."""
     progress: bool = True
     stop: asyncio.Event | None = field(default=None, compare=False)
+    link_tls: ssl.SSLContext | None = field(default=None, compare=False)
+    """The link serves the users over TLS with this context (``--secure``)."""
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
 
 
@@ -90,7 +93,8 @@ async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
     if opts.broker is not None:
         from .options import require_broker
 
-        await require_broker(opts.broker)  # fail in one line, not after 30 s of retries
+        # Fail in one line, not after 30 s of retries.
+        await require_broker(opts.broker, identity="orchestrator")
         yield opts.broker
         return
     from broker import EmbeddedBroker
@@ -109,7 +113,8 @@ async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: Em
     from broker.link import LinkProxy, load_link_profiles
 
     async with LinkProxy(upstream=url, profiles=load_link_profiles(scenario), clock=clock,
-                         rng=np.random.default_rng([opts.seed, 3]), registry=registry) as link:
+                         rng=np.random.default_rng([opts.seed, 3]), registry=registry,
+                         listen_tls=opts.link_tls) as link:
         log.info("users reach the broker through the emulated wireless link at %s", link.url)
         yield link
 

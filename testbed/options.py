@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.logging import RichHandler
@@ -27,6 +29,7 @@ __all__ = [
     "add_scenario",
     "broker_or_default",
     "deprecated_alias",
+    "finish_broker",
     "make_clock",
     "metrics_server",
     "require_broker",
@@ -65,12 +68,64 @@ SERVICE_BROKER = "mqtt://127.0.0.1:1883, retrying until it answers"
 
 
 def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER) -> None:
-    """``--broker URL``; *default* says in the help what the command does without it."""
+    """``--broker URL`` and how to log in to it (TLS files, secrets from a file or the
+    environment); *default* says in the help what the command does without it.
+    :func:`finish_broker` folds the other options into ``args.broker``."""
     p.add_argument(
         "--broker", type=_broker_url, default=os.environ.get("AAAS_BROKER"), metavar="URL",
-        help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER; "
-        f"default: {default})",
+        help="MQTT broker, mqtt[s]://[user@]host[:port]; mqtts is TLS, port 8883 by default "
+        f"(env AAAS_BROKER; default: {default}). No password here: see --broker-password-file",
     )
+    g = p.add_argument_group("broker credentials (docs/security.md)")
+    g.add_argument("--broker-ca", default=os.environ.get("AAAS_BROKER_CA"), metavar="FILE",
+                   help="CA certificate that signed the broker's (mqtts; env AAAS_BROKER_CA; "
+                   "default: the system's CAs)")
+    g.add_argument("--broker-cert", default=os.environ.get("AAAS_BROKER_CERT"), metavar="FILE",
+                   help="client certificate, PEM (mqtts; env AAAS_BROKER_CERT)")
+    g.add_argument("--broker-key", default=os.environ.get("AAAS_BROKER_KEY"), metavar="FILE",
+                   help="the client certificate's key, PEM (env AAAS_BROKER_KEY)")
+    g.add_argument("--broker-password-file", default=os.environ.get("AAAS_BROKER_PASSWORD_FILE"),
+                   metavar="FILE", help="read the password of the URL's user from FILE (or give "
+                   "it in env AAAS_BROKER_PASSWORD; never on the command line)")
+    g.add_argument("--broker-secrets", default=os.environ.get("AAAS_BROKER_SECRETS"),
+                   metavar="DIR", help="per-identity passwords, DIR/<client id>.password, as "
+                   "'aaas security init' writes them: each user, node and the orchestrator "
+                   "logs in as itself (env AAAS_BROKER_SECRETS)")
+
+
+_PASSWORD_IN_URL = re.compile(r"mqtts?://[^/@:]*:[^/@]*@")
+
+
+def finish_broker(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    """Fold the credential options into ``args.broker`` (a BrokerURL), once, after parsing.
+
+    A password written in a --broker URL on the command line is refused: every user
+    of the machine sees it in ``ps``.
+    """
+    if not hasattr(args, "broker_ca"):
+        return
+    if any(_PASSWORD_IN_URL.match(a.removeprefix("--broker=")) for a in argv):
+        raise AaasError("--broker: a password on the command line is visible to every user "
+                        "in ps; put it in a file (--broker-password-file) or in env "
+                        "AAAS_BROKER_PASSWORD")
+    url: BrokerURL | None = args.broker
+    password = os.environ.get("AAAS_BROKER_PASSWORD")
+    if args.broker_password_file:
+        try:
+            password = Path(args.broker_password_file).read_text().strip()
+        except OSError as exc:
+            raise AaasError(f"--broker-password-file: {exc}") from None
+    extra = {k: v for k, v in (("ca_file", args.broker_ca), ("cert_file", args.broker_cert),
+                               ("key_file", args.broker_key),
+                               ("secrets_dir", args.broker_secrets)) if v}
+    if password and (url is None or url.password is None):
+        extra["password"] = password
+    if extra:
+        url = (url or BrokerURL()).with_options(**extra)
+        if (url.ca_file or url.cert_file) and not url.tls:
+            raise AaasError(f"--broker-ca/--broker-cert need a TLS URL: mqtts://{url.host}")
+        url.tls_context()  # a missing or bad file: one line now, not at connect time
+    args.broker = url
 
 
 def add_policy(p: argparse.ArgumentParser) -> None:
@@ -122,12 +177,14 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-async def resolve_clock(args: argparse.Namespace, url: BrokerURL) -> EmulatedClock:
-    """The testbed's clock (--follow-clock), or the one the options describe."""
+async def resolve_clock(args: argparse.Namespace, url: BrokerURL, *,
+                        identity: str | None = None) -> EmulatedClock:
+    """The testbed's clock (--follow-clock), or the one the options describe; *identity*
+    is the one to read it as when the broker has per-identity secrets."""
     if getattr(args, "follow_clock", False):
         from aaas.clock_sync import fetch_clock
 
-        return await fetch_clock(url)
+        return await fetch_clock(url, identity=identity)
     return make_clock(args)
 
 
@@ -169,7 +226,8 @@ def serve_metrics(registry: Any, *, host: str, port: int) -> Iterator[Any]:
         server.__exit__(None, None, None)
 
 
-async def require_broker(url: BrokerURL, *, timeout: float = 10.0) -> None:
+async def require_broker(url: BrokerURL, *, timeout: float = 10.0,
+                         identity: str | None = None) -> None:
     """Return once the broker at *url* accepts a connection; AaasError (one line) if not.
 
     For commands that must reach the broker before anything else (the demo with
@@ -179,7 +237,7 @@ async def require_broker(url: BrokerURL, *, timeout: float = 10.0) -> None:
 
     try:
         async with asyncio.timeout(timeout), aiomqtt.Client(
-                url.host, url.port, username=url.username, password=url.password,
+                **url.client_kwargs(identity),
                 protocol=aiomqtt.ProtocolVersion.V311):
             return
     except TimeoutError:

@@ -13,6 +13,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aaas.mqtt import ON_REFUSED, BrokerRefusedError
+
 __all__ = ["run_until_stopped"]
 
 log = logging.getLogger("aaas")
@@ -62,12 +64,24 @@ def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
             elif task is not None:
                 task.cancel()
 
+        refused: list[BrokerRefusedError] = []
+
+        def on_refused(exc: BrokerRefusedError) -> None:
+            # Wrong credentials do not get better by retrying: stop, and say so once.
+            if not refused:
+                refused.append(exc)
+            stop.set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
         loop.set_exception_handler(_quiet_mqtt_disconnects)
+        ON_REFUSED.set(on_refused)
         try:
-            return await main(stop)
+            code = await main(stop)
         except asyncio.CancelledError:
             return 130
+        if refused:
+            raise refused[0]
+        return code
 
     return asyncio.run(wrapper())

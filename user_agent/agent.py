@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -38,6 +39,7 @@ from aaas import (
 from aaas.images import checksum, encode_png
 from monitoring import UserMetrics
 
+from .checks import check_result
 from .images import ImageSource
 from .qos import QoSSummary, TaskRecord
 from .workload import Arrival
@@ -134,7 +136,7 @@ class UserAgent:
         image, mask_png = encode_png(damaged), encode_png(mask)
         req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps, image=image,
                           mask=mask_png, checksum=checksum(image, mask_png),
-                          sent_at=self.clock.now())
+                          sent_at=self.clock.now(), reply_key=secrets.token_hex(16))
         rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
                          clean=clean, bytes_up=len(image) + len(mask_png))
         self.records[task_id] = rec
@@ -153,7 +155,7 @@ class UserAgent:
         old = self._requests[rec.task_id]
         req = TaskRequest(task_id=old.task_id, user_id=old.user_id, steps=old.steps,
                           image=old.image, mask=old.mask, checksum=old.checksum,
-                          sent_at=old.sent_at, attempt=rec.attempts)
+                          sent_at=old.sent_at, attempt=rec.attempts, reply_key=old.reply_key)
         rec.attempts += 1
         rec.bytes_up += len(req.image) + len(req.mask)
         self.metrics.retries.labels(reason).inc()
@@ -187,6 +189,14 @@ class UserAgent:
             return
         if rec.outcome is not None:
             return  # a duplicate (QoS 1 or a retry answered twice)
+        req = self._requests.get(rec.task_id)
+        try:
+            check_result(res, reply_key=req.reply_key if req is not None else None,
+                         steps=rec.steps, scenario=self.scenario)
+        except ProtocolError as exc:  # believed nothing: the task stays open
+            self.metrics.bad_input.labels(exc.code).inc()
+            self.log.warning("%s: result refused: %s", uid, exc)
+            return
         rec.bytes_down += len(res.image or b"")
         if res.status == "ok":
             if res.image is None or res.checksum != checksum(res.image):

@@ -8,6 +8,7 @@ import functools
 import itertools
 import logging
 import math
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -29,6 +30,7 @@ from aaas import (
     ProtocolError,
 )
 
+from .control_checks import check_update
 from .metrics import LinkMetrics, LinkStats
 from .mqtt_frames import CONNECT, parse_connect, read_packet
 from .pipe import LinkClosedError, pump
@@ -37,7 +39,10 @@ from .profiles import LinkProfiles
 from .side import LinkSide
 from .user import UserLink
 
-__all__ = ["LinkProxy"]
+__all__ = ["CONTROL_IDENTITY", "LinkProxy"]
+
+CONTROL_IDENTITY = "link"
+"""The identity the link's control client logs in as on a broker with per-identity secrets."""
 
 _STREAM_LIMIT = 4 * 1024 * 1024
 _CONNECT_TIMEOUT_S = 30.0
@@ -54,8 +59,12 @@ class LinkProxy:
                  listen_port: int = 0, profiles: LinkProfiles | None = None,
                  clock: EmulatedClock | None = None, rng: np.random.Generator | None = None,
                  registry: CollectorRegistry | None = None, control: bool = True,
+                 listen_tls: ssl.SSLContext | None = None,
                  logger: logging.Logger | None = None) -> None:
+        # TLS is terminated here and re-originated upstream (docs/security.md): the
+        # channel acts per MQTT packet and reads the CONNECT, which needs the plaintext.
         self.upstream = upstream
+        self.listen_tls = listen_tls
         self.listen_host = listen_host
         self.port = listen_port
         self.profiles = profiles or LinkProfiles()
@@ -78,7 +87,8 @@ class LinkProxy:
     def url(self) -> BrokerURL:
         """Where users connect (the upstream's credentials pass through)."""
         return BrokerURL(host=self.listen_host, port=self.port, username=self.upstream.username,
-                         password=self.upstream.password)
+                         password=self.upstream.password, tls=self.listen_tls is not None,
+                         ca_file=self.upstream.ca_file, secrets_dir=self.upstream.secrets_dir)
 
     def stats(self) -> LinkStats:
         """Totals so far: bytes on air per direction, retransmissions, outages, ..."""
@@ -115,11 +125,13 @@ class LinkProxy:
     # -- lifecycle -------------------------------------------------------------------
     async def __aenter__(self) -> LinkProxy:
         self._server = await asyncio.start_server(self._handle, self.listen_host, self.port,
-                                                  limit=_STREAM_LIMIT)
+                                                  limit=_STREAM_LIMIT, ssl=self.listen_tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
         if self._control_enabled:
+            control_url = (self.upstream.for_client(CONTROL_IDENTITY)
+                           if self.upstream.secrets_dir else self.upstream)
             self._control = MqttSession(
-                url=self.upstream, client_id=f"aaas-link-{self.port}",
+                url=control_url, client_id=f"aaas-link-{self.port}",
                 subscriptions=self._dispatch.subscriptions(), handler=self._on_control_message,
                 logger=self.logger.getChild("control"))
             await self._control.__aenter__()
@@ -160,6 +172,7 @@ class LinkProxy:
             self.metrics.control.labels("ignored").inc()
 
     def _on_control(self, update: LinkUpdate, params: Params) -> None:
+        check_update(update)
         try:
             self.update_user(params["user_id"], outage_s=update.outage_s, reset=update.reset,
                              **update.profile.changes())
@@ -199,8 +212,10 @@ class LinkProxy:
         broker = LinkSide(direction="down", user=user, clock=self.clock, metrics=self.metrics)
         client.peer, broker.peer = broker, client
         try:
+            tls = self.upstream.tls_context()
             await asyncio.get_running_loop().create_connection(
-                lambda: broker, self.upstream.host, self.upstream.port)
+                lambda: broker, self.upstream.host, self.upstream.port, ssl=tls,
+                server_hostname=self.upstream.host if tls is not None else None)
         except OSError as exc:
             self.metrics.closed.labels("upstream_unreachable").inc()
             self.logger.warning("link: upstream %s unreachable: %s", self.upstream, exc)

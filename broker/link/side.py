@@ -107,7 +107,9 @@ class LinkSide(asyncio.Protocol):
             self._end(ProtocolError(ErrorCode.MALFORMED, "stream ended inside a packet"))
         else:
             self._end(None)
-        return True  # half-close: the other direction may still flow
+        # Half-close: the other direction may still flow (TLS has no half-close: there
+        # asyncio closes the transport whatever this returns, and warns if it is True).
+        return self.transport is None or self.transport.get_extra_info("sslcontext") is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = exc or ConnectionResetError("connection lost")

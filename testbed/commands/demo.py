@@ -45,6 +45,12 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "the final values (use at least the scrape interval; default: 0)")
     p.add_argument("--json-records", action="store_true",
                    help="add every task's record to --json (for aaas report)")
+    p.add_argument("--secure", action="store_true",
+                   help="run on a private TLS Mosquitto with one password per identity and the "
+                   "ACL generated from the contract (docs/security.md)")
+    p.add_argument("--security-dir", type=Path, default=None, metavar="DIR",
+                   help="with --secure: the 'aaas security init' folder to use or extend "
+                   "(default: a temporary one)")
     p.set_defaults(run=_run)
 
 
@@ -63,12 +69,28 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("aaas demo: --time-scale must be > 0")
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
+    if args.secure and args.broker is not None:
+        raise SystemExit("aaas demo: --secure starts its own broker; leave out --broker")
     scenario = load_scenario(args.scenario)
     result: dict[str, Any] = {}
 
     async def main(stop: asyncio.Event) -> int:
+        if args.secure:
+            from msgspec.structs import replace
+
+            from ..secure_demo import secure_broker
+
+            users = scenario.workload if args.users is None else replace(
+                scenario.workload, users=args.users)
+            with secure_broker(replace(scenario, workload=users),
+                               security_dir=args.security_dir) as (url, link_tls):
+                return await _demo(stop, url, link_tls)
+        return await _demo(stop, args.broker, None)
+
+    async def _demo(stop: asyncio.Event, broker: Any, link_tls: Any) -> int:
         opts = DemoOptions(scenario=scenario, policy=args.policy, checkpoint=args.checkpoint,
-                           broker=args.broker, time_scale=args.time_scale, users=args.users,
+                           broker=broker, link_tls=link_tls, time_scale=args.time_scale,
+                           users=args.users,
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            link=not args.no_link,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,

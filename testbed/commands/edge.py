@@ -49,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     url, registry = broker_or_default(args), CollectorRegistry()
 
     async def main(stop: asyncio.Event) -> int:
-        clock = await resolve_clock(args, url)
+        clock = await resolve_clock(args, url, identity=specs[0].id)
         with metrics_server(args, registry):
             async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
                                    metrics=EdgeMetrics(registry), device=args.device):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,18 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--listen", default="127.0.0.1:1884", metavar="HOST:PORT",
                    help="where users connect (default: 127.0.0.1:1884)")
     p.add_argument("--upstream", required=True, metavar="URL",
-                   help="the real broker, mqtt://host:port")
+                   help="the real broker, mqtt[s]://host:port")
+    tls = p.add_argument_group("TLS and credentials (docs/security.md): the link terminates "
+                               "the users' TLS and opens its own to the broker")
+    tls.add_argument("--upstream-ca", default=os.environ.get("AAAS_BROKER_CA"), metavar="FILE",
+                     help="CA of the broker's certificate (mqtts upstream; env AAAS_BROKER_CA)")
+    tls.add_argument("--upstream-secrets", default=os.environ.get("AAAS_BROKER_SECRETS"),
+                     metavar="DIR", help="per-identity passwords; the control client logs in "
+                     "as 'link' (env AAAS_BROKER_SECRETS)")
+    tls.add_argument("--tls-cert", default=None, metavar="FILE",
+                     help="serve users over TLS with this certificate (PEM; 'aaas security "
+                     "init' writes link.pem)")
+    tls.add_argument("--tls-key", default=None, metavar="FILE", help="its key (link.key)")
     add_scenario(p)
     add_clock(p)
     add_metrics(p)
@@ -101,7 +114,9 @@ def _run_link(args: argparse.Namespace) -> int:
     from testbed.runner import run_until_stopped
 
     host, port = _split_listen(args.listen)
-    upstream = BrokerURL.parse(args.upstream)
+    upstream = BrokerURL.parse(args.upstream).with_options(
+        ca_file=args.upstream_ca, secrets_dir=args.upstream_secrets)
+    listen_tls = _listen_tls(args)
     scenario = load_scenario(args.scenario)
     epoch = _epoch(args)
 
@@ -113,7 +128,7 @@ def _run_link(args: argparse.Namespace) -> int:
         from testbed.options import metrics_server, resolve_clock
 
         # --follow-clock: the orchestrator's clock, read through the upstream broker
-        clock = (await resolve_clock(args, upstream) if args.follow_clock
+        clock = (await resolve_clock(args, upstream, identity="link") if args.follow_clock
                  else EmulatedClock(scale=args.time_scale, **epoch))
 
         profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(scenario)
@@ -122,12 +137,26 @@ def _run_link(args: argparse.Namespace) -> int:
         with metrics_server(args, registry):
             async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
                                  profiles=profiles, clock=clock,
-                                 rng=np.random.default_rng(seed), registry=registry) as link:
+                                 rng=np.random.default_rng(seed), registry=registry,
+                                 listen_tls=listen_tls) as link:
                 await stop.wait()
                 _log_stats(link.stats().as_dict())
         return 0
 
     return run_until_stopped(main)
+
+
+def _listen_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if args.tls_cert is None:
+        return None
+    from aaas import ConfigError
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"--tls-cert/--tls-key: {exc}") from None
+    return ctx
 
 
 def _epoch(args: argparse.Namespace) -> dict[str, Any]:

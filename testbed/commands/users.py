@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
     log = logging.getLogger("aaas.user")
 
     async def main(stop: asyncio.Event) -> int:
-        clock = await resolve_clock(args, url)
+        clock = await resolve_clock(args, url, identity=users[0] if users else None)
         with metrics_server(args, registry):
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
                                  images=images, metrics=UserMetrics(registry)) as agent:

@@ -1,0 +1,78 @@
+"""A private Mosquitto with TLS, per-identity passwords and the generated ACL.
+
+For ``aaas demo --secure`` and the attack tests: it runs the config that
+``aaas security init`` writes (``broker.security``) on a port of its own, bound to
+127.0.0.1. Kept apart from :mod:`broker.mosquitto` (the open lab broker).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from aaas import BrokerURL, ConfigError
+
+from .embedded import free_port
+from .mosquitto import mosquitto_exe, wait_port
+from .security import SecurityDir, mosquitto_config
+
+__all__ = ["SecureMosquitto"]
+
+
+class SecureMosquitto:
+    """Mosquitto on ``mqtts://127.0.0.1:port`` with *security*'s credentials while entered."""
+
+    def __init__(self, security: Path, *, port: int = 0, workdir: Path | None = None) -> None:
+        exe = mosquitto_exe()
+        if exe is None:
+            raise ConfigError("mosquitto is not installed: run scripts/setup.sh "
+                              "(or apt-get install mosquitto)")
+        self.exe = exe
+        self.dir = SecurityDir(security)
+        if not self.dir.passwd.exists():
+            raise ConfigError(f"{security}: run 'aaas security init' first")
+        self.port = port or free_port()
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="aaas-secure-mosquitto-"))
+        self.log_path = self.workdir / "mosquitto.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> BrokerURL:
+        """The broker for a process that logs in as itself (per-identity secrets)."""
+        return BrokerURL(host="localhost", port=self.port, tls=True, ca_file=str(self.dir.ca),
+                         secrets_dir=str(self.dir.secrets))
+
+    def __enter__(self) -> SecureMosquitto:
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(mosquitto_config(self.dir, port=self.port, bind="127.0.0.1")
+                        + "log_dest stdout\nconnection_messages true\n")
+        log = self.log_path.open("wb")
+        self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log,
+                                      stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port, what="mosquitto (TLS)")
+        except TimeoutError:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def reload(self) -> None:
+        """Re-read the password file and the ACL (after a revoke), as SIGHUP does."""
+        if self._proc is not None:
+            self._proc.send_signal(1)
+            time.sleep(0.2)
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
