@@ -142,7 +142,7 @@ def test_paper_workload_across_hosts_survives_a_host_cut_off(bed: NetnsTestbed) 
 
         restored_at = time.monotonic()
         net.restore("edge-1")
-        back_at = watch.wait_state(cut_nodes, "online", after=restored_at, timeout=40)
+        back_at = watch.wait_state(cut_nodes, "online", after=restored_at, timeout=60)
         print(f"nodes online again {back_at - restored_at:.1f} s after the restore")
         before = _decisions(bed)
 
