@@ -118,6 +118,17 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, object]:
             mosq.__exit__(None, None, None)
 
 
+def _cpu(procs: list[psutil.Process], last: dict[int, float]) -> float:
+    """CPU seconds of *procs* (the last value seen for one that has exited)."""
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            last[p.pid] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return sum(last.get(p.pid, 0.0) for p in procs)
+
+
 def _measure(args: argparse.Namespace, work: Path, scen: Path, url: str,
              broker: psutil.Process, spawn: Spawn) -> dict[str, object]:
     clock = ["--scenario", str(scen), "--time-scale", f"{args.time_scale:g}",
@@ -139,10 +150,17 @@ def _measure(args: argparse.Namespace, work: Path, scen: Path, url: str,
     connect_s = max(ready) - t0
     rss_users = sum(psutil.Process(a.pid).memory_info().rss for a in agents)
     broker_rss_connected = broker.memory_info().rss
+    roles = {"broker": [broker], "orchestrator": [psutil.Process(orch.pid)],
+             "edge": [psutil.Process(e.pid) for e in edges],
+             "users": [psutil.Process(a.pid) for a in agents]}
+    cpu_start = {r: _cpu(ps, {}) for r, ps in roles.items()}
+    last: dict[int, float] = {}
     cpu0, w0 = broker.cpu_times(), time.monotonic()
     peak = broker_rss_connected
     while any(a.poll() is None for a in agents):
         peak = max(peak, broker.memory_info().rss)
+        for ps in roles.values():
+            _cpu(ps, last)
         if time.monotonic() - w0 > args.send_s * 3 + 120:
             raise TimeoutError("the user agents did not finish")
         time.sleep(0.5)
@@ -155,6 +173,8 @@ def _measure(args: argparse.Namespace, work: Path, scen: Path, url: str,
     for p in (orch, *edges):
         p.terminate()
     busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    cpu_roles = {r: round(100 * (_cpu(ps, last) - cpu_start[r]) / (w1 - w0), 1)
+                 for r, ps in roles.items()}
     return {
         "mode": "netns (broker, core, 2 user hosts)" if args.netns else "one host",
         "users": args.users, "agents": args.agents, "time_scale": args.time_scale,
@@ -163,6 +183,7 @@ def _measure(args: argparse.Namespace, work: Path, scen: Path, url: str,
         "broker_rss_mib_connected": round(broker_rss_connected / 2**20, 1),
         "broker_rss_mib_peak": round(peak / 2**20, 1),
         "broker_cpu_percent_of_a_core": round(100 * busy / (w1 - w0), 1),
+        "cpu_percent_of_a_core_by_role": cpu_roles,
         "tasks": tasks,
         "tasks_per_s_offered": args.rate,
         "tasks_per_s_sent": round(tasks["sent"] / args.send_s, 1),
