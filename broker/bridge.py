@@ -60,12 +60,15 @@ def bridge_topics(routes: Sequence[Route[Any]] | None = None) -> list[str]:
     return lines
 
 
-def bridge_config(*, site: str, core: BrokerURL, keepalive_s: int = 30) -> str:
+def bridge_config(*, site: str, core: BrokerURL, keepalive_s: int = 30,
+                  restart_s: tuple[int, int] = (1, 10)) -> str:
     """The lines that make a site's Mosquitto bridge to *core* (append to its config).
 
     The core broker needs nothing special: the bridge is an ordinary (persistent)
     client there, ``aaas-bridge-SITE``; with passwords on the core, *core* carries the
     bridge's username and password (the ACL gives it the orchestrator's topics).
+    The bridge notices a dead uplink after 1.5 *keepalive_s* and retries with a back-off
+    from ``restart_s[0]`` to ``restart_s[1]`` seconds (Mosquitto's ``restart_timeout``).
     """
     name = f"aaas-{site}"
     lines = [
@@ -80,7 +83,7 @@ def bridge_config(*, site: str, core: BrokerURL, keepalive_s: int = 30) -> str:
         "try_private true",
         "notifications true",
         f"keepalive_interval {keepalive_s}",
-        "restart_timeout 1 30",
+        f"restart_timeout {restart_s[0]} {restart_s[1]}",
         "start_type automatic",
     ]
     if core.username:
