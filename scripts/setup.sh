@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients prometheus docker-compose)
+APT_PACKAGES=(mosquitto mosquitto-clients prometheus docker-compose iproute2)
 EXTRAS="${AAAS_EXTRAS:-all,dev}"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
