@@ -14,8 +14,8 @@ async def test_learned_policy_runs_the_live_orchestrator(embedded: BrokerURL, po
     if policy == "d2sac":
         pytest.importorskip("torch")
     summary = await run_demo(DemoOptions(scenario=load_scenario("paper"), policy=policy,
-                                         broker=embedded, users=20, duration_s=80_000,
-                                         time_scale=20_000, progress=False, link=False))
+                                         broker=embedded, users=20, duration_s=40_000,
+                                         time_scale=10_000, progress=False, link=False))
     assert summary["policy"] == policy
     tasks = summary["tasks"]
     assert tasks["sent"] > 0
