@@ -37,6 +37,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    help="take images from DIR (default: procedural images)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the QoS summary as JSON")
+    p.add_argument("--run-id", default=None, metavar="ID",
+                   help="prefix of this run's task ids, which scopes the services' duplicate "
+                   "detection to the run (default: random)")
     add_clock(p)
     add_metrics(p)
     p.set_defaults(run=_run)
@@ -104,7 +107,8 @@ def _run(args: argparse.Namespace) -> int:
         clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
-                                 images=images, metrics=UserMetrics(registry)) as agent:
+                                 images=images, metrics=UserMetrics(registry),
+                                 run_id=args.run_id) as agent:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)
