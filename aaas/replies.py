@@ -23,7 +23,8 @@ def guess_task_id(raw: bytes) -> str | None:
     try:
         check_depth(raw)
         tid = _guess.decode(raw).task_id
-    except (msgspec.DecodeError, msgspec.ValidationError, ProtocolError):
+    except (msgspec.DecodeError, msgspec.ValidationError, ProtocolError, UnicodeDecodeError):
+        # (invalid UTF-8 inside a string: a bit error on the link)
         return None
     return tid if isinstance(tid, str) and len(tid) <= 128 else None
 

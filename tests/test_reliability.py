@@ -1,0 +1,223 @@
+"""Delivery rules of docs/reliability.md, one at a time, on a real broker.
+
+Duplicates are answered (never run twice, never dropped silently), a new run
+with the same seed is new work, an answer lost on the way is sent again, a
+node's restart is noticed, work per message is bounded (pixel count from the
+header, JSON depth), and a task nobody answers is lost by its own deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+import zlib
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+from stack_helpers import running_stack, small_scenario
+from test_bad_input import USER, Probe, sample, valid_request
+
+from aaas import (
+    TOPICS,
+    Assignment,
+    BrokerURL,
+    EmulatedClock,
+    ErrorReply,
+    NodeStatus,
+    Outcome,
+    TaskAck,
+    TaskRequest,
+    TaskResult,
+    decode,
+)
+from aaas.images import checksum, encode_png, random_mask
+from monitoring import UserMetrics
+from user_agent import Arrival, ImageSource, UserAgent
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that says width × height in its header (and has no pixel data)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def deep_json(depth: int = 50_000) -> bytes:
+    return b'{"v":1,"task_id":"deep-1","x":' + b"[" * depth + b"]" * depth + b"}"
+
+
+async def _next_error(probe: Probe, topic: str) -> ErrorReply:
+    return decode(await probe.next_on(topic), ErrorReply)
+
+
+async def test_repeated_request_is_answered_never_run_twice(embedded: BrokerURL) -> None:
+    async with running_stack(embedded, small_scenario(asps=2, users=5)) as stack:
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            req = valid_request("dup-1")
+            result_topic = TOPICS.result.topic.format(user_id=USER)
+            error_topic = TOPICS.user_error.topic.format(user_id=USER)
+            probe.session.send(TOPICS.request, req, user_id=USER)
+            probe.session.send(TOPICS.request, req, user_id=USER)  # while it runs
+            reply = await _next_error(probe, error_topic)
+            assert reply.error.code == "duplicate" and reply.task_id == "dup-1"
+            first = decode(await probe.next_on(result_topic), TaskResult)
+            assert (first.task_id, first.status) == ("dup-1", "ok")
+            # Answered, not acknowledged: asking again gets the kept answer, not a new run.
+            probe.session.send(TOPICS.request, req, user_id=USER)
+            again = decode(await probe.next_on(result_topic), TaskResult)
+            assert again == first
+            resent = sum(sample(stack.registry, "aaas_edge_results_resent_total", node=n.id)
+                         for n in stack.nodes)
+            assert resent == 1
+            admitted = sum(sample(stack.registry, "aaas_edge_tasks_total", node=n.id,
+                                  outcome="admitted") for n in stack.nodes)
+            assert admitted == 1
+            # Acknowledged: the kept answers are dropped; a late copy gets `duplicate`.
+            probe.session.send(TOPICS.ack, TaskAck(task_id="dup-1", user_id=USER), user_id=USER)
+            for _ in range(100):
+                if not stack.orch.store.get(USER, "dup-1"):
+                    break
+                await asyncio.sleep(0.05)
+            assert stack.orch.store.get(USER, "dup-1") is None
+            assert all("dup-1" not in n._results for n in stack.nodes)
+            probe.session.send(TOPICS.request, req, user_id=USER)
+            late = await _next_error(probe, error_topic)
+            assert late.error.code == "duplicate"
+            assert sample(stack.registry, "aaas_orchestrator_duplicate_requests_total",
+                          policy="least_loaded") >= 3
+
+
+async def _run_users(url: BrokerURL, stack_scenario, clock: EmulatedClock,  # type: ignore[no-untyped-def]
+                     *, seed: int, n: int = 4, **kw) -> UserAgent:  # type: ignore[no-untyped-def]
+    agent = UserAgent(scenario=stack_scenario, user_ids=[USER], url=url, clock=clock,
+                      images=ImageSource(size=32, rng=np.random.default_rng(seed)),
+                      metrics=UserMetrics(CollectorRegistry()), **kw)
+    arrivals = [Arrival(index=i, at=i * 100.0, user_id=USER, steps=120) for i in range(n)]
+    async with agent:
+        await agent.wait_connected(20)
+        await agent.run(arrivals, start=clock.now())
+        await agent.drain(200_000)
+    return agent
+
+
+async def test_a_new_run_with_the_same_seed_is_new_work(mosquitto: BrokerURL) -> None:
+    scenario = small_scenario(asps=2, users=5)
+    async with running_stack(mosquitto, scenario) as stack:
+        for _ in range(2):
+            agent = await _run_users(mosquitto, scenario, stack.clock, seed=3)
+            counts = agent.summary().tasks
+            assert (counts.sent, counts.finished) == (4, 4), counts
+            # Settled records keep no image (bounded memory).
+            assert all(r.clean is None for r in agent.records.values())
+
+
+async def test_node_restart_is_noticed_and_stale_assignments_dropped(embedded: BrokerURL) -> None:
+    async with running_stack(embedded, small_scenario(asps=2, users=5)) as stack:
+        node = stack.nodes[0]
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            # An assignment made to another run of asp-00's process is dropped.
+            stale = Assignment(node_id=node.id, seq=50, policy="test", assigned_at=0.0,
+                               request=valid_request("stale-1"), boot="0ld0ld")
+            probe.session.send(TOPICS.assign, stale, node_id=node.id)
+            for _ in range(100):
+                if sample(stack.registry, "aaas_edge_stale_assignments_total", node=node.id):
+                    break
+                await asyncio.sleep(0.05)
+            assert sample(stack.registry, "aaas_edge_stale_assignments_total", node=node.id) == 1
+            assert "stale-1" not in node._jobs
+            # A task on asp-00, then asp-00 "comes back" as another run: the task is
+            # placed again at once (no grace: its process is new), and finishes.
+            stack.orch.cluster.nodes[1].online = False  # only asp-00 can take it
+            probe.session.send(TOPICS.request, valid_request("moved-1", steps=250), user_id=USER)
+            for _ in range(100):
+                if "moved-1" in node._jobs:
+                    break
+                await asyncio.sleep(0.02)
+            assert "moved-1" in node._jobs
+            stack.orch.cluster.nodes[1].online = True
+            probe.session.send(TOPICS.status, NodeStatus(node_id=node.id, state="online",
+                                                         boot="n3wb00t"), node_id=node.id)
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                         TaskResult)
+            assert res.task_id == "moved-1" and res.status == "ok"
+            assert sample(stack.registry, "aaas_orchestrator_reassigned_tasks_total",
+                          policy="least_loaded", reason="restarted") == 1
+
+
+async def test_decoded_size_is_checked_from_the_header(embedded: BrokerURL) -> None:
+    scenario = small_scenario(asps=2, users=5)
+    async with running_stack(embedded, scenario) as stack:
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            huge = png_header_only(9000, 9000)  # 81 Mpixel in 57 bytes
+            mask = encode_png(random_mask(np.random.default_rng(0), 32))
+            bomb = TaskRequest(task_id="bomb-1", user_id=USER, steps=120, image=huge, mask=mask,
+                               checksum=checksum(huge, mask), sent_at=0.0)
+            t0 = time.perf_counter()
+            probe.session.send(TOPICS.request, bomb, user_id=USER)
+            reply = await _next_error(probe, TOPICS.user_error.topic.format(user_id=USER))
+            assert reply.error.code == "image_too_large" and "9000x9000" in reply.error.message
+            assert time.perf_counter() - t0 < 5
+            assert sample(stack.registry, "aaas_orchestrator_bad_input_total",
+                          reason="image_too_large") == 1
+            # Straight to a node (past the orchestrator): refused there too.
+            node = stack.nodes[0].id
+            probe.session.send(TOPICS.assign, Assignment(node_id=node, seq=0, policy="x",
+                                                         assigned_at=0.0, request=bomb),
+                               node_id=node)
+            reply = await _next_error(probe, TOPICS.node_error.topic.format(node_id=node))
+            assert reply.error.code == "image_too_large"
+            assert sample(stack.registry, "aaas_edge_bad_input_total", node=node,
+                          reason="image_too_large") == 1
+
+
+async def test_deep_json_gets_an_error_reply_and_a_metric(embedded: BrokerURL) -> None:
+    async with running_stack(embedded, small_scenario(asps=2, users=5)) as stack:
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            probe.session.publish_raw(TOPICS.request.topic.format(user_id=USER), deep_json())
+            reply = await _next_error(probe, TOPICS.user_error.topic.format(user_id=USER))
+            assert reply.error.code == "too_deep"
+            node = stack.nodes[1].id
+            probe.session.publish_raw(TOPICS.assign.topic.format(node_id=node), deep_json())
+            reply = await _next_error(probe, TOPICS.node_error.topic.format(node_id=node))
+            assert reply.error.code == "too_deep"
+            assert sample(stack.registry, "aaas_orchestrator_bad_input_total",
+                          reason="too_deep") == 1
+            assert sample(stack.registry, "aaas_edge_bad_input_total", node=node,
+                          reason="too_deep") == 1
+            # Both still serve.
+            probe.session.send(TOPICS.request, valid_request("after-deep"), user_id=USER)
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                         TaskResult)
+            assert res.status == "ok"
+
+
+async def test_unanswered_task_is_lost_by_its_own_deadline(embedded: BrokerURL) -> None:
+    # No orchestrator, no node: nobody answers. The task is lost by its deadline,
+    # while the run goes on (no drain), after being asked again on the way.
+    scenario = small_scenario(asps=1, users=2, runtime={"unit_s": 0.001},
+                              limits={"queue_timeout_s": 1.0})
+    clock = EmulatedClock(scale=1.0)
+    metrics = UserMetrics(CollectorRegistry())
+    agent = UserAgent(scenario=scenario, user_ids=[USER], url=embedded, clock=clock,
+                      images=ImageSource(size=32, rng=np.random.default_rng(0)), metrics=metrics,
+                      resend_min_s=0.3, lost_after_s=1.5)
+    async with agent:
+        await agent.wait_connected(10)
+        rec = agent.send(Arrival(index=0, at=0.0, user_id=USER, steps=120), task_id="alone-1")
+        t0 = time.monotonic()
+        while rec.outcome is None and time.monotonic() - t0 < 20:  # noqa: ASYNC110 - polled
+            await asyncio.sleep(0.05)
+        assert rec.outcome is Outcome.LOST
+        assert 1.0 < time.monotonic() - t0 < 15
+        assert (metrics.retries.labels("no_answer")._value.get()) >= 1
