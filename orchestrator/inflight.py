@@ -63,7 +63,7 @@ class TaskStore:
     """Open tasks by (user, task id); see the module doc."""
 
     def __init__(self, path: Path | None = None, *, max_entries: int = 200_000,
-                 max_acked: int = 200_000) -> None:
+                 max_acked: int = 50_000) -> None:
         self.path = path
         self.max_entries = max_entries
         self.max_acked = max_acked

@@ -102,6 +102,7 @@ class Orchestrator:
         """Wall pause between batches (one task per online node) of a backlog."""
         self._grace: dict[str, asyncio.TimerHandle] = {}
         self._hold_until = 0.0
+        self._connected_at = float("-inf")
         self._reported: set[str] = set()
         self._last_load_at: dict[str, float] = {}
         self._empty_since: float | None = None
@@ -188,7 +189,9 @@ class Orchestrator:
         self._enqueue_or_place(req)
 
     def _enqueue_or_place(self, req: TaskRequest) -> None:
-        if not self._can_place() or self._queue:
+        # A request sent before our latest connect was held up by an outage (ours or
+        # the broker's): it is part of a backlog, placed paced and only where it fits.
+        if not self._can_place() or self._queue or req.sent_at < self._connected_at:
             self._queue.append((req, self.clock.now()))
             self.metrics.queued.labels(self._pname).set(len(self._queue))
             self._wake.set()
@@ -432,6 +435,7 @@ class Orchestrator:
     # -- after a reconnect: fresh loads first, then a paced backlog ----------------------
     def _on_connect(self) -> None:
         self.session.send(TOPICS.clock, self.clock.spec())
+        self._connected_at = self.clock.now()
         self._hold_until = time.monotonic() + self.fresh_wait_s
         self._reported = set()
         asyncio.get_running_loop().call_later(self.fresh_wait_s, self._wake.set)
@@ -449,7 +453,9 @@ class Orchestrator:
         """Some online node has room for *steps* (as far as the reports and our own
         pending assignments say). A backlog waits for room: an outage alone must not
         crash a node by releasing every held task at once."""
-        return any(n.online and n.free >= steps for n in self.cluster.nodes)
+        online = [n for n in self.cluster.nodes if n.online]
+        # (A task larger than every node is placed anyway: waiting would never end.)
+        return any(n.free >= steps for n in online) or all(n.capacity < steps for n in online)
 
     def _stale_load(self, load: NodeLoad) -> bool:
         """A report older than one already applied (a broker's replay of its saved copy)."""

@@ -68,7 +68,7 @@ class UserAgent:
                  max_retries: int = 3, connect_concurrency: int = 1,
                  logger: logging.Logger | None = None, run_id: str | None = None,
                  resend_min_s: float = 2.0, resend_max_s: float = 30.0,
-                 lost_after_s: float = 30.0) -> None:
+                 lost_after_s: float = 60.0) -> None:
         self.scenario = scenario
         self.clock = clock
         self.images = images

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broker import mosquitto_exe, wait_port
-from broker.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
@@ -54,6 +55,8 @@ def wait_until(cond, timeout: float, what: str, every: float = 0.1) -> None:  # 
 
 def metric(port: int, name: str, **labels: str) -> float:
     """One sample from a process's /metrics (0 when absent or unreachable)."""
+    if not port:
+        return 0.0
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
     except OSError:
@@ -67,6 +70,21 @@ def metric(port: int, name: str, **labels: str) -> float:
     return total
 
 
+def broker_port() -> int:
+    """A free port below the ephemeral range: while the broker is down, a client's
+    reconnect can never take its port as its own local port (and connect to itself)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]) \
+        if Path("/proc/sys/net/ipv4/ip_local_port_range").exists() else 32768
+    for port in random.sample(range(20000, max(20001, min(low, 32000))), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for the broker")
+
+
 class Mosquitto:
     """Mosquitto with the shipped config; killed and started again on the same port."""
 
@@ -74,7 +92,7 @@ class Mosquitto:
         exe = mosquitto_exe()
         assert exe is not None
         self.exe = exe
-        self.port = free_port()
+        self.port = broker_port()
         self.data = workdir / "mosquitto"
         self.data.mkdir()
         self.data.chmod(0o777)  # run as root, mosquitto drops to its own user
@@ -137,6 +155,12 @@ class Service:
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def metrics_port(self) -> int:
+        """The port its /metrics took (--metrics-port 0: a port chosen at bind time, never
+        one that an outgoing connection took meanwhile), from the latest start's log."""
+        found = re.findall(r"serving metrics on http://127\.0\.0\.1:(\d+)/metrics", self.text())
+        return int(found[-1]) if len(found) >= self.starts else 0
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
@@ -156,7 +180,6 @@ class ChaosBed:
     orch: Service = field(init=False)
     edges: list[Service] = field(init=False)
     users: Service = field(init=False)
-    ports: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.broker = Mosquitto(self.workdir)
@@ -165,22 +188,23 @@ class ChaosBed:
         epoch = time.time()
         common = ["--broker", self.broker.url, "--scenario", str(scen), "--time-scale",
                   str(SCALE), "--clock-epoch", repr(epoch)]
-        self.ports = {"orch": free_port(), "users": free_port()}
         self.orch = Service("orchestrator", [
             "orchestrator", *common, "--policy", "least_loaded",
             "--state", str(self.workdir / "orchestrator.sqlite"),
-            "--metrics-port", str(self.ports["orch"]), *self.orchestrator_args],
+            "--metrics-port", "0", *self.orchestrator_args],
             self.workdir / "orchestrator.log")
         self.edges = []
         for i, nodes in enumerate(self.edge_groups):
-            self.ports[f"edge{i}"] = free_port()
             self.edges.append(Service(f"edge{i}", [
-                "edge-node", *common, "--nodes", nodes, "--metrics-port",
-                str(self.ports[f"edge{i}"]), *self.edge_args], self.workdir / f"edge{i}.log"))
+                "edge-node", *common, "--nodes", nodes, "--metrics-port", "0", *self.edge_args],
+                self.workdir / f"edge{i}.log"))
         self.summary = self.workdir / "qos.json"
         self.users = Service("users", [
             "user-agent", *common, "--seed", "1", "--json", str(self.summary),
-            "--metrics-port", str(self.ports["users"])], self.workdir / "users.log")
+            # Three outages of up to 9 s plus reconnect back-off: more than the default
+            # 60 s past a task's end must pass before "nobody answers" is the truth.
+            "--lost-after", "150",
+            "--metrics-port", "0"], self.workdir / "users.log")
 
     def __enter__(self) -> ChaosBed:
         try:
@@ -189,7 +213,8 @@ class ChaosBed:
             for e in self.edges:
                 e.start()
             # Every node online at the orchestrator before the users start.
-            wait_until(lambda: metric(self.ports["orch"], "aaas_orchestrator_nodes_online") == 3,
+            wait_until(lambda: metric(self.orch.metrics_port(),
+                                      "aaas_orchestrator_nodes_online") == 3,
                        60, "edge nodes online at the orchestrator")
             self.users.start()
         except BaseException:
@@ -203,14 +228,20 @@ class ChaosBed:
         self.broker.close()
 
     # -- helpers for the tests -----------------------------------------------------------
+    def port(self, name: str) -> int:
+        """The /metrics port of the service *name* (orch, users, edge0, edge1)."""
+        svc = {"orch": self.orch, "users": self.users,
+               **{f"edge{i}": e for i, e in enumerate(self.edges)}}[name]
+        return svc.metrics_port()
+
     def sent(self) -> float:
-        return metric(self.ports["users"], "aaas_user_tasks_sent_total")
+        return metric(self.port("users"), "aaas_user_tasks_sent_total")
 
     def wait_sent(self, n: int, timeout: float = 60) -> None:
         wait_until(lambda: self.sent() >= n, timeout, f"{n} tasks sent")
 
     def running_on(self, edge: int) -> float:
-        return metric(self.ports[f"edge{edge}"], "aaas_edge_running_tasks")
+        return metric(self.port(f"edge{edge}"), "aaas_edge_running_tasks")
 
     def finish(self, timeout: float = 150) -> dict:  # type: ignore[type-arg]
         """Wait for the user agent to end; its QoS summary."""

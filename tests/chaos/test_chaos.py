@@ -52,7 +52,7 @@ def test_edge_process_sigkill_reassigns_its_tasks(tmp_path: Path) -> None:
         bed.edges[0].start()  # a new run of the process (another boot)
         summary = bed.finish()
         assert_guarantee(summary, bed)
-        moved = metric(bed.ports["orch"], "aaas_orchestrator_reassigned_tasks_total")
+        moved = metric(bed.port("orch"), "aaas_orchestrator_reassigned_tasks_total")
     assert moved >= 1, bed.orch.text()[-3000:]
     assert re.search(r"asp-00 went offline with [1-9]", bed.orch.text())
 
@@ -76,7 +76,7 @@ def test_mosquitto_graceful_restart_causes_no_false_node_death(tmp_path: Path) -
         bed.broker.start()
         summary = bed.finish()
         assert_guarantee(summary, bed)
-        moved = metric(bed.ports["orch"], "aaas_orchestrator_reassigned_tasks_total")
+        moved = metric(bed.port("orch"), "aaas_orchestrator_reassigned_tasks_total")
     assert moved == 0, bed.orch.text()[-3000:]
     assert "went offline with" not in bed.orch.text()
 
@@ -93,6 +93,6 @@ def test_node_frozen_past_keepalive_then_resumed_keeps_its_tasks(tmp_path: Path)
             bed.edges[1].signal(signal.SIGCONT)
         summary = bed.finish()
         assert_guarantee(summary, bed)
-        moved = metric(bed.ports["orch"], "aaas_orchestrator_reassigned_tasks_total")
+        moved = metric(bed.port("orch"), "aaas_orchestrator_reassigned_tasks_total")
     assert "asp-01 is back within its grace period" in bed.orch.text()
     assert moved == 0
