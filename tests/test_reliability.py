@@ -14,6 +14,7 @@ import time
 import zlib
 
 import numpy as np
+import pytest
 from prometheus_client import CollectorRegistry
 from stack_helpers import running_stack, small_scenario
 from test_bad_input import USER, Probe, sample, valid_request
@@ -32,7 +33,10 @@ from aaas import (
     decode,
 )
 from aaas.images import checksum, encode_png, random_mask
-from monitoring import UserMetrics
+from edge_node import start_nodes
+from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
+from orchestrator import Orchestrator
+from orchestrator.policies import make_policy
 from user_agent import Arrival, ImageSource, UserAgent
 
 
@@ -221,3 +225,38 @@ async def test_unanswered_task_is_lost_by_its_own_deadline(embedded: BrokerURL) 
         assert rec.outcome is Outcome.LOST
         assert 1.0 < time.monotonic() - t0 < 15
         assert (metrics.retries.labels("no_answer")._value.get()) >= 1
+
+
+@pytest.mark.parametrize("action", ["reassign", "fail"])
+async def test_node_offline_past_its_grace(embedded: BrokerURL, action: str) -> None:
+    scenario = small_scenario(asps=2, users=5)
+    registry = CollectorRegistry()
+    clock = EmulatedClock(scale=10_000.0)
+    async with start_nodes(scenario=scenario, specs=scenario.asps, url=embedded, clock=clock,
+                           metrics=EdgeMetrics(registry)) as nodes, Orchestrator(
+            scenario=scenario, policy=make_policy("least_loaded", scenario,
+                                                  rng=np.random.default_rng(0)),
+            url=embedded, clock=clock, metrics=OrchestratorMetrics(registry),
+            on_node_loss=action, node_grace_s=0.5) as orch:  # type: ignore[arg-type]
+        while orch.cluster.online_count < 2:  # noqa: ASYNC110 - polled with the test's timeout
+            await asyncio.sleep(0.05)
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            orch.cluster.nodes[1].online = False  # only asp-00 can take it
+            probe.session.send(TOPICS.request, valid_request("gone-1", steps=250), user_id=USER)
+            while "gone-1" not in nodes[0]._jobs:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            orch.cluster.nodes[1].online = True
+            # asp-00 "dies": its last will as the broker would publish it.
+            probe.session.send(TOPICS.status, NodeStatus(node_id="asp-00", state="offline",
+                                                         boot=nodes[0].boot), node_id="asp-00")
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                         TaskResult)
+            moved = sample(registry, "aaas_orchestrator_reassigned_tasks_total",
+                           policy="least_loaded", reason="offline")
+            if action == "fail":
+                assert res.status == "crashed" and res.error is not None
+                assert res.error.code == "node_offline" and moved == 0
+            else:
+                assert res.status == "ok" and moved == 1
