@@ -263,7 +263,14 @@ def assert_guarantee(summary: dict, bed: ChaosBed) -> dict:  # type: ignore[type
     """sent = the sum of the outcomes; nothing lost, no false crash, no overload crash."""
     tasks = summary["tasks"]
     figures = {k: tasks[k] for k in ("sent", *OUTCOMES)}
-    print("chaos figures:", json.dumps(figures))
+    orch = bed.port("orch")
+    extra = {"duplicates": metric(orch, "aaas_orchestrator_duplicate_requests_total"),
+             "reassigned": metric(orch, "aaas_orchestrator_reassigned_tasks_total"),
+             "resent": sum(metric(bed.port(f"edge{i}"), "aaas_edge_results_resent_total")
+                           for i in range(len(bed.edges))),
+             "node_crashes": sum(metric(bed.port(f"edge{i}"), "aaas_edge_crashes_total")
+                                 for i in range(len(bed.edges)))}
+    print("chaos figures:", json.dumps(figures), json.dumps(extra))
     assert tasks["sent"] >= 20, figures
     assert sum(tasks[o] for o in OUTCOMES) == tasks["sent"], figures
     assert tasks["lost"] == 0, (figures, bed.logs())
