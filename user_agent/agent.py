@@ -314,11 +314,14 @@ class UserAgent:
                     self._settle(rec, Outcome.LOST, error="no answer by the task's deadline")
                 elif now >= resend_at:
                     req = self._requests.get(task_id)
-                    if req is None:
+                    session = self.sessions[rec.user_id]
+                    if req is None or not session.connected or session.pending:
+                        # Still in the outbox (the broker is away): a second copy would
+                        # only pile up behind the first.
                         continue
                     every = min(2 * every, max(self.resend_max_s, every))
                     self._due[task_id] = (now + every, every, deadline)
                     self.metrics.retries.labels("no_answer").inc()
                     self.log.info("%s: no answer for %s yet; sending it again", rec.user_id,
                                   task_id)
-                    self.sessions[rec.user_id].send(TOPICS.request, req, user_id=rec.user_id)
+                    session.send(TOPICS.request, req, user_id=rec.user_id)

@@ -17,9 +17,9 @@ OUTCOMES = tuple(Outcome)
 """Every task sent ends in exactly one of these (:class:`aaas.Outcome`, in its order)."""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class TaskRecord:
-    """One task as its user saw it."""
+    """One task as its user saw it (slots: a long run keeps one per task)."""
 
     task_id: str
     user_id: str
