@@ -260,3 +260,25 @@ async def test_node_offline_past_its_grace(embedded: BrokerURL, action: str) -> 
                 assert res.error.code == "node_offline" and moved == 0
             else:
                 assert res.status == "ok" and moved == 1
+
+
+def test_task_table_survives_a_restart_of_its_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from orchestrator.inflight import TaskEntry, TaskStore
+
+    path = tmp_path / "state.sqlite"
+    store = TaskStore(path)
+    store.put(TaskEntry(user_id=USER, task_id="a", steps=120, request=b"req"))
+    store.put(TaskEntry(user_id=USER, task_id="b", steps=130, state="assigned",
+                        node_id="asp-01", boot="b1", request=b"req-b"))
+    store.set_boot("asp-01", "b1")
+    store.ack(USER, "a")
+    # No close(): as after a SIGKILL, only what was committed counts.
+    again = TaskStore(path)
+    assert again.get(USER, "a") is None and again.acked(USER, "a")
+    b = again.get(USER, "b")
+    assert b is not None and (b.state, b.node_id, b.boot, b.request) == (
+        "assigned", "asp-01", "b1", b"req-b")
+    assert again.boots == {"asp-01": "b1"}
+    assert [e.task_id for e in again.on_node("asp-01")] == ["b"]
+    store.close()
+    again.close()
