@@ -46,6 +46,9 @@ def main() -> int:
     p.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--flat-pct", type=float, default=15.0)
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    p.add_argument("--stream-records", action=argparse.BooleanOptionalAction, default=True,
+                   help="the user agent streams settled records to disk (--records) and "
+                   "keeps totals only (default: on)")
     args = p.parse_args()
 
     from aaas import load_scenario
@@ -97,7 +100,8 @@ def main() -> int:
     aaas("edge", "edge-node", *common)
     time.sleep(3)
     summary = work / "qos.json"
-    aaas("users", "user-agent", *common, "--json", str(summary))
+    aaas("users", "user-agent", *common, "--json", str(summary),
+         *(["--records", str(work / "records.jsonl")] if args.stream_records else []))
     print(f"soak: {args.users} users, {args.rate_factor:g} x the paper's rate "
           f"({rate:g}/s emulated, ~{rate * args.time_scale:.0f} tasks/s wall), "
           f"{args.minutes:g} min, x{args.time_scale:g}; logs in {work}", flush=True)

@@ -9,6 +9,7 @@ header, JSON depth), and a task nobody answers is lost by its own deadline.
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 import time
 import zlib
@@ -282,3 +283,18 @@ def test_task_table_survives_a_restart_of_its_process(tmp_path) -> None:  # type
     assert [e.task_id for e in again.on_node("asp-01")] == ["b"]
     store.close()
     again.close()
+
+
+async def test_records_streamed_to_disk_leave_memory(embedded: BrokerURL, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenario = small_scenario(asps=2, users=5)
+    async with running_stack(embedded, scenario) as stack:
+        path = tmp_path / "records.jsonl"
+        with path.open("w") as out:
+            agent = await _run_users(embedded, scenario, stack.clock, seed=4, n=5,
+                                     records_out=out)
+        assert agent.records == {}
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [r["outcome"] for r in lines] == ["finished"] * 5
+        summary = agent.summary()
+        assert (summary.tasks.sent, summary.tasks.finished) == (5, 5)
+        assert summary.latency_s.p50 is not None and summary.bytes.up > 0

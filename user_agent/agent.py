@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from types import TracebackType
+from typing import TextIO
 
 import aiomqtt
 import numpy as np
@@ -50,7 +53,7 @@ from aaas.images import checksum, encode_png
 from monitoring import UserMetrics
 
 from .images import ImageSource
-from .qos import QoSSummary, TaskRecord
+from .qos import QoSSummary, SettledTotals, TaskRecord
 from .workload import Arrival
 
 __all__ = ["UserAgent"]
@@ -68,7 +71,7 @@ class UserAgent:
                  max_retries: int = 3, connect_concurrency: int = 1,
                  logger: logging.Logger | None = None, run_id: str | None = None,
                  resend_min_s: float = 2.0, resend_max_s: float = 30.0,
-                 lost_after_s: float = 60.0) -> None:
+                 lost_after_s: float = 60.0, records_out: TextIO | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.images = images
@@ -86,6 +89,11 @@ class UserAgent:
         self._due: dict[str, tuple[float, float, float]] = {}
         """Open task id -> (resend at, resend interval, deadline), wall monotonic seconds."""
         self._watchdog: asyncio.Task[None] | None = None
+        self.records_out = records_out
+        """Where settled records go as JSON lines, leaving memory (None: kept in ``records``)."""
+        self._settled = SettledTotals()
+        self._gone: OrderedDict[str, None] = OrderedDict()
+        """Ids of tasks streamed out (bounded): a late copy of their answer is no news."""
         self._done = asyncio.Event()
         self._outstanding = 0
         self._connect_sem = asyncio.Semaphore(connect_concurrency)
@@ -209,6 +217,8 @@ class UserAgent:
     def _on_result(self, res: TaskResult, p: Params) -> None:
         uid = p["user_id"]
         rec = self.records.get(res.task_id)
+        if rec is None and res.task_id in self._gone:
+            return  # a late copy of an answer already settled and streamed out
         if rec is None or rec.user_id != uid:
             self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
             return
@@ -228,6 +238,8 @@ class UserAgent:
                          error=res.error.code if res.error is not None else None)
 
     def _on_error(self, reply: ErrorReply, _p: Params) -> None:
+        if (reply.task_id or "") in self._gone:
+            return  # about a task already settled and streamed out
         if reply.error.code == ErrorCode.DUPLICATE:
             self._still_open(reply.task_id or "")
             return
@@ -259,6 +271,8 @@ class UserAgent:
                 self.metrics.quality.labels(node).observe(rec.quality)
         self._outstanding -= 1
         self.metrics.outstanding.set(self._outstanding)
+        if self.records_out is not None:
+            self._stream_out(rec)
         if self._outstanding == 0:
             self._done.set()
 
@@ -271,15 +285,16 @@ class UserAgent:
                 wall = max(wall, max(d for _, _, d in self._due.values()) - time.monotonic())
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._done.wait(), wall)
-        for rec in self.records.values():
+        for rec in list(self.records.values()):
             if rec.outcome is None:
                 self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
-        return QoSSummary.of(list(self.records.values()))
+        return QoSSummary.of(list(self.records.values()), self._settled)
 
     def quality_of(self) -> np.ndarray:
-        return np.array([r.quality for r in self.records.values() if r.quality is not None])
+        return np.array([*self._settled.quality,
+                         *(r.quality for r in self.records.values() if r.quality is not None)])
 
     # -- delivery across faults (docs/reliability.md) ------------------------------------
     def _expected_wall(self, steps: int) -> float:
@@ -325,3 +340,16 @@ class UserAgent:
                     self.log.info("%s: no answer for %s yet; sending it again", rec.user_id,
                                   task_id)
                     session.send(TOPICS.request, req, user_id=rec.user_id)
+
+    def _stream_out(self, rec: TaskRecord) -> None:
+        """Bounded memory for long runs: the settled record goes to disk, its figures
+        stay in the totals the summary is computed from."""
+        assert self.records_out is not None
+        keys = ("task_id", "user_id", "steps", "sent_at", "outcome", "latency_s", "quality",
+                "node_id", "error", "attempts", "bytes_up", "bytes_down")
+        self.records_out.write(json.dumps({k: getattr(rec, k) for k in keys}) + "\n")
+        self._settled.add(rec)
+        self.records.pop(rec.task_id, None)
+        self._gone[rec.task_id] = None
+        while len(self._gone) > 100_000:
+            self._gone.popitem(last=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -40,6 +41,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--lost-after", type=float, default=60.0, metavar="SECONDS",
                    help="wall seconds past a task's expected end (2 runtimes + the queue "
                    "timeout) after which an unanswered task is lost (default: 60)")
+    p.add_argument("--records", type=Path, default=None, metavar="PATH",
+                   help="stream every settled task's record to PATH as JSON lines and keep "
+                   "only totals in memory (for long runs; default: records stay in memory)")
     p.add_argument("--run-id", default=None, metavar="ID",
                    help="prefix of this run's task ids, which scopes the services' duplicate "
                    "detection to the run (default: random)")
@@ -114,10 +118,14 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> int:
         clock = await resolve_clock(args, url)
-        with metrics_server(args, registry):
+        records = args.records.open("w") if args.records is not None else None
+        with metrics_server(args, registry), contextlib.ExitStack() as files:
+            if records is not None:
+                files.enter_context(records)
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
                                  images=images, metrics=UserMetrics(registry),
-                                 run_id=args.run_id, lost_after_s=args.lost_after) as agent:
+                                 run_id=args.run_id, lost_after_s=args.lost_after,
+                                 records_out=records) as agent:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)

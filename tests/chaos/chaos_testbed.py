@@ -204,6 +204,8 @@ class ChaosBed:
             # Three outages of up to 9 s plus reconnect back-off: more than the default
             # 60 s past a task's end must pass before "nobody answers" is the truth.
             "--lost-after", "150",
+            # Records streamed to disk (bounded memory): one line per task, checked below.
+            "--records", str(self.workdir / "records.jsonl"),
             "--metrics-port", "0"], self.workdir / "users.log")
 
     def __enter__(self) -> ChaosBed:
@@ -278,4 +280,7 @@ def assert_guarantee(summary: dict, bed: ChaosBed) -> dict:  # type: ignore[type
     assert tasks["rejected"] == 0, (figures, bed.logs())
     assert tasks["error"] == 0, (figures, bed.logs())
     assert tasks["finished"] == tasks["sent"], figures
+    records = (bed.workdir / "records.jsonl").read_text().splitlines()
+    assert len(records) == tasks["sent"]
+    assert len({json.loads(r)["task_id"] for r in records}) == tasks["sent"]
     return figures
