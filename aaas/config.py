@@ -212,9 +212,12 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Side in pixels of the images the emulated users generate."""
     queue_timeout_s: float = 3600.0
     """Emulated seconds a task may wait for an online node before rejection."""
+    max_image_pixels: int = 4_194_304
+    """Most pixels (width × height, read from the header before decoding) an image or mask
+    may have: a small PNG can decode to gigabytes."""
 
     def __post_init__(self) -> None:
-        _positive(self, "max_image_bytes", "image_size", "queue_timeout_s")
+        _positive(self, "max_image_bytes", "image_size", "queue_timeout_s", "max_image_pixels")
 
 
 class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -11,6 +11,7 @@ equal).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -27,15 +28,19 @@ from .schemas import (
     LinkUpdate,
     NodeLoad,
     NodeStatus,
+    TaskAck,
     TaskEvent,
     TaskRequest,
     TaskResult,
 )
 from .topics import TopicTemplate
 
-__all__ = ["ROOT", "TOPICS", "Role", "Route", "decode", "encode"]
+__all__ = ["MAX_JSON_DEPTH", "ROOT", "TOPICS", "Role", "Route", "check_depth", "decode", "encode"]
 
 ROOT = "aaas/v1"
+
+MAX_JSON_DEPTH = 32
+"""Deepest JSON nesting a payload may have (the contract's own payloads need 4)."""
 
 P = TypeVar("P", bound=msgspec.Struct)
 
@@ -106,6 +111,8 @@ class _Topics:
     node_error = _route("node_error", "nodes/{node_id}/error", ErrorReply, sender=(_N, _O),
                         receiver=Role.OPERATOR)
     clock = _route("clock", "clock", ClockSpec, sender=_O, receiver=Role.ANY, retain=True)
+    ack = _route("ack", "users/{user_id}/ack", TaskAck, sender=_U, receiver=(_O, _N))
+    """The user settled the task: results kept for sending again may be dropped."""
     link_control = _route("link_control", "link/{user_id}/set", LinkUpdate,
                           sender=Role.OPERATOR, receiver=Role.LINK)
 
@@ -118,6 +125,32 @@ TOPICS = _Topics()
 T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
+
+# A JSON string (skipped whole, brackets inside it do not count) or a bracket.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ProtocolError(too_deep) when *raw* nests JSON deeper than *limit*.
+
+    msgspec decodes recursively and raises RecursionError on deep input (tens of
+    thousands of ``[``), which is not a ProtocolError and escaped every handler.
+    Hand-written because neither msgspec nor the json module offers a depth
+    limit; it scans only when the payload has more brackets than *limit* (base64
+    images have none), and then with one C-level regex over tokens.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return
+    depth = 0
+    for m in _TOKEN.finditer(raw):
+        c = m.group()
+        if c in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise ProtocolError(ErrorCode.TOO_DEEP,
+                                    f"JSON nests deeper than {limit} levels")
+        elif c in (b"]", b"}"):
+            depth -= 1
 
 
 class _Versioned(msgspec.Struct):
@@ -141,6 +174,7 @@ def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
     """
     if isinstance(raw, str):
         raw = raw.encode()
+    check_depth(bytes(raw))
     try:
         version = _version_decoder.decode(raw).v
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:

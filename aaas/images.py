@@ -16,6 +16,7 @@ from .errors import ProtocolError
 from .schemas import ErrorCode
 
 __all__ = [
+    "check_pixels",
     "checksum",
     "decode_image",
     "decode_mask",
@@ -46,23 +47,41 @@ def encode_png(array: npt.NDArray[np.generic]) -> bytes:
     return buf.getvalue()
 
 
-def _open(data: bytes, what: str) -> Image.Image:
+def _header(data: bytes, what: str, max_pixels: int | None) -> Image.Image:
+    """The image with only its header read (Pillow decodes lazily), size checked."""
     try:
         img = Image.open(io.BytesIO(data))
+    except Exception as exc:  # Pillow raises many types for bad data
+        raise ProtocolError(ErrorCode.BAD_IMAGE, f"{what} is not a readable image: {exc}") from None
+    w, h = img.size
+    if max_pixels is not None and w * h > max_pixels:
+        raise ProtocolError(ErrorCode.IMAGE_TOO_LARGE, f"{what} is {w}x{h} pixels; the limit "
+                            f"is {max_pixels} pixels")
+    return img
+
+
+def check_pixels(data: bytes, what: str, max_pixels: int) -> None:
+    """Raise ProtocolError when *data*'s header says more than *max_pixels* (no decoding)."""
+    _header(data, what, max_pixels)
+
+
+def _open(data: bytes, what: str, max_pixels: int | None) -> Image.Image:
+    img = _header(data, what, max_pixels)
+    try:
         img.load()
     except Exception as exc:  # Pillow raises many types for bad data
         raise ProtocolError(ErrorCode.BAD_IMAGE, f"{what} is not a readable image: {exc}") from None
     return img
 
 
-def decode_image(data: bytes) -> U8Array:
-    """H×W×3 uint8 array of an encoded image."""
-    return np.asarray(_open(data, "image").convert("RGB"), dtype=np.uint8)
+def decode_image(data: bytes, *, max_pixels: int | None = None) -> U8Array:
+    """H×W×3 uint8 array of an encoded image (refused from its header above *max_pixels*)."""
+    return np.asarray(_open(data, "image", max_pixels).convert("RGB"), dtype=np.uint8)
 
 
-def decode_mask(data: bytes) -> BoolArray:
+def decode_mask(data: bytes, *, max_pixels: int | None = None) -> BoolArray:
     """H×W bool array (True = missing pixel) of an encoded mask."""
-    return np.asarray(_open(data, "mask").convert("L"), dtype=np.uint8) > 127
+    return np.asarray(_open(data, "mask", max_pixels).convert("L"), dtype=np.uint8) > 127
 
 
 def synthetic_image(rng: np.random.Generator, size: int = 64) -> U8Array:

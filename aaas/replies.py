@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from .contract import check_depth
 from .errors import ProtocolError
 from .schemas import ErrorInfo, ErrorReply
 
@@ -20,8 +21,10 @@ _guess = msgspec.json.Decoder(_TaskIdOnly)
 def guess_task_id(raw: bytes) -> str | None:
     """The ``task_id`` of a payload that may be invalid, when it is readable."""
     try:
+        check_depth(raw)
         tid = _guess.decode(raw).task_id
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, ProtocolError, UnicodeDecodeError):
+        # (invalid UTF-8 inside a string: a bit error on the link)
         return None
     return tid if isinstance(tid, str) and len(tid) <= 128 else None
 

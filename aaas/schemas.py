@@ -31,6 +31,7 @@ __all__ = [
     "NodeLoad",
     "NodeStatus",
     "Outcome",
+    "TaskAck",
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
@@ -93,6 +94,11 @@ class ErrorCode(StrEnum):
     NOT_ASSIGNED = "not_assigned"
     """A message about a task its sender was not given: an event for a task not assigned
     to that node, a result without the task's ``reply_key``."""
+    DUPLICATE = "duplicate"
+    """The task id is already open in this run: it is queued or running (keep waiting), or
+    its result is sent again. Not an outcome: the user goes on waiting."""
+    TOO_DEEP = "too_deep"
+    """The JSON nests deeper than the contract allows (32 levels)."""
 
 
 class Outcome(StrEnum):
@@ -167,6 +173,9 @@ class Assignment(_Payload, frozen=True, kw_only=True):
     """Emulated time of the decision."""
     request: TaskRequest
     """The user's request, forwarded as received."""
+    boot: Id | None = None
+    """The node's process run (NodeStatus.boot) the orchestrator assigned to; a node of
+    another run drops the assignment (the orchestrator places such tasks again)."""
 
 
 class Timings(msgspec.Struct, frozen=True, kw_only=True):
@@ -269,6 +278,20 @@ class NodeStatus(_Payload, frozen=True, kw_only=True):
     state: NodeState
     backend: str = ""
     at: float | None = None
+    boot: Id | None = None
+    """Id of the node's process run (new on every start): a node that is online again with
+    another ``boot`` was restarted and has lost its running tasks."""
+
+
+class TaskAck(_Payload, frozen=True, kw_only=True):
+    """A user has settled a task: users/{user_id}/ack, QoS 1.
+
+    Whoever keeps the task's result for sending again (the node, the orchestrator)
+    may forget it.
+    """
+
+    task_id: Id
+    user_id: Id
 
 
 class ClockSpec(_Payload, frozen=True, kw_only=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .config import Scenario
 from .errors import ProtocolError
-from .images import checksum
+from .images import check_pixels, checksum
 from .schemas import ErrorCode, TaskRequest
 
 __all__ = ["check_request"]
@@ -29,3 +29,6 @@ def check_request(req: TaskRequest, scenario: Scenario, *, topic_user: str | Non
     if checksum(req.image, req.mask) != req.checksum:
         raise ProtocolError(ErrorCode.CHECKSUM_MISMATCH, "sha256(image + mask) does not match "
                             "checksum; the content was damaged on the way")
+    # Bounded work: the pixel count from the headers, before anything decodes them.
+    check_pixels(req.image, "image", scenario.limits.max_image_pixels)
+    check_pixels(req.mask, "mask", scenario.limits.max_image_pixels)

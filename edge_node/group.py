@@ -30,7 +30,8 @@ def make_backend(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
 @contextlib.asynccontextmanager
 async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: BrokerURL,
                       clock: EmulatedClock, metrics: EdgeMetrics,
-                      device: str | None = None) -> AsyncIterator[list[EdgeNode]]:
+                      device: str | None = None,
+                      keepalive: int = 30) -> AsyncIterator[list[EdgeNode]]:
     """Start one EdgeNode per spec; stops them all (offline status) on exit."""
     check_backends(s.backend for s in specs)  # every node's, before any starts
     async with contextlib.AsyncExitStack() as stack:
@@ -38,6 +39,7 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
         for spec in specs:
             backend = make_backend(spec, scenario=scenario, clock=clock, device=device)
             node = EdgeNode(spec=spec, scenario=scenario, url=url, clock=clock, backend=backend,
-                            metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"))
+                            metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"),
+                            keepalive=keepalive)
             nodes.append(await stack.enter_async_context(node))
         yield nodes

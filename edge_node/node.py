@@ -4,12 +4,21 @@ It takes assignments from the orchestrator, applies the crash rule, runs the
 inpainting backend, and publishes the result to the user, events to the
 orchestrator and its load (retained) after every change. Its retained
 ``online`` status is replaced by the ``offline`` last will if it dies.
+
+Delivery across faults (docs/reliability.md): a persistent session keeps the
+assignments sent while it is away; every answer it sends a user is kept (bounded)
+until the user acknowledges it and is sent again when the orchestrator forwards a
+repeated request; ``boot`` names this run of the process, and an assignment made to
+an earlier run is dropped (the orchestrator places it again). Images are checked
+from their headers before decoding, and decoding runs off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections import OrderedDict
 from types import TracebackType
 
 from aaas import (
@@ -30,6 +39,7 @@ from aaas import (
     Params,
     ProtocolError,
     Scenario,
+    TaskAck,
     TaskEvent,
     TaskResult,
     TaskStatus,
@@ -46,13 +56,16 @@ from .checks import check_assignment
 
 __all__ = ["EdgeNode"]
 
+RESULT_CACHE = 4096
+"""Answers kept for sending again until their users acknowledge them (oldest dropped)."""
+
 
 class EdgeNode:
     """One ASP: capacity, crash rule, backend, and its MQTT session."""
 
     def __init__(self, *, spec: AspSpec, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
                  backend: InpaintBackend, metrics: EdgeMetrics,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None, keepalive: int = 30) -> None:
         self.spec = spec
         self.id = spec.id
         self.scenario = scenario
@@ -62,15 +75,23 @@ class EdgeNode:
         self.log = logger or logging.getLogger(f"aaas.edge.{spec.id}")
         self.ledger = CapacityLedger(capacity=spec.capacity, rule=scenario.crash)
         self.seq = -1
+        self.boot = secrets.token_hex(6)
+        """This run of the node's process (NodeStatus.boot)."""
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name)
+        self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
+        offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name,
+                             boot=self.boot)
         self.dispatch = Dispatcher(on_error=self._bad)
         self.dispatch.on(TOPICS.assign, self._on_assign)
+        self.dispatch.on(TOPICS.ack, self._on_ack)
         self.session = MqttSession(
             url=url, client_id=self.id,
             subscriptions=self.dispatch.subscriptions(node_id=self.id),
             handler=self.dispatch.handle,
             will=Outgoing(TOPICS.status.topic.format(node_id=self.id), encode(offline), 1, True),
+            # Persistent: assignments sent while the connection is down wait at the broker.
+            clean_session=False, keepalive=keepalive,
             on_connect=self._on_connect,
             on_bytes=lambda d, n: self.metrics.bytes.labels(self.id, d).inc(n),
             logger=self.log,
@@ -90,7 +111,8 @@ class EdgeNode:
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         self.session.send(TOPICS.status, NodeStatus(node_id=self.id, state="offline",
-                                                    backend=self.backend.name, at=self.clock.now()),
+                                                    backend=self.backend.name, at=self.clock.now(),
+                                                    boot=self.boot),
                           node_id=self.id)
         await self.session.close()
         await self.backend.aclose()
@@ -98,13 +120,16 @@ class EdgeNode:
     def _on_connect(self) -> None:
         # Birth: online status and the current load, both retained.
         self.session.send(TOPICS.status, NodeStatus(node_id=self.id, state="online",
-                                                    backend=self.backend.name, at=self.clock.now()),
+                                                    backend=self.backend.name, at=self.clock.now(),
+                                                    boot=self.boot),
                           node_id=self.id)
         self._publish_load()
 
     # -- incoming ----------------------------------------------------------------
     def _on_assign(self, assignment: Assignment, _params: Params) -> None:
         check_assignment(assignment, node_id=self.id, last_seq=self.seq, scenario=self.scenario)
+        if self._repeated_or_stale(assignment):
+            return
         self._on_assignment(assignment)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
@@ -178,10 +203,15 @@ class EdgeNode:
     async def _execute(self, a: Assignment, task: Running) -> None:
         req = a.request
         try:
+            # Off the event loop: a slow decode must not stall the node's MQTT session.
+            limit = self.scenario.limits.max_image_pixels
             job = InpaintJob(task_id=req.task_id, steps=req.steps,
-                             image=decode_image(req.image), mask=decode_mask(req.mask))
+                             image=await asyncio.to_thread(decode_image, req.image,
+                                                           max_pixels=limit),
+                             mask=await asyncio.to_thread(decode_mask, req.mask,
+                                                          max_pixels=limit))
             out = await self.backend.run(job)
-            image = encode_png(out.image)
+            image = await asyncio.to_thread(encode_png, out.image)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the backend failed: tell the user, free the capacity
@@ -204,13 +234,13 @@ class EdgeNode:
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
         self.metrics.quality.labels(self.id).observe(quality)
-        self.session.send(TOPICS.result, TaskResult(
+        self._send_kept(TaskResult(
             task_id=task.task_id, user_id=task.user_id, status="ok", node_id=self.id,
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,
             metrics=out.metrics, reply_key=task.reply_key,
             timings=Timings(sent_at=req.sent_at, assigned_at=a.assigned_at,
                             started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
-        ), user_id=task.user_id)
+        ))
         self._finished_event(task, quality=quality)
 
     def _finished_event(self, task: Running, *, quality: float | None) -> None:
@@ -225,12 +255,12 @@ class EdgeNode:
                      sent_at: float | None, now: float, error: ErrorInfo,
                      assigned_at: float | None = None, started_at: float | None = None,
                      reply_key: str | None = None) -> None:
-        self.session.send(TOPICS.result, TaskResult(
+        self._send_kept(TaskResult(
             task_id=task_id, user_id=user_id, status=status,
             node_id=self.id, steps=steps, error=error, reply_key=reply_key,
             timings=Timings(sent_at=sent_at if sent_at is not None else started_at or now,
                             assigned_at=assigned_at, started_at=started_at, finished_at=now),
-        ), user_id=user_id)
+        ))
 
     def _publish_gauges(self) -> None:
         self.metrics.used.labels(self.id).set(self.ledger.used)
@@ -246,3 +276,40 @@ class EdgeNode:
         return NodeLoad(node_id=self.id, capacity=self.ledger.capacity, used=self.ledger.used,
                         free=self.ledger.free, running=len(self.ledger.running), seq=self.seq,
                         crashes=self.ledger.crashes, at=self.clock.now())
+
+    # -- delivery across faults (docs/reliability.md) ------------------------------------
+    def _send_kept(self, result: TaskResult) -> None:
+        """Send a user its answer and keep it until the user acknowledges it."""
+        raw = encode(result)
+        self._results[result.task_id] = (result.user_id, raw)
+        while len(self._results) > RESULT_CACHE:
+            self._results.popitem(last=False)
+        self.session.publish_raw(TOPICS.result.topic.format(user_id=result.user_id), raw,
+                                 qos=TOPICS.result.qos)
+
+    def _repeated_or_stale(self, a: Assignment) -> bool:
+        """Handle an assignment that must not start a task; True when handled."""
+        req = a.request
+        if a.boot is not None and a.boot != self.boot:
+            # Made to an earlier run of this process (it waited in the persistent
+            # session): that run's tasks are gone, and the orchestrator, seeing the new
+            # boot, places them again. Running it too would run it twice.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
+        kept = self._results.get(req.task_id)
+        if kept is not None and kept[0] == req.user_id:
+            # Answered already: the user's copy was lost on the way; send it again.
+            self.metrics.resent.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self.session.publish_raw(TOPICS.result.topic.format(user_id=req.user_id), kept[1],
+                                     qos=TOPICS.result.qos)
+            self._publish_load()
+            return True
+        return False
+
+    def _on_ack(self, ack: TaskAck, p: Params) -> None:
+        kept = self._results.get(ack.task_id)
+        if kept is not None and kept[0] == ack.user_id == p["user_id"]:
+            del self._results[ack.task_id]

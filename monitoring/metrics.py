@@ -56,6 +56,12 @@ class EdgeMetrics:
         self.quality = Histogram("aaas_edge_delivered_quality", "Quality q_i(t) of the tasks "
                                  "the node finished", ["node"], buckets=QUALITY_BUCKETS,
                                  registry=registry)
+        self.resent = Counter("aaas_edge_results_resent", "Results sent again from the node's "
+                              "result cache (the request was repeated)", ["node"],
+                              registry=registry)
+        self.stale = Counter("aaas_edge_stale_assignments", "Assignments made to an earlier run "
+                             "of the node's process, dropped (the orchestrator places them "
+                             "again)", ["node"], registry=registry)
 
     def init_node(self, node: str) -> None:
         """Create *node*'s series at 0, so "no crash yet" reads 0 rather than no data."""
@@ -107,6 +113,15 @@ class OrchestratorMetrics:
         self.quality = Histogram("aaas_orchestrator_task_quality", "Quality q_i(t) of the tasks "
                                  "the nodes finished (from their events)", ["policy"],
                                  buckets=QUALITY_BUCKETS, registry=registry)
+        self.duplicates = Counter("aaas_orchestrator_duplicate_requests", "Requests for a task "
+                                  "already open in the run (answered, not run again)",
+                                  ["policy"], registry=registry)
+        self.reassigned = Counter("aaas_orchestrator_reassigned_tasks", "Tasks placed again "
+                                  "after their node was lost, by reason (offline, restarted, "
+                                  "lost_answer)", ["policy", "reason"], registry=registry)
+        self.open_tasks = Gauge("aaas_orchestrator_open_tasks", "Tasks in the orchestrator's "
+                                "table (not yet acknowledged by their users)", ["policy"],
+                                registry=registry)
 
     def init_policy(self, policy: str, scenario: str) -> None:
         """Mark *policy* as running and create its series at 0."""
@@ -141,6 +156,9 @@ class UserMetrics:
                                  ["reason"], registry=registry)
         self.outstanding = Gauge("aaas_user_outstanding_tasks", "Tasks sent and not yet answered",
                                  registry=registry)
+        self.duplicates = Counter("aaas_user_duplicate_replies", "duplicate replies received (the "
+                                  "orchestrator has the task; the user goes on waiting)",
+                                  registry=registry)
         for outcome in Outcome:
             self.outcomes.labels(outcome)
         for direction in ("sent", "received"):

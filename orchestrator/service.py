@@ -4,6 +4,15 @@ It keeps the cluster view from the retained load/status reports plus its own
 pending assignments, validates every request (error reply to the user on bad
 input), holds tasks while no node is online (up to the scenario's queue
 timeout), and tracks rewards from the nodes' events.
+
+Delivery across faults (docs/reliability.md): every task is in a table
+(:mod:`orchestrator.inflight`, on disk with ``state_path``) until its user
+acknowledges it; a repeated request is answered (``duplicate``, the node asked to
+send its result again, or the orchestrator's own answer sent again), never run
+twice; a node that goes offline keeps its tasks for ``node_grace_s`` wall seconds,
+then they are placed again (``on_node_loss="reassign"``) or reported ``crashed``
+(``"fail"``); after a reconnect the backlog waits for fresh load reports and is
+placed in paced batches.
 """
 
 from __future__ import annotations
@@ -11,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from aaas import (
     TOPICS,
@@ -23,6 +34,7 @@ from aaas import (
     EmulatedClock,
     ErrorCode,
     ErrorInfo,
+    ErrorReply,
     Incoming,
     MqttSession,
     NodeLoad,
@@ -30,10 +42,13 @@ from aaas import (
     Params,
     ProtocolError,
     Scenario,
+    TaskAck,
     TaskEvent,
     TaskRequest,
     TaskResult,
     Timings,
+    decode,
+    encode,
     error_reply,
 )
 from aaas.validate import check_request
@@ -41,11 +56,13 @@ from monitoring import OrchestratorMetrics
 
 from .checks import NodeReportChecks
 from .cluster import ClusterView
+from .inflight import TaskEntry, TaskStore
 from .policies import Policy
 
-__all__ = ["Orchestrator", "RewardLedger"]
+__all__ = ["NodeLossAction", "Orchestrator", "RewardLedger"]
 
-_SEEN_MAX = 100_000
+NodeLossAction = Literal["reassign", "fail"]
+"""What happens to the running tasks of a node lost for good (--on-node-loss)."""
 
 
 @dataclass
@@ -64,7 +81,10 @@ class Orchestrator:
 
     def __init__(self, *, scenario: Scenario, policy: Policy, url: BrokerURL,
                  clock: EmulatedClock, metrics: OrchestratorMetrics,
-                 client_id: str = "orchestrator", logger: logging.Logger | None = None) -> None:
+                 client_id: str = "orchestrator", logger: logging.Logger | None = None,
+                 state_path: Path | None = None, on_node_loss: NodeLossAction = "reassign",
+                 node_grace_s: float = 10.0, fresh_wait_s: float = 1.0,
+                 pace_s: float = 0.02) -> None:
         self.scenario = scenario
         self.policy = policy
         self.clock = clock
@@ -74,8 +94,21 @@ class Orchestrator:
         self.checks = NodeReportChecks(scenario)
         self.users = set(scenario.user_ids())
         self.ledger = RewardLedger()
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._queue: deque[TaskRequest] = deque()
+        self.store = TaskStore(state_path)
+        self.on_node_loss = on_node_loss
+        self.node_grace_s = node_grace_s
+        """Wall seconds an offline node keeps its tasks (a broker restart is not a death)."""
+        self.fresh_wait_s = fresh_wait_s
+        """Wall seconds after a reconnect that placement waits for fresh load reports."""
+        self.pace_s = pace_s
+        """Wall pause between batches (one task per online node) of a backlog."""
+        self._grace: dict[str, asyncio.TimerHandle] = {}
+        self._hold_until = 0.0
+        self._connected_at = float("-inf")
+        self._reported: set[str] = set()
+        self._last_load_at: dict[str, float] = {}
+        self._empty_since: float | None = None
+        self._queue: deque[tuple[TaskRequest, float]] = deque()
         self._queue_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.dispatch = Dispatcher(on_error=self._bad)
@@ -84,11 +117,15 @@ class Orchestrator:
         self.dispatch.on(TOPICS.status, self._on_status, guard=self._known_node)
         # An empty event is ignored too (it always was), not only cleared retained ones.
         self.dispatch.on(TOPICS.event, self._on_event, guard=self._known_node, ignore_empty=True)
+        self.dispatch.on(TOPICS.ack, self._on_ack, guard=self._known_user)
         self.session = MqttSession(
             url=url, client_id=client_id,
             subscriptions=self.dispatch.subscriptions(),
             handler=self.dispatch.handle,
-            on_connect=lambda: self.session.send(TOPICS.clock, self.clock.spec()),
+            # A persistent session: requests sent while this process is away (restart)
+            # wait at the broker for it.
+            clean_session=False,
+            on_connect=self._on_connect,
             on_bytes=lambda d, n: self.metrics.bytes.labels(d).inc(n),
             logger=self.log,
         )
@@ -98,6 +135,8 @@ class Orchestrator:
         metrics.reward.labels(self._pname).set(0)
 
     async def __aenter__(self) -> Orchestrator:
+        if len(self.store):
+            self.log.info("rebuilt %d open tasks from %s", len(self.store), self.store.path)
         await self.session.__aenter__()
         self._queue_task = asyncio.create_task(self._serve_queue(), name="orchestrator-queue")
         return self
@@ -107,7 +146,10 @@ class Orchestrator:
         if self._queue_task is not None:
             self._queue_task.cancel()
             await asyncio.gather(self._queue_task, return_exceptions=True)
+        for timer in self._grace.values():
+            timer.cancel()
         await self.session.close()
+        self.store.close()
 
     # -- incoming: checks and error replies ----------------------------------------------
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
@@ -138,16 +180,22 @@ class Orchestrator:
     # -- requests ----------------------------------------------------------------------
     def _on_request(self, req: TaskRequest, p: Params) -> None:
         check_request(req, self.scenario, topic_user=p["user_id"])
-        key = f"{req.user_id}/{req.task_id}/{req.attempt}"
-        if key in self._seen:
-            return  # a QoS 1 duplicate
-        self._seen[key] = None
+        entry = self.store.get(req.user_id, req.task_id)
+        if entry is not None or self.store.acked(req.user_id, req.task_id):
+            self._repeated(req, entry)
+            return
         self.checks.remember_key(req.task_id, req.reply_key)
-        if len(self._seen) > _SEEN_MAX:
-            self._seen.popitem(last=False)
+        self.store.put(TaskEntry(user_id=req.user_id, task_id=req.task_id, steps=req.steps,
+                                 request=encode(req)))
+        self.metrics.open_tasks.labels(self._pname).set(len(self.store))
         self.metrics.requests.labels(self._pname).inc()
-        if self.cluster.online_count == 0 or self._queue:
-            self._queue.append(req)
+        self._enqueue_or_place(req)
+
+    def _enqueue_or_place(self, req: TaskRequest) -> None:
+        # A request sent before our latest connect was held up by an outage (ours or
+        # the broker's): it is part of a backlog, placed paced and only where it fits.
+        if not self._can_place() or self._queue or req.sent_at < self._connected_at:
+            self._queue.append((req, self.clock.now()))
             self.metrics.queued.labels(self._pname).set(len(self._queue))
             self._wake.set()
             return
@@ -159,46 +207,35 @@ class Orchestrator:
         index = self.policy.select(obs)
         self.metrics.decision_time.labels(self._pname).observe(time.perf_counter() - t0)
         node = self.cluster.nodes[index]
+        entry = self.store.get(req.user_id, req.task_id)
+        if entry is not None:  # written before the assignment leaves: a restart finds it
+            entry.state, entry.node_id = "assigned", node.node_id
+            entry.boot = self.store.boots.get(node.node_id)
+            self.store.put(entry)
         seq = self.cluster.assign(index, req.task_id, req.user_id, req.steps)
         self.metrics.decisions.labels(self._pname, node.node_id).inc()
         self.session.send(TOPICS.assign, Assignment(node_id=node.node_id, seq=seq,
                                                     policy=self._pname,
-                                                    assigned_at=self.clock.now(), request=req),
+                                                    assigned_at=self.clock.now(), request=req,
+                                                    boot=self.store.boots.get(node.node_id)),
                           node_id=node.node_id)
 
     # -- node reports ------------------------------------------------------------------
     def _on_load(self, load: NodeLoad, p: Params) -> None:
         self._check_node_id(load.node_id, p)
         self.checks.load(load, self.cluster.nodes[self.cluster.index[load.node_id]])
+        if self._stale_load(load):
+            return
         self.cluster.apply_load(load)
 
     def _on_status(self, status: NodeStatus, p: Params) -> None:
         self._check_node_id(status.node_id, p)
         self.checks.status(status)
-        node = self.cluster.nodes[self.cluster.index[status.node_id]]
-        was_online, node.online = node.online, status.state == "online"
+        if status.state == "online":
+            self._node_online(status)
+        else:
+            self._node_offline(status.node_id)
         self.metrics.nodes_online.labels(self._pname).set(self.cluster.online_count)
-        if was_online and not node.online:
-            self._node_lost(node.node_id)
-        elif node.online and not was_online:
-            self.log.debug("node %s online (%s)", status.node_id, status.backend or "?")
-            self._wake.set()
-
-    def _node_lost(self, node_id: str) -> None:
-        """A node went offline: its unfinished tasks are gone; tell their users."""
-        node = self.cluster.nodes[self.cluster.index[node_id]]
-        self.log.warning("node %s went offline with %d tasks", node_id, len(node.inflight))
-        now = self.clock.now()
-        for task_id, (user_id, steps) in node.inflight.items():
-            self.session.send(TOPICS.result, TaskResult(
-                task_id=task_id, user_id=user_id, status="crashed", node_id=node_id, steps=steps,
-                timings=Timings(sent_at=now, finished_at=now),
-                error=ErrorInfo(code=ErrorCode.NODE_OFFLINE, message=f"{node_id} went offline"),
-                reply_key=self.checks.reply_key(task_id),
-            ), user_id=user_id)
-        node.inflight.clear()
-        node.pending.clear()
-        node.used = 0
 
     def _on_event(self, ev: TaskEvent, p: Params) -> None:
         self._check_node_id(ev.node_id, p)
@@ -217,8 +254,12 @@ class Orchestrator:
             node.inflight.pop(ev.task_id, None)
             for lost in ev.lost:
                 node.inflight.pop(lost.task_id, None)
+                self._answered_by_node(lost.user_id, lost.task_id, ev.node_id)
+            self._answered_by_node(ev.user_id, ev.task_id, ev.node_id)
         else:
             node.inflight.pop(ev.task_id, None)
+            if ev.kind == "finished":
+                self._answered_by_node(ev.user_id, ev.task_id, ev.node_id)
             if ev.quality is not None:
                 self.metrics.quality.labels(self._pname).observe(ev.quality)
         if ev.kind != "finished":
@@ -231,11 +272,19 @@ class Orchestrator:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue and self.cluster.online_count:
-                self._place(self._queue.popleft())
+            placed = 0
+            while self._queue and self._can_place() and self._fits(self._queue[0][0].steps):
+                self._place(self._queue.popleft()[0])
+                placed += 1
+                if placed % max(1, self.cluster.online_count) == 0 and self._queue:
+                    # Paced: one task per online node, then let load reports come in.
+                    self.metrics.queued.labels(self._pname).set(len(self._queue))
+                    await asyncio.sleep(self.pace_s)
             now = self.clock.now()
-            while self._queue and now - self._queue[0].sent_at > timeout:
-                self._reject(self._queue.popleft(), ErrorCode.NO_NODE_ONLINE,
+            empty_since = self._cluster_empty_since(now)
+            while (self._queue and empty_since is not None
+                   and now - max(self._queue[0][1], empty_since) > timeout):
+                self._reject(self._queue.popleft()[0], ErrorCode.NO_NODE_ONLINE,
                              f"no edge node was online for {timeout:g} s")
             self.metrics.queued.labels(self._pname).set(len(self._queue))
             if self._queue:
@@ -244,8 +293,198 @@ class Orchestrator:
 
     def _reject(self, req: TaskRequest, code: ErrorCode, message: str) -> None:
         self.metrics.rejected.labels(self._pname, code).inc()
-        self.session.send(TOPICS.result, TaskResult(
+        self._answer(req.user_id, req.task_id, TaskResult(
             task_id=req.task_id, user_id=req.user_id, status="rejected", steps=req.steps,
             timings=Timings(sent_at=req.sent_at, finished_at=self.clock.now()),
             error=ErrorInfo(code=code, message=message), reply_key=req.reply_key,
-        ), user_id=req.user_id)
+        ))
+
+    # -- delivery across faults (docs/reliability.md) ------------------------------------
+    def _answer(self, user_id: str, task_id: str, result: TaskResult) -> None:
+        """Send the orchestrator's own answer to a task, kept to be sent again until acked."""
+        raw = encode(result)
+        entry = self.store.get(user_id, task_id)
+        if entry is not None:
+            entry.state, entry.result = "done", raw
+            self.store.put(entry)
+        self.session.publish_raw(TOPICS.result.topic.format(user_id=user_id), raw,
+                                 qos=TOPICS.result.qos)
+
+    def _answered_by_node(self, user_id: str, task_id: str, node_id: str) -> None:
+        """The node answered the task (it keeps the result for sending again)."""
+        entry = self.store.get(user_id, task_id)
+        if entry is not None and entry.node_id == node_id and entry.state == "assigned":
+            entry.state = "done"
+            self.store.put(entry)
+
+    def _repeated(self, req: TaskRequest, entry: TaskEntry | None) -> None:
+        """A request for a task already open in the run: answer it, never run it twice."""
+        self.metrics.duplicates.labels(self._pname).inc()
+        if entry is None:
+            self._duplicate(req, "the task was answered and acknowledged")
+            return
+        if entry.state == "done" and entry.result is not None:
+            self.session.publish_raw(TOPICS.result.topic.format(user_id=req.user_id),
+                                     entry.result, qos=TOPICS.result.qos)
+            return
+        if entry.node_id is not None:
+            node = self.cluster.nodes[self.cluster.index[entry.node_id]]
+            if node.online:
+                # The node sends its kept result again, goes on running the task, or runs
+                # it when the assignment was lost on the way (a broker that lost it).
+                self._forward(entry, req)
+                self._duplicate(req, f"the task is with {entry.node_id}")
+                return
+            if entry.node_id in self._grace:
+                self._duplicate(req, f"the task is with {entry.node_id}, offline for now")
+                return
+            self._place_again(entry, req, "lost_answer")
+            return
+        self._duplicate(req, "the task is queued")
+
+    def _duplicate(self, req: TaskRequest, why: str) -> None:
+        self.session.send(TOPICS.user_error, ErrorReply(
+            task_id=req.task_id, topic=TOPICS.request.topic.format(user_id=req.user_id),
+            error=ErrorInfo(code=ErrorCode.DUPLICATE, message=f"{req.task_id}: {why}")),
+            user_id=req.user_id)
+
+    def _forward(self, entry: TaskEntry, req: TaskRequest) -> None:
+        assert entry.node_id is not None
+        index = self.cluster.index[entry.node_id]
+        seq = self.cluster.assign(index, req.task_id, req.user_id, req.steps)
+        self.session.send(TOPICS.assign, Assignment(node_id=entry.node_id, seq=seq,
+                                                    policy=self._pname,
+                                                    assigned_at=self.clock.now(), request=req,
+                                                    boot=self.store.boots.get(entry.node_id)),
+                          node_id=entry.node_id)
+
+    def _place_again(self, entry: TaskEntry, req: TaskRequest, reason: str) -> None:
+        entry.state, entry.node_id, entry.boot = "queued", None, None
+        entry.reassigned += 1
+        self.store.put(entry)
+        self.metrics.reassigned.labels(self._pname, reason).inc()
+        self.log.info("placing %s/%s again (%s)", req.user_id, req.task_id, reason)
+        self._enqueue_or_place(req)
+
+    def _on_ack(self, ack: TaskAck, p: Params) -> None:
+        if ack.user_id != p["user_id"]:
+            raise ProtocolError(ErrorCode.INVALID, f"user_id {ack.user_id!r} does not match "
+                                f"the topic's {p['user_id']!r}")
+        entry = self.store.ack(ack.user_id, ack.task_id)
+        if entry is not None and entry.node_id is not None:
+            self.cluster.nodes[self.cluster.index[entry.node_id]].inflight.pop(ack.task_id, None)
+        self.metrics.open_tasks.labels(self._pname).set(len(self.store))
+
+    # -- node loss: a grace period, then reassign or fail --------------------------------
+    def _node_online(self, status: NodeStatus) -> None:
+        node_id = status.node_id
+        node = self.cluster.nodes[self.cluster.index[node_id]]
+        timer = self._grace.pop(node_id, None)
+        if timer is not None:
+            timer.cancel()
+            self.log.info("node %s is back within its grace period: it keeps its tasks", node_id)
+        old = self.store.boots.get(node_id)
+        if status.boot is not None and old != status.boot:
+            self.store.set_boot(node_id, status.boot)
+            if old is not None:
+                # Another run of the node's process: what the old one ran is gone.
+                self._node_gone(node_id, "restarted", lost_boot=old)
+        if not node.online:
+            node.online = True
+            self.log.debug("node %s online (%s)", node_id, status.backend or "?")
+            self._wake.set()
+
+    def _node_offline(self, node_id: str) -> None:
+        node = self.cluster.nodes[self.cluster.index[node_id]]
+        was_online, node.online = node.online, False
+        if node_id in self._grace or not (was_online or self.store.on_node(node_id)):
+            return
+        if self.node_grace_s <= 0:
+            self._node_gone(node_id, "offline")
+            return
+        self.log.warning("node %s is offline; it keeps its tasks for %g s", node_id,
+                         self.node_grace_s)
+        self._grace[node_id] = asyncio.get_running_loop().call_later(
+            self.node_grace_s, self._grace_over, node_id)
+
+    def _grace_over(self, node_id: str) -> None:
+        self._grace.pop(node_id, None)
+        if not self.cluster.nodes[self.cluster.index[node_id]].online:
+            self._node_gone(node_id, "offline")
+        self._wake.set()
+
+    def _node_gone(self, node_id: str, reason: str, *, lost_boot: str | None = None) -> None:
+        """The node's running tasks are lost (offline past the grace, or restarted)."""
+        node = self.cluster.nodes[self.cluster.index[node_id]]
+        entries = [e for e in self.store.on_node(node_id)
+                   if lost_boot is None or e.boot == lost_boot]
+        self.log.warning("node %s %s with %d tasks: %s", node_id,
+                         "went offline" if reason == "offline" else "was restarted",
+                         len(entries), "placing them again" if self.on_node_loss == "reassign"
+                         else "reporting them crashed")
+        now = self.clock.now()
+        for e in entries:
+            node.inflight.pop(e.task_id, None)
+            if self.on_node_loss == "reassign" and e.request is not None:
+                self._place_again(e, decode(e.request, TaskRequest), reason)
+                continue
+            self._answer(e.user_id, e.task_id, TaskResult(
+                task_id=e.task_id, user_id=e.user_id, status="crashed", node_id=node_id,
+                steps=e.steps, timings=Timings(sent_at=now, finished_at=now),
+                error=ErrorInfo(code=ErrorCode.NODE_OFFLINE, message=f"{node_id} went offline"),
+                reply_key=self._reply_key(e),
+            ))
+        if lost_boot is None:
+            node.inflight.clear()
+            node.pending.clear()
+            node.used = 0
+
+    # -- after a reconnect: fresh loads first, then a paced backlog ----------------------
+    def _on_connect(self) -> None:
+        self.session.send(TOPICS.clock, self.clock.spec())
+        self._connected_at = self.clock.now()
+        self._hold_until = time.monotonic() + self.fresh_wait_s
+        self._reported = set()
+        asyncio.get_running_loop().call_later(self.fresh_wait_s, self._wake.set)
+
+    def _holding(self) -> bool:
+        """True while, after a reconnect, an online node has not reported its load yet."""
+        if time.monotonic() >= self._hold_until:
+            return False
+        return not {n.node_id for n in self.cluster.nodes if n.online} <= self._reported
+
+    def _can_place(self) -> bool:
+        return self.cluster.online_count > 0 and not self._holding()
+
+    def _fits(self, steps: int) -> bool:
+        """Some online node has room for *steps* (as far as the reports and our own
+        pending assignments say). A backlog waits for room: an outage alone must not
+        crash a node by releasing every held task at once."""
+        online = [n for n in self.cluster.nodes if n.online]
+        # (A task larger than every node is placed anyway: waiting would never end.)
+        return any(n.free >= steps for n in online) or all(n.capacity < steps for n in online)
+
+    def _stale_load(self, load: NodeLoad) -> bool:
+        """A report older than one already applied (a broker's replay of its saved copy)."""
+        if load.at < self._last_load_at.get(load.node_id, float("-inf")):
+            return True
+        self._last_load_at[load.node_id] = load.at
+        self._reported.add(load.node_id)
+        if not self._holding():
+            self._wake.set()
+        return False
+
+    def _cluster_empty_since(self, now: float) -> float | None:
+        """Since when no node has been online or within its grace (None: one is)."""
+        if self.cluster.online_count or self._grace or self._holding():
+            self._empty_since = None
+        elif self._empty_since is None:
+            self._empty_since = now
+        return self._empty_since
+
+    def _reply_key(self, entry: TaskEntry) -> str | None:
+        """The request's reply key, which every answer to it must echo (docs/security.md):
+        from the stored request, so that it survives a restart with --state."""
+        if entry.request is not None:
+            return decode(entry.request, TaskRequest).reply_key
+        return self.checks.reply_key(entry.task_id)

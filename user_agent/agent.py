@@ -5,16 +5,28 @@ wait for the results. Each result is checked against its checksum (the link
 may flip bits); a damaged result or a request the orchestrator found damaged
 is asked again, up to ``max_retries``. Every task sent ends in exactly one
 outcome: finished, crashed, rejected, error, or lost (no answer in time).
+
+Delivery across faults (docs/reliability.md): task ids carry the agent's run id,
+so a new run with the same seed is new work; a task with no answer by the time it
+should have finished is sent again (same task id: the orchestrator answers, it does
+not run it twice), with back-off; a ``duplicate`` reply means "we have it, keep
+waiting"; every settled task is acknowledged (``users/{user_id}/ack``) so the
+services forget its result; a task with no answer by its own deadline is ``lost``
+then, not only when the run drains. Records keep no images once settled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from types import TracebackType
+from typing import TextIO
 
 import aiomqtt
 import numpy as np
@@ -32,6 +44,7 @@ from aaas import (
     Params,
     ProtocolError,
     Scenario,
+    TaskAck,
     TaskRequest,
     TaskResult,
     guess_task_id,
@@ -41,7 +54,7 @@ from monitoring import UserMetrics
 
 from .checks import check_result
 from .images import ImageSource
-from .qos import QoSSummary, TaskRecord
+from .qos import QoSSummary, SettledTotals, TaskRecord
 from .workload import Arrival
 
 __all__ = ["UserAgent"]
@@ -57,7 +70,9 @@ class UserAgent:
     def __init__(self, *, scenario: Scenario, user_ids: Iterable[str], url: BrokerURL,
                  clock: EmulatedClock, images: ImageSource, metrics: UserMetrics,
                  max_retries: int = 3, connect_concurrency: int = 1,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None, run_id: str | None = None,
+                 resend_min_s: float = 2.0, resend_max_s: float = 30.0,
+                 lost_after_s: float = 60.0, records_out: TextIO | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.images = images
@@ -66,6 +81,20 @@ class UserAgent:
         self.log = logger or logging.getLogger("aaas.user")
         self.records: dict[str, TaskRecord] = {}
         self._requests: dict[str, TaskRequest] = {}
+        self.run_id = run_id or secrets.token_hex(4)
+        """Scopes the task ids to this run: a new run with the same seed is new work."""
+        self.resend_min_s, self.resend_max_s = resend_min_s, resend_max_s
+        self.lost_after_s = lost_after_s
+        """Wall seconds past a task's expected end (2 runtimes + the queue timeout) after
+        which an unanswered task is lost (wall: an outage lasts wall time)."""
+        self._due: dict[str, tuple[float, float, float]] = {}
+        """Open task id -> (resend at, resend interval, deadline), wall monotonic seconds."""
+        self._watchdog: asyncio.Task[None] | None = None
+        self.records_out = records_out
+        """Where settled records go as JSON lines, leaving memory (None: kept in ``records``)."""
+        self._settled = SettledTotals()
+        self._gone: OrderedDict[str, None] = OrderedDict()
+        """Ids of tasks streamed out (bounded): a late copy of their answer is no news."""
         self._done = asyncio.Event()
         self._outstanding = 0
         self._connect_sem = asyncio.Semaphore(connect_concurrency)
@@ -89,6 +118,7 @@ class UserAgent:
     # -- lifecycle ---------------------------------------------------------------------
     async def __aenter__(self) -> UserAgent:
         self._connector = asyncio.create_task(self._connect_all(), name="users-connect")
+        self._watchdog = asyncio.create_task(self._watch(), name="users-watchdog")
         return self
 
     async def _connect_all(self) -> None:
@@ -105,7 +135,10 @@ class UserAgent:
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
         self._connector.cancel()
-        await asyncio.gather(self._connector, return_exceptions=True)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await asyncio.gather(self._connector, *(t for t in (self._watchdog,) if t),
+                             return_exceptions=True)
         await asyncio.gather(*(s.close(flush_timeout=0.5) for s in self.sessions.values()))
 
     async def wait_connected(self, timeout: float = 120.0) -> None:
@@ -127,7 +160,7 @@ class UserAgent:
             if a.user_id not in self.sessions:
                 continue
             await self.clock.sleep_until(start + a.at)
-            self.send(a, task_id=f"{prefix}{a.index:06d}")
+            self.send(a, task_id=f"{self.run_id}-{prefix}{a.index:06d}")
 
     def send(self, a: Arrival, *, task_id: str) -> TaskRecord:
         clean, mask = self.images.next()
@@ -141,6 +174,7 @@ class UserAgent:
                          clean=clean, bytes_up=len(image) + len(mask_png))
         self.records[task_id] = rec
         self._requests[task_id] = req
+        self._arm(task_id, a.steps)
         self._outstanding += 1
         self._done.clear()
         self.metrics.sent.inc()
@@ -184,6 +218,8 @@ class UserAgent:
     def _on_result(self, res: TaskResult, p: Params) -> None:
         uid = p["user_id"]
         rec = self.records.get(res.task_id)
+        if rec is None and res.task_id in self._gone:
+            return  # a late copy of an answer already settled and streamed out
         if rec is None or rec.user_id != uid:
             self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
             return
@@ -211,6 +247,11 @@ class UserAgent:
                          error=res.error.code if res.error is not None else None)
 
     def _on_error(self, reply: ErrorReply, _p: Params) -> None:
+        if (reply.task_id or "") in self._gone:
+            return  # about a task already settled and streamed out
+        if reply.error.code == ErrorCode.DUPLICATE:
+            self._still_open(reply.task_id or "")
+            return
         rec = self.records.get(reply.task_id or "")
         if rec is None or rec.outcome is not None:
             self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
@@ -223,6 +264,13 @@ class UserAgent:
                 error: str | None = None) -> None:
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         self._requests.pop(rec.task_id, None)
+        self._due.pop(rec.task_id, None)
+        rec.clean = None  # bounded memory: a settled record keeps no image
+        if outcome is not Outcome.LOST and rec.user_id in self.sessions:
+            # Whoever keeps the answer for sending again may forget it now.
+            self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
+                                                                user_id=rec.user_id),
+                                            user_id=rec.user_id)
         self.metrics.outcomes.labels(outcome).inc()
         if outcome is Outcome.FINISHED:
             node = rec.node_id or "none"
@@ -232,20 +280,85 @@ class UserAgent:
                 self.metrics.quality.labels(node).observe(rec.quality)
         self._outstanding -= 1
         self.metrics.outstanding.set(self._outstanding)
+        if self.records_out is not None:
+            self._stream_out(rec)
         if self._outstanding == 0:
             self._done.set()
 
     async def drain(self, timeout_s: float) -> None:
-        """Wait (emulated *timeout_s* at most) for every answer; the rest is lost."""
+        """Wait for every answer, the rest is lost: for emulated *timeout_s*, or (when it
+        is not 0) until the last open task's own deadline, whichever is later."""
         if self._outstanding:
+            wall = self.clock.to_wall(timeout_s)
+            if timeout_s > 0 and self._due:
+                wall = max(wall, max(d for _, _, d in self._due.values()) - time.monotonic())
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._done.wait(), self.clock.to_wall(timeout_s))
-        for rec in self.records.values():
+                await asyncio.wait_for(self._done.wait(), wall)
+        for rec in list(self.records.values()):
             if rec.outcome is None:
                 self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
-        return QoSSummary.of(list(self.records.values()))
+        return QoSSummary.of(list(self.records.values()), self._settled)
 
     def quality_of(self) -> np.ndarray:
-        return np.array([r.quality for r in self.records.values() if r.quality is not None])
+        return np.array([*self._settled.quality,
+                         *(r.quality for r in self.records.values() if r.quality is not None)])
+
+    # -- delivery across faults (docs/reliability.md) ------------------------------------
+    def _expected_wall(self, steps: int) -> float:
+        """Wall seconds in which a task of *steps* should have been answered."""
+        return self.clock.to_wall(self.scenario.runtime(steps))
+
+    def _arm(self, task_id: str, steps: int) -> None:
+        now = time.monotonic()
+        expected = self._expected_wall(steps)
+        first = max(self.resend_min_s, 1.5 * expected)
+        deadline = now + self.clock.to_wall(2 * self.scenario.runtime(steps)
+                                            + self.scenario.limits.queue_timeout_s) \
+            + self.lost_after_s
+        self._due[task_id] = (now + first, first, deadline)
+
+    def _still_open(self, task_id: str) -> None:
+        """A ``duplicate`` reply: the services have the task; wait before asking again."""
+        self.metrics.duplicates.inc()
+        due = self._due.get(task_id)
+        if due is not None:
+            _, every, deadline = due
+            self._due[task_id] = (time.monotonic() + every, every, deadline)
+
+    async def _watch(self, tick_s: float = 0.2) -> None:
+        """Send again what had no answer in time; a task past its deadline is lost."""
+        while True:
+            await asyncio.sleep(tick_s)
+            now = time.monotonic()
+            for task_id, (resend_at, every, deadline) in list(self._due.items()):
+                rec = self.records[task_id]
+                if now >= deadline:
+                    self._settle(rec, Outcome.LOST, error="no answer by the task's deadline")
+                elif now >= resend_at:
+                    req = self._requests.get(task_id)
+                    session = self.sessions[rec.user_id]
+                    if req is None or not session.connected or session.pending:
+                        # Still in the outbox (the broker is away): a second copy would
+                        # only pile up behind the first.
+                        continue
+                    every = min(2 * every, max(self.resend_max_s, every))
+                    self._due[task_id] = (now + every, every, deadline)
+                    self.metrics.retries.labels("no_answer").inc()
+                    self.log.info("%s: no answer for %s yet; sending it again", rec.user_id,
+                                  task_id)
+                    session.send(TOPICS.request, req, user_id=rec.user_id)
+
+    def _stream_out(self, rec: TaskRecord) -> None:
+        """Bounded memory for long runs: the settled record goes to disk, its figures
+        stay in the totals the summary is computed from."""
+        assert self.records_out is not None
+        keys = ("task_id", "user_id", "steps", "sent_at", "outcome", "latency_s", "quality",
+                "node_id", "error", "attempts", "bytes_up", "bytes_down")
+        self.records_out.write(json.dumps({k: getattr(rec, k) for k in keys}) + "\n")
+        self._settled.add(rec)
+        self.records.pop(rec.task_id, None)
+        self._gone[rec.task_id] = None
+        while len(self._gone) > 100_000:
+            self._gone.popitem(last=False)

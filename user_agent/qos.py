@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,16 +11,16 @@ import numpy as np
 
 from aaas import Outcome
 
-__all__ = ["OUTCOMES", "ByteCounts", "LatencyStats", "QoSSummary", "QualityStats", "TaskCounts",
-           "TaskRecord"]
+__all__ = ["OUTCOMES", "ByteCounts", "LatencyStats", "QoSSummary", "QualityStats",
+           "SettledTotals", "TaskCounts", "TaskRecord"]
 
 OUTCOMES = tuple(Outcome)
 """Every task sent ends in exactly one of these (:class:`aaas.Outcome`, in its order)."""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class TaskRecord:
-    """One task as its user saw it."""
+    """One task as its user saw it (slots: a long run keeps one per task)."""
 
     task_id: str
     user_id: str
@@ -36,6 +37,32 @@ class TaskRecord:
     bytes_down: int = 0
     clean: np.ndarray | None = field(default=None, repr=False)
     """The original image (emulation only: for full-reference metrics)."""
+
+
+@dataclass
+class SettledTotals:
+    """What the summary needs of records no longer kept in memory (streamed to disk):
+    counts, bytes, and the finished tasks' latency and quality (8 bytes each)."""
+
+    sent: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(map(str, Outcome), 0))
+    latency: array[float] = field(default_factory=lambda: array("d"))
+    quality: array[float] = field(default_factory=lambda: array("d"))
+    up: int = 0
+    down: int = 0
+    retries: int = 0
+
+    def add(self, r: TaskRecord) -> None:
+        self.sent += 1
+        self.outcomes[r.outcome or Outcome.LOST] += 1
+        if r.outcome == Outcome.FINISHED:
+            if r.latency_s is not None:
+                self.latency.append(r.latency_s)
+            if r.quality is not None:
+                self.quality.append(r.quality)
+        self.up += r.bytes_up
+        self.down += r.bytes_down
+        self.retries += r.attempts - 1
 
 
 class TaskCounts(msgspec.Struct, kw_only=True):
@@ -83,23 +110,25 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Resends by the users (a task retried twice counts 2)."""
 
     @classmethod
-    def of(cls, records: list[TaskRecord]) -> QoSSummary:
-        outcomes = dict.fromkeys(map(str, Outcome), 0)
+    def of(cls, records: list[TaskRecord], settled: SettledTotals | None = None) -> QoSSummary:
+        """The summary of *records*, plus those already *settled* out of memory."""
+        base = settled if settled is not None else SettledTotals()
+        outcomes = dict(base.outcomes)
         for r in records:
             outcomes[r.outcome or Outcome.LOST] += 1
-        lat = np.array([r.latency_s for r in records
-                        if r.outcome == Outcome.FINISHED and r.latency_s is not None])
-        q = np.array([r.quality for r in records
-                      if r.outcome == Outcome.FINISHED and r.quality is not None])
+        lat = np.array([*base.latency, *(r.latency_s for r in records
+                        if r.outcome == Outcome.FINISHED and r.latency_s is not None)])
+        q = np.array([*base.quality, *(r.quality for r in records
+                      if r.outcome == Outcome.FINISHED and r.quality is not None)])
         return cls(
             # A new outcome without its field in TaskCounts fails here, not silently.
-            tasks=TaskCounts(sent=len(records), **outcomes),
+            tasks=TaskCounts(sent=base.sent + len(records), **outcomes),
             quality=QualityStats(mean=float(q.mean()) if q.size else None),
             latency_s=LatencyStats(p50=float(np.percentile(lat, 50)) if lat.size else None,
                                    p95=float(np.percentile(lat, 95)) if lat.size else None),
-            bytes=ByteCounts(up=sum(r.bytes_up for r in records),
-                             down=sum(r.bytes_down for r in records)),
-            retries=sum(r.attempts - 1 for r in records),
+            bytes=ByteCounts(up=base.up + sum(r.bytes_up for r in records),
+                             down=base.down + sum(r.bytes_down for r in records)),
+            retries=base.retries + sum(r.attempts - 1 for r in records),
         )
 
     def as_json(self) -> dict[str, Any]:

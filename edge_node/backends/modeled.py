@@ -7,6 +7,8 @@ still receives a real restored image. The node reports the ASP's q(t).
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 
 from aaas import AspSpec, EmulatedClock, RuntimeModel, Scenario
@@ -39,7 +41,9 @@ class ModeledBackend(InpaintBackend):
     async def run(self, job: InpaintJob) -> InpaintOutput:
         runtime_s = self.runtime(job.steps)
         await self.clock.sleep(runtime_s)
-        return InpaintOutput(image=classical_inpaint(job.image, job.mask), runtime_s=runtime_s)
+        # In a worker thread: the event loop keeps serving MQTT meanwhile.
+        image = await asyncio.to_thread(classical_inpaint, job.image, job.mask)
+        return InpaintOutput(image=image, runtime_s=runtime_s)
 
 
 def _make_modeled(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,

@@ -21,6 +21,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--nodes", default="all", metavar="ID[,ID...]",
                    help="ASP ids to run (default: all of the scenario's)")
     p.add_argument("--device", default=None, help="torch device for repaint nodes (default: auto)")
+    p.add_argument("--keepalive", type=int, default=30, metavar="SECONDS",
+                   help="MQTT keepalive: the broker declares the node offline (its last will) "
+                   "after 1.5 times this without a packet (default: 30)")
     add_clock(p)
     add_metrics(p)
     p.set_defaults(run=_run)
@@ -52,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
         clock = await resolve_clock(args, url, identity=specs[0].id)
         with metrics_server(args, registry):
             async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
-                                   metrics=EdgeMetrics(registry), device=args.device):
+                                   metrics=EdgeMetrics(registry), device=args.device,
+                                   keepalive=args.keepalive):
                 logging.getLogger("aaas.edge").info(
                     "%d edge node(s) on %s: %s", len(specs), url, ", ".join(s.id for s in specs))
                 await stop.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 
 from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_policy, add_scenario
 
@@ -20,6 +21,15 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     add_scenario(p)
     add_policy(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the random policy (default: 0)")
+    p.add_argument("--state", type=Path, default=None, metavar="PATH",
+                   help="keep the open tasks in this SQLite file, so that an orchestrator "
+                   "started again after a crash rebuilds them (default: in memory only)")
+    p.add_argument("--on-node-loss", choices=["reassign", "fail"], default="reassign",
+                   help="a node offline past --node-grace: place its running tasks again "
+                   "(reassign) or report them crashed, node_offline (fail) (default: reassign)")
+    p.add_argument("--node-grace", type=float, default=10.0, metavar="SECONDS",
+                   help="wall seconds an offline node keeps its tasks, so a broker restart "
+                   "is not a node death (default: 10)")
     add_clock(p)
     add_metrics(p)
     p.set_defaults(run=_run)
@@ -45,7 +55,9 @@ def _run(args: argparse.Namespace) -> int:
         clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with Orchestrator(scenario=scenario, policy=policy, url=url, clock=clock,
-                                    metrics=OrchestratorMetrics(registry)) as orch:
+                                    metrics=OrchestratorMetrics(registry), state_path=args.state,
+                                    on_node_loss=args.on_node_loss,
+                                    node_grace_s=args.node_grace) as orch:
                 logging.getLogger("aaas.orchestrator").info(
                     "orchestrator on %s: scenario %s, policy %s", url, scenario.name, policy.name)
                 await stop.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 from pathlib import Path
@@ -37,6 +38,15 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    help="take images from DIR (default: procedural images)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the QoS summary as JSON")
+    p.add_argument("--lost-after", type=float, default=60.0, metavar="SECONDS",
+                   help="wall seconds past a task's expected end (2 runtimes + the queue "
+                   "timeout) after which an unanswered task is lost (default: 60)")
+    p.add_argument("--records", type=Path, default=None, metavar="PATH",
+                   help="stream every settled task's record to PATH as JSON lines and keep "
+                   "only totals in memory (for long runs; default: records stay in memory)")
+    p.add_argument("--run-id", default=None, metavar="ID",
+                   help="prefix of this run's task ids, which scopes the services' duplicate "
+                   "detection to the run (default: random)")
     add_clock(p)
     add_metrics(p)
     p.set_defaults(run=_run)
@@ -80,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     from msgspec.structs import replace
     from prometheus_client import CollectorRegistry
 
-    from aaas import load_scenario
+    from aaas import ConfigError, load_scenario
     from monitoring import UserMetrics
     from testbed.options import broker_or_default, metrics_server, resolve_clock
     from testbed.runner import run_until_stopped
@@ -92,6 +102,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.users is not None:  # the same population as `aaas demo --users N`
         scenario = replace(scenario, workload=replace(scenario.workload, users=args.users))
     users = _select_users(scenario.user_ids(), args)
+    if args.run_id is not None:
+        from aaas.topics import validate_topic_value
+
+        if len(args.run_id) > 64:
+            raise ConfigError("--run-id: at most 64 characters")
+        validate_topic_value("--run-id", args.run_id)
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([args.seed, 0]))
     mine = [a for a in arrivals if a.user_id in set(users)]
@@ -102,9 +118,14 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> int:
         clock = await resolve_clock(args, url, identity=users[0] if users else None)
-        with metrics_server(args, registry):
+        records = args.records.open("w") if args.records is not None else None
+        with metrics_server(args, registry), contextlib.ExitStack() as files:
+            if records is not None:
+                files.enter_context(records)
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
-                                 images=images, metrics=UserMetrics(registry)) as agent:
+                                 images=images, metrics=UserMetrics(registry),
+                                 run_id=args.run_id, lost_after_s=args.lost_after,
+                                 records_out=records) as agent:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)
