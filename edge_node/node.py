@@ -58,6 +58,8 @@ __all__ = ["EdgeNode"]
 
 RESULT_CACHE = 4096
 """Answers kept for sending again until their users acknowledge them (oldest dropped)."""
+ACKED_MEMORY = 100_000
+"""Acknowledged task ids remembered, so that a late repeat of one is not run again."""
 
 
 class EdgeNode:
@@ -79,6 +81,10 @@ class EdgeNode:
         """This run of the node's process (NodeStatus.boot)."""
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._acked: OrderedDict[str, str] = OrderedDict()
+        """Tasks whose user acknowledged this node's answer (task id -> user id): an
+        assignment of one again (the orchestrator forwarding a user's resend that crossed
+        the ack) must not run it a second time."""
         """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name,
                              boot=self.boot)
@@ -298,6 +304,13 @@ class EdgeNode:
             self.seq = max(self.seq, a.seq)
             self._publish_load()
             return True
+        if self._acked.get(req.task_id) == req.user_id:
+            # Answered and acknowledged: the user has it. Running it again would take
+            # capacity the orchestrator no longer counts and crash the node.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
         kept = self._results.get(req.task_id)
         if kept is not None and kept[0] == req.user_id:
             # Answered already: the user's copy was lost on the way; send it again.
@@ -313,3 +326,6 @@ class EdgeNode:
         kept = self._results.get(ack.task_id)
         if kept is not None and kept[0] == ack.user_id == p["user_id"]:
             del self._results[ack.task_id]
+            self._acked[ack.task_id] = ack.user_id
+            while len(self._acked) > ACKED_MEMORY:
+                self._acked.popitem(last=False)

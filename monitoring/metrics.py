@@ -59,9 +59,9 @@ class EdgeMetrics:
         self.resent = Counter("aaas_edge_results_resent", "Results sent again from the node's "
                               "result cache (the request was repeated)", ["node"],
                               registry=registry)
-        self.stale = Counter("aaas_edge_stale_assignments", "Assignments made to an earlier run "
-                             "of the node's process, dropped (the orchestrator places them "
-                             "again)", ["node"], registry=registry)
+        self.stale = Counter("aaas_edge_stale_assignments", "Assignments dropped without running: "
+                             "made to an earlier run of the node's process, or for a task "
+                             "already answered and acknowledged", ["node"], registry=registry)
 
     def init_node(self, node: str) -> None:
         """Create *node*'s series at 0, so "no crash yet" reads 0 rather than no data."""

@@ -132,7 +132,7 @@ async def secure_broker(kind: str, security: Path, tmp: Path) -> AsyncIterator[B
 async def secure_bed(tmp: Path, kind: str = "mosquitto") -> AsyncIterator[Bed]:
     sc = scenario()
     d, _ = init_security(sc, tmp / "sec")
-    registry, clock = CollectorRegistry(), EmulatedClock(scale=20_000)
+    registry, clock = CollectorRegistry(), EmulatedClock(scale=5_000)
     async with secure_broker(kind, d.root, tmp) as url:
         obs = Observer()
 
@@ -206,9 +206,11 @@ def _no_forgery_delivered(bed: Bed) -> None:
     assert leaked == [], f"the broker let forgeries through: {leaked}"
 
 
-def _forged_results(users: list[str], n: int) -> list[tuple[str, bytes, bool]]:
+def _forged_results(users: list[str], n: int, run_id: str) -> list[tuple[str, bytes, bool]]:
+    """Results for the real task ids (the run's id prefixes them: it is on the wire in
+    every request and assignment), so that only the reply key can tell them apart."""
     statuses = ("ok", "rejected", "error")
-    return [(f"{R}/users/{u}/result", _result(u, f"t{i:06d}", statuses[i % 3]), False)
+    return [(f"{R}/users/{u}/result", _result(u, f"{run_id}-t{i:06d}", statuses[i % 3]), False)
             for u in users for i in range(n)]
 
 
@@ -217,7 +219,7 @@ async def test_stolen_user_credential_forges_nothing(tmp_path: Path, kind: str) 
     async with secure_bed(tmp_path, kind) as bed:
         async def attack() -> None:
             await _attack(bed, STOLEN_USER, allowed=[],
-                          refused=_forged_results(REAL_USERS, 3) + _forgeries_refused_by_acl(),
+                          refused=_forged_results(REAL_USERS, 3, bed.agent.run_id) + _forgeries_refused_by_acl(),
                           canary=f"{R}/users/{STOLEN_USER}/request")
 
         await _run_workload(bed, attack)
@@ -245,7 +247,7 @@ async def test_stolen_edge_credential_forges_nothing(tmp_path: Path) -> None:
             ]
             # Results to any user are allowed to nodes by the ACL: the reply key decides.
             forged = [(t, p.replace(MARK.encode(), b"edge"), r)
-                      for t, p, r in _forged_results(REAL_USERS, 40)]
+                      for t, p, r in _forged_results(REAL_USERS, 40, bed.agent.run_id)]
             await _attack(bed, STOLEN_NODE, allowed=forged + own,
                           refused=_forgeries_refused_by_acl(),
                           canary=f"{R}/nodes/{STOLEN_NODE}/error")
