@@ -72,6 +72,12 @@ def _register_evaluate(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write fig5_training.png and fig6_policies.png here")
+    p.add_argument("--bound-time-limit", type=float, default=0.0, metavar="S",
+                   help="the hindsight bound (aaas bound) on the same episodes: 0 solves its LP "
+                   "relaxation (about a second per episode), S > 0 the integer program for up "
+                   "to S seconds per episode (default: 0)")
+    p.add_argument("--no-bound", action="store_true",
+                   help="skip the hindsight bound (no share-of-bound column)")
     _threads(p)
     p.set_defaults(run=_run_evaluate)
 

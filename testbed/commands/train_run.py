@@ -27,6 +27,7 @@ from orchestrator.training import (
     read_log,
     train,
 )
+from testbed.commands.bound_shares import add_shares, bound_summary
 
 __all__ = ["run_bench_sim", "run_evaluate", "run_train"]
 
@@ -93,34 +94,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              checkpoint=args.checkpoint)
         results[name] = evaluate_policy(policy, scenario, seeds)
     summaries = {n: r.summary() for n, r in results.items()}
+    bound = None if args.no_bound else bound_summary(scenario, seeds, args.bound_time_limit)
+    add_shares(summaries, bound)
     _print_table(scenario.name, args.episodes, summaries)
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # one key per policy name; "_meta" says which episodes they ran on
-        payload: dict[str, Any] = {**summaries, "_meta": {
-            "scenario": scenario.name, "episodes": args.episodes, "seed": args.seed}}
+        # one key per policy name; "_meta" says which episodes they ran on, and its
+        # "bound" the hindsight bound on those episodes (aaas bound)
+        meta: dict[str, Any] = {"scenario": scenario.name, "episodes": args.episodes,
+                                "seed": args.seed}
+        if bound is not None:
+            meta["bound"] = bound
+        payload: dict[str, Any] = {**summaries, "_meta": meta}
         path.write_text(json.dumps(payload, indent=2) + "\n")
     if args.plots:
-        _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario)
+        ceiling = bound.get("bound_mean") if bound else None
+        _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario, ceiling)
     return 0
 
 
 def _print_table(scenario: str, episodes: int, summaries: dict[str, dict[str, float]]) -> None:
     table = Table(title=f"{scenario}: {episodes} episodes (Table V)")
     for col in ("policy", "return (mean ± std)", "finished rate", "crashed rate",
-                "obtained utility", "lost utility"):
+                "obtained utility", "lost utility", "% of upper_bound", "% of hindsight bound"):
         table.add_column(col, justify="right" if col != "policy" else "left")
+
+    def pct(s: dict[str, float], key: str) -> str:
+        return f"{100 * s[key]:.1f} %" if key in s else "-"
+
     for name, s in summaries.items():
         table.add_row(name, f"{s['return_mean']:.1f} ± {s['return_std']:.1f}",
                       f"{s['finished_rate']:.3f}", f"{s['crashed_rate']:.3f}",
-                      f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}")
+                      f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}",
+                      pct(s, "share_of_upper_bound"), pct(s, "share_of_bound"))
     Console().print(table)
 
 
 def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
-           checkpoint: str | None, scenario: Any) -> None:
+           checkpoint: str | None, scenario: Any, ceiling: float | None = None) -> None:
     bench = {n: s["return_mean"] for n, s in summaries.items() if n != "sac"}
+    if ceiling is not None:
+        bench["hindsight bound"] = ceiling
     rows: list[dict[str, float]] = []
     if "sac" in summaries:
         from orchestrator.policies import default_checkpoint
@@ -135,7 +150,8 @@ def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
                 log.warning("training log %s not found; Fig. 5 has no SAC curve", log_path)
     f5 = plot_fig5(folder / "fig5_training.png", rows, bench,
                    title=f"{name}: SAC validation return during training")
-    f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy")
+    f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy",
+                   bound=ceiling)
     log.info("wrote %s and %s", f5, f6)
 
 
