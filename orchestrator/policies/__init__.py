@@ -6,9 +6,14 @@ from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, Upper
 from .registry import POLICIES, PolicyFactory, make_policy
 from .sac import SacPolicy, default_checkpoint  # light: torch only when a checkpoint loads
 
+# isort: split
+from .lookahead import OPT_IN, LookaheadPolicy  # light: scipy only when it solves (after sac)
+
 __all__ = [
+    "OPT_IN",
     "POLICIES",
     "LeastLoadedPolicy",
+    "LookaheadPolicy",
     "Observation",
     "Policy",
     "PolicyFactory",

@@ -57,12 +57,13 @@ def _register_train(sub: Subparsers[argparse.ArgumentParser]) -> None:
 def _register_evaluate(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("evaluate", help="compare policies on the same simulated episodes "
                        "(the paper's Table V)")
-    from orchestrator.policies import POLICIES  # light: torch only when sac is built
+    from orchestrator.policies import OPT_IN, POLICIES  # light: torch only when sac is built
 
     add_scenario(p)
     p.add_argument("--policies", default=None, metavar="NAME[,NAME...]",
-                   help="comma-separated (default: every registered policy: "
-                   f"{','.join(POLICIES.names())})")
+                   help="comma-separated (default: every registered policy but the slow "
+                   f"{','.join(sorted(OPT_IN))}: "
+                   f"{','.join(n for n in POLICIES.names() if n not in OPT_IN)})")
     p.add_argument("--episodes", type=int, default=20, help="episodes (default: 20)")
     p.add_argument("--seed", type=int, default=10_000,
                    help="episode k is drawn from seed+k (default: 10000)")
