@@ -49,6 +49,9 @@ class BatchSim:
                  autoreset: bool = True) -> None:
         if n_envs < 1:
             raise ConfigError(f"n_envs must be >= 1, got {n_envs}")
+        if scenario.workload.repeats.enabled:
+            raise ConfigError("BatchSim does not model users who ask again yet "
+                              "([workload.repeats]); AaasEnv does")
         self.scenario = scenario
         self.n_envs = n_envs
         self.autoreset = autoreset

@@ -95,7 +95,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              checkpoint=args.checkpoint)
         results[name] = evaluate_policy(policy, scenario, seeds)
     summaries = {n: r.summary() for n, r in results.items()}
-    bound = None if args.no_bound else bound_summary(scenario, seeds, args.bound_time_limit)
+    # with repeats the task stream depends on the policy: no one hindsight stream to bound
+    skip = args.no_bound or scenario.workload.repeats.enabled
+    bound = None if skip else bound_summary(scenario, seeds, args.bound_time_limit)
     add_shares(summaries, bound)
     _print_table(scenario.name, args.episodes, summaries)
     if args.json:
@@ -130,6 +132,9 @@ def _print_table(scenario: str, episodes: int, summaries: dict[str, dict[str, fl
                       f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}",
                       pct(s, "share_of_upper_bound"), pct(s, "share_of_bound"))
     Console().print(table)
+    if any(s.get("repeats") for s in summaries.values()):
+        Console().print("repeats per episode (steps they asked for): " + ", ".join(
+            f"{n} {s['repeats']:.1f} ({s['repeat_steps']:.0f})" for n, s in summaries.items()))
 
 
 def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
