@@ -141,7 +141,14 @@ class UserMetrics:
                                  ["reason"], registry=registry)
         self.outstanding = Gauge("aaas_user_outstanding_tasks", "Tasks sent and not yet answered",
                                  registry=registry)
+        self.repeats = Counter("aaas_user_repeats", "Tasks users asked for again after a "
+                               "result below their quality threshold, a crash or a rejection",
+                               registry=registry)
+        self.repeat_bytes = Counter("aaas_user_repeat_payload_bytes", "MQTT payload bytes of the "
+                                    "repeats, by direction (sent, received)", ["direction"],
+                                    registry=registry)
         for outcome in Outcome:
             self.outcomes.labels(outcome)
         for direction in ("sent", "received"):
             self.bytes.labels(direction)
+            self.repeat_bytes.labels(direction)

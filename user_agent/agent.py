@@ -40,6 +40,7 @@ from monitoring import UserMetrics
 
 from .images import ImageSource
 from .qos import QoSSummary, TaskRecord
+from .repeats import RepeatAsker
 from .workload import Arrival
 
 __all__ = ["UserAgent"]
@@ -73,6 +74,8 @@ class UserAgent:
         self.dispatch.on(TOPICS.result, self._on_result)
         self.dispatch.on(TOPICS.user_error, self._on_error)
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
+        # users who ask again ([workload.repeats]; off by default)
+        self.repeats = RepeatAsker(scenario) if scenario.workload.repeats.enabled else None
 
     def _session(self, url: BrokerURL, uid: str) -> MqttSession:
         return MqttSession(
@@ -220,6 +223,8 @@ class UserAgent:
                 self.metrics.latency.labels(node).observe(latency)
             if rec.quality is not None:
                 self.metrics.quality.labels(node).observe(rec.quality)
+        if self.repeats is not None:
+            self.repeats.settled(self, rec)
         self._outstanding -= 1
         self.metrics.outstanding.set(self._outstanding)
         if self._outstanding == 0:
@@ -235,7 +240,7 @@ class UserAgent:
                 self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
-        return QoSSummary.of(list(self.records.values()))
+        return QoSSummary.of(list(self.records.values()), repeats=self.repeats is not None)
 
     def quality_of(self) -> np.ndarray:
         return np.array([r.quality for r in self.records.values() if r.quality is not None])

@@ -36,6 +36,10 @@ class TaskRecord:
     bytes_down: int = 0
     clean: np.ndarray | None = field(default=None, repr=False)
     """The original image (emulation only: for full-reference metrics)."""
+    repeat: int = 0
+    """0 for a first request; n for the n-th time its user asked again ([workload.repeats])."""
+    repeat_of: str | None = None
+    """The task id a repeat asks again for."""
 
 
 class TaskCounts(msgspec.Struct, kw_only=True):
@@ -68,7 +72,16 @@ class ByteCounts(msgspec.Struct, kw_only=True):
     down: int
 
 
-class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
+class RepeatCounts(msgspec.Struct, kw_only=True):
+    """Users who asked again ([workload.repeats]): the repeats sent and what they cost."""
+
+    sent: int
+    """Repeat requests (each is also a task in ``tasks``)."""
+    bytes: int
+    """Payload bytes of the repeats: their requests up plus their results down."""
+
+
+class QoSSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Counts and QoS over a run's tasks: the JSON summary of ``aaas user-agent``.
 
     ``aaas demo``'s summary is this plus its own sections (testbed.demo.DemoSummary),
@@ -81,9 +94,11 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
     bytes: ByteCounts
     retries: int
     """Resends by the users (a task retried twice counts 2)."""
+    repeats: RepeatCounts | None = None
+    """Only when users ask again (``[workload.repeats]``): absent from the JSON otherwise."""
 
     @classmethod
-    def of(cls, records: list[TaskRecord]) -> QoSSummary:
+    def of(cls, records: list[TaskRecord], *, repeats: bool = False) -> QoSSummary:
         outcomes = dict.fromkeys(map(str, Outcome), 0)
         for r in records:
             outcomes[r.outcome or Outcome.LOST] += 1
@@ -100,6 +115,9 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
             bytes=ByteCounts(up=sum(r.bytes_up for r in records),
                              down=sum(r.bytes_down for r in records)),
             retries=sum(r.attempts - 1 for r in records),
+            repeats=RepeatCounts(sent=sum(r.repeat > 0 for r in records),
+                                 bytes=sum(r.bytes_up + r.bytes_down for r in records
+                                           if r.repeat > 0)) if repeats else None,
         )
 
     def as_json(self) -> dict[str, Any]:
