@@ -6,14 +6,18 @@ threshold is 0.6, k = 2 repeats.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from orch_scenarios import tiny_scenario_file
 
 from aaas import ConfigError, Scenario, parse_scenario
 from aaas.repeats import asks_again, user_thresholds
 from orchestrator.sim import AaasEnv, BatchSim, Episode, draw_episode
+from testbed.cli import main
 
 
 def scenario(max_repeats: int = 2) -> Scenario:
@@ -92,3 +96,14 @@ def test_the_rule_and_the_batch_sim() -> None:
     assert not asks_again(rule, 0.7, 0.6, 0) and not asks_again(rule, 0.1, 0.6, 2)
     with pytest.raises(ConfigError, match="repeats"):
         BatchSim(scenario(), 2, seed=0)
+
+
+def test_evaluate_reports_repeats_per_policy(tmp_path: Path) -> None:
+    path = tiny_scenario_file(tmp_path, horizon=60_000)
+    path.write_text(path.read_text() + "[workload.repeats]\nmax_repeats = 2\n")
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--scenario", str(path), "--episodes", "2", "--policies",
+                 "least_loaded,upper_bound", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["least_loaded"]["repeats"] > 0 and data["upper_bound"]["repeat_steps"] > 0
+    assert "bound" not in data["_meta"]  # the stream depends on the policy: no one bound
