@@ -10,11 +10,14 @@ The testbed (two ASPs, round numbers):
 from __future__ import annotations
 
 import itertools
+import json
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from orch_scenarios import tiny_scenario_file
 
 from aaas import Scenario, parse_scenario
 from aaas.config import scenario_dir
@@ -22,6 +25,7 @@ from orchestrator.policies import POLICIES, make_policy
 from orchestrator.sim import AaasEnv, Episode, draw_episode
 from orchestrator.sim.bound import hindsight_bound, interval_rows
 from orchestrator.training import evaluate_policy
+from testbed.cli import main
 
 
 def two_asps() -> Scenario:
@@ -152,3 +156,20 @@ def test_no_policy_returns_more_than_the_bound() -> None:
         result = evaluate_policy(policy, sc, seeds)
         for stats, bound in zip(result.episodes, bounds, strict=True):
             assert stats.ret <= bound + 1e-6, (name, stats.ret, bound)
+
+
+def test_the_bound_command_writes_every_figure(tmp_path: Path) -> None:
+    scenario = str(tiny_scenario_file(tmp_path, horizon=40_000))
+    out = tmp_path / "bound.json"
+    assert main(["bound", "--scenario", scenario, "--episodes", "2", "--time-limit", "10",
+                 "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data["figures"]) == {"optimum", "bound", "lp_bound", "incumbent"}
+    assert [e["seed"] for e in data["episodes"]] == [10_000, 10_001]
+    for e in data["episodes"]:
+        assert e["status"] in ("optimal", "time_limit")
+        assert e["incumbent"] <= e["bound"] + 1e-6 <= e["lp_bound"] + 2e-6
+    assert main(["bound", "--scenario", scenario, "--episodes", "1", "--lp-only",
+                 "--json", str(out)]) == 0
+    lp = json.loads(out.read_text())["episodes"][0]
+    assert lp["status"] == "lp" and lp["optimum"] is None and lp["bound"] == lp["lp_bound"]
