@@ -17,15 +17,18 @@ import bisect
 from itertools import count
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from aaas import Scenario
 from aaas.repeats import asks_again, user_thresholds
 
 from .episode import Episode
 
 if TYPE_CHECKING:
+    from .batch import BatchSim
     from .env import AaasEnv
 
-__all__ = ["RepeatStream"]
+__all__ = ["BatchRepeats", "RepeatStream"]
 
 
 class RepeatStream:
@@ -86,3 +89,121 @@ class RepeatStream:
         self.user.insert(pos, row[2])
         self.times_asked.insert(pos, row[3])
         self.token.insert(pos, row[4])
+
+
+class BatchRepeats:
+    """The same repeats in :class:`~orchestrator.sim.BatchSim`, env by env.
+
+    Per column of the arrival arrays: the task's user, how often it was asked again, and
+    the token of a scheduled repeat; per running-task slot: the same, its runtime and its
+    admission order (a crash handles its lost tasks in that order, as ``AaasEnv`` does).
+    Insertions are per env (Python), so a batch with repeats is slower than one without;
+    without repeats none of this exists.
+    """
+
+    def __init__(self, sim: BatchSim) -> None:
+        self.sim = sim
+        self.rule = sim.scenario.workload.repeats
+        self.threshold = user_thresholds(sim.scenario)
+        self._tokens = count()
+        self._seq = count()
+
+    def reset(self) -> None:
+        sim = self.sim
+        b, shape = sim.n_envs, (sim.n_envs, sim.n_asps, sim.slots)
+        self.user = np.zeros((b, 0), dtype=np.int64)
+        self.asked = np.zeros((b, 0), dtype=np.int64)
+        self.token = np.zeros((b, 0), dtype=np.int64)
+        self.s_user = np.zeros(shape, dtype=np.int64)
+        self.s_asked = np.zeros(shape, dtype=np.int64)
+        self.s_token = np.full(shape, -1, dtype=np.int64)
+        self.s_runtime = np.zeros(shape)
+        self.s_seq = np.zeros(shape, dtype=np.int64)
+        self.acc = np.zeros((b, 2), dtype=np.int64)  # repeats, repeat_steps
+
+    def _fit_columns(self) -> None:
+        grow = self.sim._cols - self.user.shape[1]
+        if grow > 0:
+            pad = ((0, 0), (0, grow))
+            self.user = np.pad(self.user, pad)
+            self.asked = np.pad(self.asked, pad)
+            self.token = np.pad(self.token, pad, constant_values=-1)
+
+    def new_episode(self, j: int, episode: Episode) -> None:
+        if episode.user is None:
+            raise ValueError("an episode with repeats needs its tasks' users")
+        self._fit_columns()
+        n = len(episode)
+        self.user[j, :n] = episode.user
+        self.asked[j] = 0
+        self.token[j] = -1
+        self.s_token[j] = -1
+        self.acc[j] = 0
+
+    def admitted(self, r: np.ndarray, a: np.ndarray, s: np.ndarray, q: np.ndarray) -> None:
+        sim = self.sim
+        k = sim.idx[r]
+        user, asked = self.user[r, k], self.asked[r, k]
+        self.s_user[r, a, s], self.s_asked[r, a, s] = user, asked
+        self.s_runtime[r, a, s] = sim._runtime[r, k]
+        self.s_token[r, a, s] = -1
+        self.s_seq[r, a, s] = [next(self._seq) for _ in range(len(r))]
+        again = (asked < self.rule.max_repeats) & (q < self.threshold[user])
+        for x in np.flatnonzero(again):
+            j, i = int(r[x]), int(k[x])
+            at = float(sim.end[j, a[x], s[x]]) + self.rule.delay_s
+            self.s_token[j, a[x], s[x]] = self._insert(
+                j, at, int(sim._steps[j, i]), float(sim._runtime[j, i]), int(user[x]),
+                int(asked[x]) + 1, new=True)
+
+    def crashed(self, r: np.ndarray, a: np.ndarray) -> None:
+        """Before the crash clears ASP a[x] of env r[x]: its lost tasks and the rejected one."""
+        sim = self.sim
+        for j, asp in zip(r.tolist(), a.tolist(), strict=True):
+            i = int(sim.idx[j])
+            at = float(sim._arrival[j, i]) + self.rule.delay_s
+            live = np.flatnonzero(np.isfinite(sim.end[j, asp]))
+            for s in live[np.argsort(self.s_seq[j, asp, live], kind="stable")].tolist():
+                token = int(self.s_token[j, asp, s])
+                if token >= 0:
+                    self._move(j, token, at)
+                elif asks_again(self.rule, None, float(self.threshold[self.s_user[j, asp, s]]),
+                                int(self.s_asked[j, asp, s])):
+                    self._insert(j, at, int(sim.held[j, asp, s]), float(self.s_runtime[j, asp, s]),
+                                 int(self.s_user[j, asp, s]), int(self.s_asked[j, asp, s]) + 1,
+                                 new=True)
+            user, asked = int(self.user[j, i]), int(self.asked[j, i])
+            if asks_again(self.rule, None, float(self.threshold[user]), asked):
+                self._insert(j, at, int(sim._steps[j, i]), float(sim._runtime[j, i]), user,
+                             asked + 1, new=True)
+
+    def _insert(self, j: int, at: float, steps: int, runtime: float, user: int, asked: int, *,
+                new: bool, token: int | None = None) -> int:
+        sim = self.sim
+        lo, n = int(sim.idx[j]) + 1, int(sim.length[j])
+        if n + 1 > sim._cols:
+            sim._grow(n + 1)
+            self._fit_columns()
+        pos = lo + int(np.searchsorted(sim._arrival[j, lo:n], at, side="right"))
+        tok = next(self._tokens) if token is None else token
+        for arr, value in ((sim._arrival, at), (sim._steps, steps), (sim._runtime, runtime),
+                           (self.user, user), (self.asked, asked), (self.token, tok)):
+            arr[j, pos + 1:n + 1] = arr[j, pos:n]
+            arr[j, pos] = value
+        sim.length[j] = n + 1
+        if new:
+            self.acc[j, 0] += 1
+            self.acc[j, 1] += steps
+        return tok
+
+    def _move(self, j: int, token: int, at: float) -> None:
+        sim = self.sim
+        lo, n = int(sim.idx[j]) + 1, int(sim.length[j])
+        pos = lo + int(np.flatnonzero(self.token[j, lo:n] == token)[0])
+        row = (int(sim._steps[j, pos]), float(sim._runtime[j, pos]), int(self.user[j, pos]),
+               int(self.asked[j, pos]))
+        for arr in (sim._arrival, sim._steps, sim._runtime, self.user, self.asked, self.token):
+            arr[j, pos:n - 1] = arr[j, pos + 1:n]
+        sim._arrival[j, n - 1] = np.inf
+        sim.length[j] = n - 1
+        self._insert(j, at, *row, new=False, token=token)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from orch_scenarios import tiny_scenario_file
 
-from aaas import ConfigError, Scenario, parse_scenario
+from aaas import Scenario, parse_scenario
 from aaas.repeats import asks_again, user_thresholds
 from orchestrator.sim import AaasEnv, BatchSim, Episode, draw_episode
 from testbed.cli import main
@@ -90,12 +90,10 @@ def test_without_repeats_episodes_are_drawn_as_before() -> None:
     assert np.array_equal(a.arrival_s, b.arrival_s) and np.array_equal(a.steps, b.steps)
 
 
-def test_the_rule_and_the_batch_sim() -> None:
+def test_the_rule() -> None:
     rule = scenario().workload.repeats
     assert asks_again(rule, 0.5, 0.6, 0) and asks_again(rule, None, 0.6, 1)
     assert not asks_again(rule, 0.7, 0.6, 0) and not asks_again(rule, 0.1, 0.6, 2)
-    with pytest.raises(ConfigError, match="repeats"):
-        BatchSim(scenario(), 2, seed=0)
 
 
 def test_evaluate_reports_repeats_per_policy(tmp_path: Path) -> None:
@@ -107,3 +105,43 @@ def test_evaluate_reports_repeats_per_policy(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["least_loaded"]["repeats"] > 0 and data["upper_bound"]["repeat_steps"] > 0
     assert "bound" not in data["_meta"]  # the stream depends on the policy: no one bound
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 500.0])
+def test_batch_and_single_agree_with_repeats(delay_s: float) -> None:
+    """BatchSim models the same repeats as AaasEnv, step for step (so policies can be
+    trained for them): rewards, observations, free capacity and episode counters."""
+    import tomllib
+
+    from aaas.config import scenario_dir
+
+    data = tomllib.loads((scenario_dir() / "paper-repeats.toml").read_text())
+    data["workload"]["horizon_s"] = 200_000.0  # ~200 first requests: short episodes
+    data["workload"]["repeats"]["delay_s"] = delay_s
+    sc = parse_scenario(data, source="paper-repeats.toml")
+    n_envs = 3
+    sim = BatchSim(sc, n_envs, seed=42)
+    envs = [AaasEnv(sc) for _ in range(n_envs)]
+    obs = np.stack([e.reset(seed=int(s))[0] for e, s in zip(envs, sim.env_seeds, strict=True)])
+    np.testing.assert_allclose(sim.reset(), obs)
+    rng = np.random.default_rng(0)
+    episodes, repeats = 0, 0
+    for step in range(1500):
+        free = np.stack([e.free for e in envs])
+        actions = np.where(rng.random(n_envs) < 0.7, free.argmax(1),
+                           rng.integers(0, sim.n_asps, n_envs))
+        res = sim.step(actions)
+        ended = dict(res.finished)
+        for j, env in enumerate(envs):
+            o, r, done, _, info = env.step(int(actions[j]))
+            assert r == pytest.approx(res.reward[j], abs=1e-9), (step, j)
+            assert done == bool(res.done[j]), (step, j)
+            if done:
+                episodes += 1
+                single, batch = info["episode"], ended[j].summary()
+                assert single == pytest.approx(batch)
+                repeats += single["repeats"]
+                o, _ = env.reset()
+            np.testing.assert_allclose(o, res.obs[j], rtol=1e-6)
+        np.testing.assert_array_equal(sim.free, np.stack([e.free for e in envs]))
+    assert episodes >= n_envs and repeats > 0
