@@ -35,6 +35,7 @@ __all__ = [
     "AspSpec",
     "Limits",
     "Range",
+    "Repeats",
     "Scenario",
     "ScenarioFile",
     "Workload",
@@ -165,6 +166,34 @@ class AspSpec(Struct, frozen=True, kw_only=True):
     """For ``repaint``: a local directory or a hub id."""
 
 
+class Repeats(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[workload.repeats]``: users who ask again when a result disappoints them.
+
+    Each user has a quality threshold, drawn once per user from ``threshold`` (from
+    the scenario's seed, so every process and the simulator agree: see
+    :func:`aaas.repeats.user_thresholds`). A user whose result's quality is below its
+    threshold, or whose task crashed or was rejected (no content: quality 0), sends the
+    same task again, ``delay_s`` after the result, up to ``max_repeats`` times.
+    """
+
+    max_repeats: int = 0
+    """k: how many times a user asks again for one task (0: never, the paper's model)."""
+    threshold: Range = Range(min=0.3, max=0.7)
+    """The range each user's quality threshold is drawn from."""
+    delay_s: float = 0.0
+    """Emulated seconds between a disappointing result and the repeat."""
+
+    def __post_init__(self) -> None:
+        if self.max_repeats < 0:
+            raise ValueError(f"max_repeats must be >= 0, got {self.max_repeats}")
+        if self.delay_s < 0:
+            raise ValueError(f"delay_s must be >= 0, got {self.delay_s}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_repeats > 0
+
+
 class Workload(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[workload]``: the users and their Poisson task arrivals."""
 
@@ -176,6 +205,8 @@ class Workload(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Length of the episode in emulated seconds."""
     steps: Range = Range(min=100.0, max=250.0, step=10.0, inclusive=True)
     """Diffusion steps t a task asks for, drawn from min..max by step."""
+    repeats: Repeats = Repeats()
+    """Users who ask again (``[workload.repeats]``; off by default)."""
 
     def __post_init__(self) -> None:
         _positive(self, "users", "arrival_rate", "horizon_s")

@@ -159,7 +159,14 @@ class UserMetrics:
         self.duplicates = Counter("aaas_user_duplicate_replies", "duplicate replies received (the "
                                   "orchestrator has the task; the user goes on waiting)",
                                   registry=registry)
+        self.repeats = Counter("aaas_user_repeats", "Tasks users asked for again after a "
+                               "result below their quality threshold, a crash or a rejection",
+                               registry=registry)
+        self.repeat_bytes = Counter("aaas_user_repeat_payload_bytes", "MQTT payload bytes of the "
+                                    "repeats, by direction (sent, received)", ["direction"],
+                                    registry=registry)
         for outcome in Outcome:
             self.outcomes.labels(outcome)
         for direction in ("sent", "received"):
             self.bytes.labels(direction)
+            self.repeat_bytes.labels(direction)

@@ -55,6 +55,7 @@ from monitoring import UserMetrics
 from .checks import check_result
 from .images import ImageSource
 from .qos import QoSSummary, SettledTotals, TaskRecord
+from .repeats import RepeatAsker
 from .workload import Arrival
 
 __all__ = ["UserAgent"]
@@ -104,6 +105,8 @@ class UserAgent:
         self.dispatch.on(TOPICS.result, self._on_result)
         self.dispatch.on(TOPICS.user_error, self._on_error)
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
+        # users who ask again ([workload.repeats]; off by default)
+        self.repeats = RepeatAsker(scenario) if scenario.workload.repeats.enabled else None
 
     def _session(self, url: BrokerURL, uid: str) -> MqttSession:
         return MqttSession(
@@ -278,6 +281,8 @@ class UserAgent:
                 self.metrics.latency.labels(node).observe(latency)
             if rec.quality is not None:
                 self.metrics.quality.labels(node).observe(rec.quality)
+        if self.repeats is not None:
+            self.repeats.settled(self, rec)
         self._outstanding -= 1
         self.metrics.outstanding.set(self._outstanding)
         if self.records_out is not None:
@@ -299,7 +304,8 @@ class UserAgent:
                 self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
-        return QoSSummary.of(list(self.records.values()), self._settled)
+        return QoSSummary.of(list(self.records.values()), self._settled,
+                             repeats=self.repeats is not None)
 
     def quality_of(self) -> np.ndarray:
         return np.array([*self._settled.quality,

@@ -37,6 +37,10 @@ class TaskRecord:
     bytes_down: int = 0
     clean: np.ndarray | None = field(default=None, repr=False)
     """The original image (emulation only: for full-reference metrics)."""
+    repeat: int = 0
+    """0 for a first request; n for the n-th time its user asked again ([workload.repeats])."""
+    repeat_of: str | None = None
+    """The task id a repeat asks again for."""
 
 
 @dataclass
@@ -51,9 +55,14 @@ class SettledTotals:
     up: int = 0
     down: int = 0
     retries: int = 0
+    repeats: int = 0
+    repeat_bytes: int = 0
 
     def add(self, r: TaskRecord) -> None:
         self.sent += 1
+        if r.repeat > 0:
+            self.repeats += 1
+            self.repeat_bytes += r.bytes_up + r.bytes_down
         self.outcomes[r.outcome or Outcome.LOST] += 1
         if r.outcome == Outcome.FINISHED:
             if r.latency_s is not None:
@@ -95,7 +104,16 @@ class ByteCounts(msgspec.Struct, kw_only=True):
     down: int
 
 
-class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
+class RepeatCounts(msgspec.Struct, kw_only=True):
+    """Users who asked again ([workload.repeats]): the repeats sent and what they cost."""
+
+    sent: int
+    """Repeat requests (each is also a task in ``tasks``)."""
+    bytes: int
+    """Payload bytes of the repeats: their requests up plus their results down."""
+
+
+class QoSSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Counts and QoS over a run's tasks: the JSON summary of ``aaas user-agent``.
 
     ``aaas demo``'s summary is this plus its own sections (testbed.demo.DemoSummary),
@@ -108,9 +126,12 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
     bytes: ByteCounts
     retries: int
     """Resends by the users (a task retried twice counts 2)."""
+    repeats: RepeatCounts | None = None
+    """Only when users ask again (``[workload.repeats]``): absent from the JSON otherwise."""
 
     @classmethod
-    def of(cls, records: list[TaskRecord], settled: SettledTotals | None = None) -> QoSSummary:
+    def of(cls, records: list[TaskRecord], settled: SettledTotals | None = None, *,
+           repeats: bool = False) -> QoSSummary:
         """The summary of *records*, plus those already *settled* out of memory."""
         base = settled if settled is not None else SettledTotals()
         outcomes = dict(base.outcomes)
@@ -129,6 +150,10 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True):
             bytes=ByteCounts(up=base.up + sum(r.bytes_up for r in records),
                              down=base.down + sum(r.bytes_down for r in records)),
             retries=base.retries + sum(r.attempts - 1 for r in records),
+            repeats=RepeatCounts(
+                sent=base.repeats + sum(r.repeat > 0 for r in records),
+                bytes=base.repeat_bytes + sum(r.bytes_up + r.bytes_down for r in records
+                                              if r.repeat > 0)) if repeats else None,
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -10,13 +10,16 @@ from .sac import SacPolicy, default_checkpoint  # light: torch only when a check
 # registered after sac, so the registry's first five names stay the paper's comparison
 from .bid_price import BidPricePolicy  # numpy only
 from .d2sac import D2sacPolicy  # light: torch only when a checkpoint loads
+from .lookahead import OPT_IN, LookaheadPolicy  # light: scipy only when it solves
 # isort: on
 
 __all__ = [
+    "OPT_IN",
     "POLICIES",
     "BidPricePolicy",
     "D2sacPolicy",
     "LeastLoadedPolicy",
+    "LookaheadPolicy",
     "Observation",
     "Policy",
     "PolicyFactory",

@@ -1,6 +1,7 @@
 """The training simulator: a Gymnasium env and its vectorised batch twin."""
 
 from .batch import BatchSim, BatchStep
+from .bound import BoundResult, episode_bounds, hindsight_bound  # light: scipy only when solved
 from .env import AaasEnv
 from .episode import Episode, draw_episode
 from .features import LAYOUTS, FeatureSpec
@@ -11,9 +12,12 @@ __all__ = [
     "AaasEnv",
     "BatchSim",
     "BatchStep",
+    "BoundResult",
     "Episode",
     "EpisodeStats",
     "FeatureSpec",
     "draw_episode",
+    "episode_bounds",
+    "hindsight_bound",
     "quality_table",
 ]

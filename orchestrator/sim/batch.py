@@ -22,6 +22,7 @@ from aaas import ConfigError, Scenario
 
 from .episode import Episode, draw_episode
 from .features import FeatureSpec
+from .repeats import BatchRepeats
 from .stats import EpisodeStats, quality_table
 
 __all__ = ["BatchSim", "BatchStep"]
@@ -61,6 +62,8 @@ class BatchSim:
         self._rule = scenario.crash
         self.env_seeds = seed + np.arange(n_envs)
         self._rows = np.arange(n_envs)
+        # users who ask again ([workload.repeats]; off by default: none of it runs)
+        self._repeats = BatchRepeats(self) if scenario.workload.repeats.enabled else None
         self.reset()
 
     def reset(self) -> np.ndarray:
@@ -80,6 +83,8 @@ class BatchSim:
         self._steps = np.zeros((b, 0), dtype=np.int64)
         self._runtime = np.zeros((b, 0))
         self._acc = np.zeros((b, 7))  # ret, tasks, admitted, crashes, lost, adm_q, lost_q
+        if self._repeats is not None:
+            self._repeats.reset()
         for j in range(b):
             self._new_episode(j)
         return self._obs()
@@ -96,11 +101,10 @@ class BatchSim:
         ep = episode if episode is not None else draw_episode(self.scenario, self._rngs[j])
         n = len(ep)
         if n > self._cols:
-            grow = max(n, int(self._cols * 1.25) + 1) - self._cols
-            self._arrival = np.pad(self._arrival, ((0, 0), (0, grow)), constant_values=np.inf)
-            self._steps = np.pad(self._steps, ((0, 0), (0, grow)), constant_values=1)
-            self._runtime = np.pad(self._runtime, ((0, 0), (0, grow)), constant_values=1.0)
-            self._cols += grow
+            self._grow(n)
+        if self._repeats is not None:
+            self._arrival[j] = np.inf  # a row that repeats lengthened may be longer than n
+            self._repeats.new_episode(j, ep)
         self._arrival[j, :n] = ep.arrival_s
         self._steps[j, :n] = ep.steps
         self._runtime[j, :n] = ep.runtime_s
@@ -109,6 +113,14 @@ class BatchSim:
         self.free[j] = self.capacity
         self.end[j] = np.inf
         self._acc[j] = 0.0
+
+    def _grow(self, n: int) -> None:
+        """Room for n tasks per env in the arrival arrays."""
+        grow = max(n, int(self._cols * 1.25) + 1) - self._cols
+        self._arrival = np.pad(self._arrival, ((0, 0), (0, grow)), constant_values=np.inf)
+        self._steps = np.pad(self._steps, ((0, 0), (0, grow)), constant_values=1)
+        self._runtime = np.pad(self._runtime, ((0, 0), (0, grow)), constant_values=1.0)
+        self._cols += grow
 
     def _obs(self) -> np.ndarray:
         k = np.minimum(self.idx, self.length - 1)
@@ -130,6 +142,8 @@ class BatchSim:
         admit = ~crash & act
         penalty, quality = np.zeros(self.n_envs), np.zeros(self.n_envs)
         if crash.any():
+            if self._repeats is not None:
+                self._repeats.crashed(np.flatnonzero(crash), a[crash])
             penalty[crash] = self._do_crash(np.flatnonzero(crash), a[crash], now[crash])
         if admit.any():
             quality[admit] = self._admit(np.flatnonzero(admit), a[admit], now[admit], t[admit],
@@ -174,6 +188,8 @@ class BatchSim:
         self.qual[r, a, s] = q
         self.free[r, a] -= t
         self._acc[r, 5] += q
+        if self._repeats is not None:
+            self._repeats.admitted(r, a, s, q)
         return q
 
     def _release(self, now_B: np.ndarray) -> None:
@@ -185,5 +201,8 @@ class BatchSim:
 
     def _stats(self, j: int) -> EpisodeStats:
         r, n, adm, cr, lost, aq, lq = self._acc[j]
-        return EpisodeStats(ret=float(r), tasks=int(n), admitted=int(adm), crashes=int(cr),
-                            lost=int(lost), admitted_utility=float(aq), lost_utility=float(lq))
+        stats = EpisodeStats(ret=float(r), tasks=int(n), admitted=int(adm), crashes=int(cr),
+                             lost=int(lost), admitted_utility=float(aq), lost_utility=float(lq))
+        if self._repeats is not None:
+            stats.repeats, stats.repeat_steps = (int(v) for v in self._repeats.acc[j])
+        return stats

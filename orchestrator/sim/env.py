@@ -27,6 +27,7 @@ from aaas import ConfigError, Scenario
 from ..policies.base import Observation
 from .episode import Episode, draw_episode
 from .features import FeatureSpec
+from .repeats import RepeatStream
 from .stats import EpisodeStats, quality_table
 
 __all__ = ["AaasEnv"]
@@ -71,6 +72,9 @@ class AaasEnv(gym.Env):
         self._times = episode.arrival_s.tolist()
         self._steps = episode.steps.tolist()
         self._runtimes = episode.runtime_s.tolist()
+        # users who ask again re-enter the stream (off by default: nothing changes then)
+        self._repeats = (RepeatStream(self.scenario, episode)
+                         if self.scenario.workload.repeats.enabled else None)
         return self._obs(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -83,7 +87,10 @@ class AaasEnv(gym.Env):
         st = self.stats
         st.tasks += 1
         if self._rule.crashes(int(self.free[a]), t):
+            lost = list(self._running[a])
             reward = self._rule.reward(0.0, self._crash(a, now))
+            if self._repeats is not None:
+                self._repeats.crashed(self, i, lost, now)
         else:
             q = float(self._q[a, t])
             reward = self._rule.reward(q, 0.0)
@@ -93,6 +100,8 @@ class AaasEnv(gym.Env):
             heapq.heappush(self._ends, (end, i, a, t))
             st.admitted += 1
             st.admitted_utility += q
+            if self._repeats is not None:
+                self._repeats.admitted(self, i, q, end)
         st.ret += reward
         self._i += 1
         done = self._i >= len(self._times)

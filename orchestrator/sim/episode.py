@@ -27,6 +27,8 @@ class Episode:
     """t of every task."""
     runtime_s: npt.NDArray[np.float64]
     """runtime(t) of every task, emulated seconds."""
+    user: npt.NDArray[np.int64] | None = None
+    """The user (index) of every task; drawn only when users ask again (repeats)."""
 
     def __len__(self) -> int:
         return int(self.arrival_s.shape[0])
@@ -41,4 +43,7 @@ def draw_episode(scenario: Scenario, rng: np.random.Generator) -> Episode:
     n = max(1, int(rng.poisson(w.arrival_rate * w.horizon_s)))
     arrival = np.sort(rng.uniform(0.0, w.horizon_s, n))
     steps = rng.choice(w.steps_choices, n).astype(np.int64)
-    return Episode(arrival_s=arrival, steps=steps, runtime_s=scenario.runtime.many(steps))
+    # drawn after everything else, and only with repeats: other episodes are unchanged
+    user = rng.integers(0, w.users, n) if w.repeats.enabled else None
+    return Episode(arrival_s=arrival, steps=steps, runtime_s=scenario.runtime.many(steps),
+                   user=user)

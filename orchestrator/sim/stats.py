@@ -35,6 +35,10 @@ class EpisodeStats:
     """Sum of q over admitted tasks."""
     lost_utility: float = 0.0
     """Sum of q over admitted tasks that a crash killed."""
+    repeats: int = 0
+    """Tasks users asked for again (``[workload.repeats]``; counted in ``tasks`` too)."""
+    repeat_steps: int = 0
+    """Diffusion steps those repeats asked for (the work and traffic they cost)."""
 
     @property
     def finished(self) -> int:

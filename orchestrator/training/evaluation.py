@@ -55,6 +55,8 @@ def summarise(episodes: Sequence[EpisodeStats]) -> dict[str, float]:
         "finished": mean("finished"),
         "tasks": mean("tasks"),
         "reward_per_finished": float(np.mean([r["ret"] / max(r["finished"], 1) for r in rows])),
+        "repeats": mean("repeats"),
+        "repeat_steps": mean("repeat_steps"),
     }
 
 

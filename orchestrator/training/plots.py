@@ -52,17 +52,24 @@ def plot_fig5(path: Path, log_rows: list[dict[str, float]], benchmarks: dict[str
     return path
 
 
-def plot_fig6(path: Path, summaries: dict[str, dict[str, float]], *, title: str) -> Path:
-    """Per policy: crashed tasks per episode, and mean reward per finished task."""
+def plot_fig6(path: Path, summaries: dict[str, dict[str, float]], *, title: str,
+              bound: float | None = None) -> Path:
+    """Per policy: crashed tasks per episode, and mean reward per finished task; with the
+    hindsight *bound* (mean return), a third panel: each return as a share of the bound
+    and of ``upper_bound``'s."""
     plt = _pyplot()
     names = list(summaries)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.8))
+    panels = 3 if bound else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.8))
+    a1, a2 = axes[0], axes[1]
     colors = [f"C{k}" for k in range(len(names))]
     a1.bar(names, [summaries[n]["crashed_tasks"] for n in names], color=colors)
     a1.set_ylabel("crashed tasks per episode")
     a2.bar(names, [summaries[n]["reward_per_finished"] for n in names], color=colors)
     a2.set_ylabel("return per finished task")
-    for ax in (a1, a2):
+    if bound:
+        _shares_panel(axes[2], names, summaries, bound)
+    for ax in axes:
         ax.tick_params(axis="x", rotation=30)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title)
@@ -71,3 +78,20 @@ def plot_fig6(path: Path, summaries: dict[str, dict[str, float]], *, title: str)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _shares_panel(ax: Any, names: list[str], summaries: dict[str, dict[str, float]],
+                  bound: float) -> None:
+    import numpy as np
+
+    x = np.arange(len(names))
+    ret = np.array([summaries[n]["return_mean"] for n in names])
+    ax.bar(x - 0.2, 100 * ret / bound, width=0.4, color="C3", label="% of hindsight bound")
+    prophet = summaries.get("upper_bound", {}).get("return_mean")
+    if prophet:
+        ax.bar(x + 0.2, 100 * ret / prophet, width=0.4, color="C7", label="% of upper_bound")
+    ax.axhline(100, color="k", lw=0.8)
+    ax.set_xticks(x, names)
+    ax.set_ylim(min(0.0, float((100 * ret / bound).min()) - 5), 110)
+    ax.set_ylabel(f"% of return (bound {bound:.0f})")
+    ax.legend(fontsize=7, loc="lower right")

@@ -65,12 +65,13 @@ def _register_train(sub: Subparsers[argparse.ArgumentParser]) -> None:
 def _register_evaluate(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("evaluate", help="compare policies on the same simulated episodes "
                        "(the paper's Table V)")
-    from orchestrator.policies import POLICIES  # light: torch only when sac is built
+    from orchestrator.policies import OPT_IN, POLICIES  # light: torch only when sac is built
 
     add_scenario(p)
     p.add_argument("--policies", default=None, metavar="NAME[,NAME...]",
-                   help="comma-separated (default: every registered policy: "
-                   f"{','.join(POLICIES.names())})")
+                   help="comma-separated (default: every registered policy but the slow "
+                   f"{','.join(sorted(OPT_IN))}: "
+                   f"{','.join(n for n in POLICIES.names() if n not in OPT_IN)})")
     p.add_argument("--episodes", type=int, default=20, help="episodes (default: 20)")
     p.add_argument("--seed", type=int, default=10_000,
                    help="episode k is drawn from seed+k (default: 10000)")
@@ -80,6 +81,12 @@ def _register_evaluate(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write fig5_training.png and fig6_policies.png here")
+    p.add_argument("--bound-time-limit", type=float, default=0.0, metavar="S",
+                   help="the hindsight bound (aaas bound) on the same episodes: 0 solves its LP "
+                   "relaxation (about a second per episode), S > 0 the integer program for up "
+                   "to S seconds per episode (default: 0)")
+    p.add_argument("--no-bound", action="store_true",
+                   help="skip the hindsight bound (no share-of-bound column)")
     _threads(p)
     p.set_defaults(run=_run_evaluate)
 

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aaas import ConfigError, load_scenario
-from orchestrator.policies import POLICIES, make_policy
+from orchestrator.policies import OPT_IN, POLICIES, make_policy
 from orchestrator.training import (
     PolicyResult,
     TrainConfig,
@@ -29,6 +29,7 @@ from orchestrator.training import (
 )
 from orchestrator.training.bid_price import BidPriceConfig, train_bid_price
 from orchestrator.training.sac_algo import SacParams
+from testbed.commands.bound_shares import add_shares, bound_summary
 
 __all__ = ["run_bench_sim", "run_evaluate", "run_train"]
 
@@ -108,7 +109,8 @@ def _run_train_bid_price(args: argparse.Namespace, scenario: Any, out: Path,
 
 def _policies(arg: str | None) -> list[str]:
     if arg is None:  # every policy that loads (a broken outside one is logged and skipped)
-        return [name for name, _ in POLICIES.items()]
+        # but the slow ones (an LP per task), which run when named
+        return [name for name, _ in POLICIES.items() if name not in OPT_IN]
     names = [n.strip() for n in arg.split(",") if n.strip()]
     known = POLICIES.names()
     bad = [n for n in names if n not in known]
@@ -136,29 +138,46 @@ def run_evaluate(args: argparse.Namespace) -> int:
             continue
         results[name] = evaluate_policy(policy, scenario, seeds)
     summaries = {n: r.summary() for n, r in results.items()}
+    # with repeats the task stream depends on the policy: no one hindsight stream to bound
+    skip = args.no_bound or scenario.workload.repeats.enabled
+    bound = None if skip else bound_summary(scenario, seeds, args.bound_time_limit)
+    add_shares(summaries, bound)
     _print_table(scenario.name, args.episodes, summaries)
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # one key per policy name; "_meta" says which episodes they ran on
-        payload: dict[str, Any] = {**summaries, "_meta": {
-            "scenario": scenario.name, "episodes": args.episodes, "seed": args.seed}}
+        # one key per policy name; "_meta" says which episodes they ran on, and its
+        # "bound" the hindsight bound on those episodes (aaas bound)
+        meta: dict[str, Any] = {"scenario": scenario.name, "episodes": args.episodes,
+                                "seed": args.seed}
+        if bound is not None:
+            meta["bound"] = bound
+        payload: dict[str, Any] = {**summaries, "_meta": meta}
         path.write_text(json.dumps(payload, indent=2) + "\n")
     if args.plots:
-        _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario)
+        ceiling = bound.get("bound_mean") if bound else None
+        _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario, ceiling)
     return 0
 
 
 def _print_table(scenario: str, episodes: int, summaries: dict[str, dict[str, float]]) -> None:
     table = Table(title=f"{scenario}: {episodes} episodes (Table V)")
     for col in ("policy", "return (mean ± std)", "finished rate", "crashed rate",
-                "obtained utility", "lost utility"):
+                "obtained utility", "lost utility", "% of upper_bound", "% of hindsight bound"):
         table.add_column(col, justify="right" if col != "policy" else "left")
+
+    def pct(s: dict[str, float], key: str) -> str:
+        return f"{100 * s[key]:.1f} %" if key in s else "-"
+
     for name, s in summaries.items():
         table.add_row(name, f"{s['return_mean']:.1f} ± {s['return_std']:.1f}",
                       f"{s['finished_rate']:.3f}", f"{s['crashed_rate']:.3f}",
-                      f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}")
+                      f"{s['utility']:.1f}", f"{s['lost_utility']:.1f}",
+                      pct(s, "share_of_upper_bound"), pct(s, "share_of_bound"))
     Console().print(table)
+    if any(s.get("repeats") for s in summaries.values()):
+        Console().print("repeats per episode (steps they asked for): " + ", ".join(
+            f"{n} {s['repeats']:.1f} ({s['repeat_steps']:.0f})" for n, s in summaries.items()))
 
 
 LEARNED = ("sac", "d2sac", "bid_price")
@@ -176,8 +195,10 @@ def _training_log(meta_path: Path) -> list[dict[str, float]]:
 
 
 def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
-           checkpoint: str | None, scenario: Any) -> None:
+           checkpoint: str | None, scenario: Any, ceiling: float | None = None) -> None:
     bench = {n: s["return_mean"] for n, s in summaries.items() if n not in LEARNED}
+    if ceiling is not None:
+        bench["hindsight bound"] = ceiling
     rows: list[dict[str, float]] = []
     curves: dict[str, list[dict[str, float]]] = {}
     if "sac" in summaries:
@@ -192,7 +213,8 @@ def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
         bench["bid_price"] = summaries["bid_price"]["return_mean"]
     f5 = plot_fig5(folder / "fig5_training.png", rows, bench, curves=curves,
                    title=f"{name}: validation return of the learned policies during training")
-    f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy")
+    f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy",
+                   bound=ceiling)
     log.info("wrote %s and %s", f5, f6)
 
 

@@ -219,7 +219,8 @@ async def test_stolen_user_credential_forges_nothing(tmp_path: Path, kind: str) 
     async with secure_bed(tmp_path, kind) as bed:
         async def attack() -> None:
             await _attack(bed, STOLEN_USER, allowed=[],
-                          refused=_forged_results(REAL_USERS, 3, bed.agent.run_id) + _forgeries_refused_by_acl(),
+                          refused=_forged_results(REAL_USERS, 3, bed.agent.run_id)
+                          + _forgeries_refused_by_acl(),
                           canary=f"{R}/users/{STOLEN_USER}/request")
 
         await _run_workload(bed, attack)
