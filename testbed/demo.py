@@ -1,7 +1,8 @@
 """``aaas demo``: a whole emulated testbed in one process, end to end over MQTT.
 
-It starts (in this order, and stops in reverse) the broker (embedded amqtt
-unless ``--broker`` is given), one edge node per ASP of the scenario, the
+It starts (in this order, and stops in reverse) the broker (a private
+Mosquitto child when installed, else the embedded amqtt, or ``--broker``;
+see :mod:`testbed.brokers`), one edge node per ASP of the scenario, the
 orchestrator with the chosen policy, and the users; it sends the scenario's
 Poisson workload, waits for every answer, and summarises the run. The pieces
 are the same services ``aaas edge-node``, ``aaas orchestrator`` and
@@ -31,6 +32,8 @@ from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
 
+from .brokers import BrokerChoice, RunningBroker, running_broker
+
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
     from broker.link import LinkProxy, LinkStats
     from orchestrator import Orchestrator
@@ -49,8 +52,9 @@ class DemoOptions:
     policy: str = "least_loaded"
     checkpoint: str | None = None
     """For ``sac``: the checkpoint (default: the one shipped for the scenario)."""
-    broker: BrokerURL | None = None
-    """External broker; None starts the embedded one."""
+    broker: BrokerChoice = None
+    """An external broker's URL, ``mosquitto`` or ``embedded`` (start that one), or None:
+    a private Mosquitto when the binary is installed, else the embedded amqtt."""
     time_scale: float = 10_000.0
     users: int | None = None
     """Override the scenario's number of users."""
@@ -83,20 +87,6 @@ def _scenario_for(opts: DemoOptions) -> Scenario:
     if opts.duration_s is not None:
         wl = replace(wl, horizon_s=opts.duration_s)
     return replace(s, workload=wl)
-
-
-@contextlib.asynccontextmanager
-async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
-    if opts.broker is not None:
-        from .options import require_broker
-
-        await require_broker(opts.broker)  # fail in one line, not after 30 s of retries
-        yield opts.broker
-        return
-    from broker import EmbeddedBroker
-
-    async with EmbeddedBroker() as b:
-        yield b.url
 
 
 @contextlib.asynccontextmanager
@@ -140,6 +130,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
 
     scenario: str
     policy: str
+    broker: str
+    """Which broker ran: ``mosquitto`` (a private child), ``embedded`` (amqtt) or ``external``."""
     time_scale: float
     wall_s: float
     users: int
@@ -184,22 +176,25 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     registry = CollectorRegistry()
     clock = EmulatedClock(scale=opts.time_scale)
     wall0 = time.perf_counter()
-    policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
-                         checkpoint=opts.checkpoint)
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([opts.seed, 0]))
     images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
                          folder=opts.images)
-    log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s wall), "
-             "policy %s", scenario.name, len(scenario.asps), scenario.workload.users,
-             len(arrivals), scenario.workload.horizon_s, opts.time_scale,
-             clock.to_wall(scenario.workload.horizon_s), policy.name)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
             server = stack.enter_context(serve_metrics(registry, host=opts.metrics_host,
                                                        port=opts.metrics_port))
-            _write_sd(opts, server.port, scenario.name, policy.name)
-        url = await stack.enter_async_context(_broker(opts))
+            _write_sd(opts, server.port, scenario.name, opts.policy)
+        # The broker first: a missing extra or binary is named before anything is built.
+        broker = await stack.enter_async_context(running_broker(opts.broker))
+        url = broker.url
+        policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
+                             checkpoint=opts.checkpoint)
+        log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s "
+                 "wall), policy %s, %s", scenario.name, len(scenario.asps),
+                 scenario.workload.users, len(arrivals), scenario.workload.horizon_s,
+                 opts.time_scale, clock.to_wall(scenario.workload.horizon_s), policy.name,
+                 broker.describe())
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
             metrics=EdgeMetrics(registry)))
@@ -214,7 +209,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             metrics=UserMetrics(registry)))
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
-        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0,
+        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,
                              link=_link_summary(link.stats()) if link is not None else None,
                              records=_records(agent) if opts.json_records else None).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
@@ -323,13 +318,14 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
 
 
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
-               wall_s: float, *, link: LinkTotals | None,
+               wall_s: float, broker: RunningBroker, *, link: LinkTotals | None,
                records: list[dict[str, Any]] | None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
         scenario=scenario.name,
         policy=orch.policy.name,
+        broker=broker.kind,
         time_scale=opts.time_scale,
         wall_s=round(wall_s, 2),
         users=scenario.workload.users,

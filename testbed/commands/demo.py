@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..brokers import BROKER_KINDS
 from ..options import Subparsers, add_broker, add_metrics, add_policy, add_scenario
+
+if TYPE_CHECKING:
+    from aaas.config import Scenario
+
+log = logging.getLogger("aaas.demo")
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo", help="emulate a whole testbed end to end (broker, edge nodes, orchestrator, users)",
-        description="Emulate the scenario's workload end to end over MQTT: the embedded broker "
-        "(or --broker), one edge node per ASP, the orchestrator and every user, in one process. "
+        description="Emulate the scenario's workload end to end over MQTT: a private Mosquitto "
+        "broker (the embedded amqtt where Mosquitto is not installed, or --broker), one edge "
+        "node per ASP, the orchestrator and every user, in one process. "
         "Prints a summary table; --json writes it.",
     )
     add_scenario(p)
-    add_broker(p, default="start the embedded broker in this process (the 'broker' extra)")
-    add_policy(p)
+    add_broker(p, default="start a private Mosquitto child process when mosquitto is installed, "
+               "else the embedded amqtt broker in this process (the 'broker' extra)",
+               keywords=BROKER_KINDS)
+    add_policy(p, default=None, default_help="sac with the checkpoint shipped for the scenario; "
+               "least_loaded for a scenario that ships none")
     p.add_argument("--time-scale", type=float, default=10_000.0, metavar="X",
                    help="emulated seconds per wall second (default: 10000: the paper's "
                    "288 h take ~100 s)")
@@ -48,6 +59,17 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_run)
 
 
+def default_policy(scenario: Scenario, checkpoint: str | None) -> str:
+    """The demo's policy without --policy: the mission's SAC where its weights exist."""
+    from orchestrator.policies import default_checkpoint
+
+    if checkpoint is not None or default_checkpoint(scenario).is_file():
+        return "sac"
+    log.info("no SAC checkpoint ships for scenario %r: running least_loaded "
+             "(--policy sac --checkpoint PATH to give one)", scenario.name)
+    return "least_loaded"
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -64,10 +86,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     scenario = load_scenario(args.scenario)
+    policy = args.policy or default_policy(scenario, args.checkpoint)
     result: dict[str, Any] = {}
 
     async def main(stop: asyncio.Event) -> int:
-        opts = DemoOptions(scenario=scenario, policy=args.policy, checkpoint=args.checkpoint,
+        opts = DemoOptions(scenario=scenario, policy=policy, checkpoint=args.checkpoint,
                            broker=args.broker, time_scale=args.time_scale, users=args.users,
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            link=not args.no_link,

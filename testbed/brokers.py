@@ -1,0 +1,86 @@
+"""The broker a one-process testbed (``aaas demo``, ``aaas compare``, ``aaas bench live``) runs on.
+
+Without ``--broker`` the demo starts the fastest broker available with no
+configuration: a private Mosquitto child process on a free port of 127.0.0.1
+when the binary is installed (``scripts/setup.sh`` installs it), else the
+embedded pure-Python amqtt broker in this event loop. Mosquitto carries about
+2.5 times amqtt's message rate with the same client (docs/performance.md), so
+a run on it stays faithful to the emulated clock at higher time scales.
+``--broker mosquitto`` or ``--broker embedded`` asks for one of them; a URL uses
+a broker that is already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aaas.errors import ConfigError
+from aaas.mqtt import BrokerURL
+
+__all__ = ["BROKER_KINDS", "BrokerChoice", "RunningBroker", "running_broker"]
+
+log = logging.getLogger("aaas.demo")
+
+BROKER_KINDS = ("mosquitto", "embedded")
+"""The words ``--broker`` takes instead of a URL."""
+
+BrokerChoice = BrokerURL | str | None
+"""A URL (external), one of :data:`BROKER_KINDS`, or None (Mosquitto if installed, else amqtt)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunningBroker:
+    """The broker a run used (the summary's ``broker`` section)."""
+
+    url: BrokerURL
+    kind: str
+    """``mosquitto`` (a private child process), ``embedded`` (amqtt) or ``external``."""
+
+    def describe(self) -> str:
+        what = {"mosquitto": "private Mosquitto child process", "embedded": "embedded amqtt",
+                "external": "external broker"}[self.kind]
+        return f"{what} at {self.url}"
+
+
+def _kind(choice: BrokerChoice) -> str:
+    if isinstance(choice, BrokerURL):
+        return "external"
+    if choice is None:
+        from broker import mosquitto_exe
+
+        return "mosquitto" if mosquitto_exe() is not None else "embedded"
+    if choice not in BROKER_KINDS:
+        raise ConfigError(f"--broker {choice!r}: give a URL or one of {', '.join(BROKER_KINDS)}")
+    return choice
+
+
+@contextlib.asynccontextmanager
+async def running_broker(choice: BrokerChoice) -> AsyncIterator[RunningBroker]:
+    """Start (or check) the broker *choice* names; yields where it listens."""
+    kind = _kind(choice)
+    if isinstance(choice, BrokerURL):
+        from .options import require_broker
+
+        await require_broker(choice)  # fail in one line, not after 30 s of retries
+        yield RunningBroker(url=choice, kind=kind)
+        return
+    if kind == "mosquitto":
+        from broker import MosquittoProcess
+
+        proc = MosquittoProcess()  # ConfigError (one line) when --broker mosquitto has none
+        # Starting waits for the port with blocking sleeps: keep the event loop free.
+        await asyncio.to_thread(proc.__enter__)
+        try:
+            log.info("private Mosquitto broker (a child process) listening on %s", proc.url)
+            yield RunningBroker(url=proc.url, kind=kind)
+        finally:
+            await asyncio.to_thread(proc.__exit__, None, None, None)
+        return
+    from broker import EmbeddedBroker
+
+    async with EmbeddedBroker() as b:
+        yield RunningBroker(url=b.url, kind=kind)
