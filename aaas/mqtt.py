@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +37,19 @@ __all__ = ["BrokerURL", "MqttSession", "Outgoing"]
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
 P = TypeVar("P", bound=msgspec.Struct)
+
+
+def _no_delay(client: aiomqtt.Client) -> None:
+    """Turn off Nagle's algorithm on the client's socket (paho leaves it on).
+
+    With it on, a small PUBLISH written while an earlier segment is unacknowledged
+    waits for the broker's delayed ACK (40 ms on Linux): 400 emulated seconds at
+    x10^4 (docs/performance.md). Best effort: a socket paho does not expose is left.
+    """
+    sock = client._client.socket()  # aiomqtt exposes no option for it
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +201,7 @@ class MqttSession:
             try:
                 async with client:
                     self._client = client
+                    _no_delay(client)
                     for filt, qos in self.subscriptions:
                         await client.subscribe(filt, qos)
                     for msg in self.birth:

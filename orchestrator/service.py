@@ -36,6 +36,7 @@ from aaas import (
     Timings,
     error_reply,
 )
+from aaas.lag import LagMeter
 from aaas.validate import check_request
 from monitoring import OrchestratorMetrics
 
@@ -72,6 +73,8 @@ class Orchestrator:
         self.cluster = ClusterView(scenario)
         self.users = set(scenario.user_ids())
         self.ledger = RewardLedger()
+        self.lag = LagMeter("orchestrator", logger=self.log)
+        """How late tasks are placed after they were sent (aaas.lag)."""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._queue: deque[TaskRequest] = deque()
         self._queue_task: asyncio.Task[None] | None = None
@@ -152,6 +155,8 @@ class Orchestrator:
 
     def _place(self, req: TaskRequest) -> None:
         obs = self.cluster.observation(req.steps)
+        if req.attempt == 0:  # a retry keeps its first sent_at
+            self.lag.observe("decide", self.clock.now() - req.sent_at, obs.runtime_s)
         t0 = time.perf_counter()
         index = self.policy.select(obs)
         self.metrics.decision_time.labels(self._pname).observe(time.perf_counter() - t0)

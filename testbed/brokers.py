@@ -28,6 +28,11 @@ log = logging.getLogger("aaas.demo")
 BROKER_KINDS = ("mosquitto", "embedded")
 """The words ``--broker`` takes instead of a URL."""
 
+MOSQUITTO_TUNING = "set_tcp_nodelay true\n"
+"""Send each message at once: with Nagle's algorithm a small PUBLISH written while an
+earlier segment is unacknowledged waits for the peer's delayed ACK (40 ms on Linux),
+which is 400 emulated seconds at x10^4 (docs/performance.md)."""
+
 BrokerChoice = BrokerURL | str | None
 """A URL (external), one of :data:`BROKER_KINDS`, or None (Mosquitto if installed, else amqtt)."""
 
@@ -71,7 +76,8 @@ async def running_broker(choice: BrokerChoice) -> AsyncIterator[RunningBroker]:
     if kind == "mosquitto":
         from broker import MosquittoProcess
 
-        proc = MosquittoProcess()  # ConfigError (one line) when --broker mosquitto has none
+        # ConfigError (one line) when --broker mosquitto finds no binary
+        proc = MosquittoProcess(config=MOSQUITTO_TUNING)
         # Starting waits for the port with blocking sleeps: keep the event loop free.
         await asyncio.to_thread(proc.__enter__)
         try:

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from aaas.clock import EmulatedClock
 from aaas.config import Scenario
 from aaas.errors import AaasError
+from aaas.lag import DEFAULT_MAX_LAG_SHARE, EmulationReport, LagMeter, emulation_report
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
 
@@ -75,6 +76,9 @@ class DemoOptions:
     json_records: bool = False
     """Add every task's record to the JSON summary (``aaas report`` plots them)."""
     progress: bool = True
+    max_lag_share: float = DEFAULT_MAX_LAG_SHARE
+    """The run is valid while the p99 lag behind the clock stays within this share of the
+    task runtimes (``emulation`` in the summary; see aaas.lag)."""
     stop: asyncio.Event | None = field(default=None, compare=False)
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
 
@@ -139,6 +143,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     crashes: int
     """Crash events of the edge nodes (the orchestrator's ledger)."""
     reward: RewardTotals
+    emulation: EmulationReport | None = None
+    """Whether the processes kept up with the emulated clock (aaas.lag)."""
     link: LinkTotals | None = None
     """None (left out) with --no-link."""
     records: list[dict[str, Any]] | None = None
@@ -195,9 +201,11 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
                  scenario.workload.users, len(arrivals), scenario.workload.horizon_s,
                  opts.time_scale, clock.to_wall(scenario.workload.horizon_s), policy.name,
                  broker.describe())
+        edge_lag = LagMeter("edge nodes", max_share=opts.max_lag_share,
+                            logger=logging.getLogger("aaas.edge"))
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
-            metrics=EdgeMetrics(registry)))
+            metrics=EdgeMetrics(registry), lag=edge_lag))
         orch = await stack.enter_async_context(Orchestrator(
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
@@ -207,9 +215,17 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             scenario=scenario, user_ids=scenario.user_ids(),
             url=link.url if link is not None else url, clock=clock, images=images,
             metrics=UserMetrics(registry)))
+        meters = (agent.lag, orch.lag, edge_lag)
+        for m in meters:
+            m.max_share = opts.max_lag_share
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
+        emulation = emulation_report(meters, time_scale=opts.time_scale,
+                                     max_share=opts.max_lag_share)
+        if not emulation.valid:
+            log.warning("this run did not keep up with its clock: %s", emulation.reason)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,
+                             emulation,
                              link=_link_summary(link.stats()) if link is not None else None,
                              records=_records(agent) if opts.json_records else None).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
@@ -318,8 +334,8 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
 
 
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
-               wall_s: float, broker: RunningBroker, *, link: LinkTotals | None,
-               records: list[dict[str, Any]] | None) -> DemoSummary:
+               wall_s: float, broker: RunningBroker, emulation: EmulationReport, *,
+               link: LinkTotals | None, records: list[dict[str, Any]] | None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
@@ -332,6 +348,7 @@ def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: D
         asps=len(scenario.asps),
         crashes=orch.ledger.crashes,
         reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
+        emulation=emulation,
         link=link,
         records=records,
     )

@@ -74,11 +74,10 @@ def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER,
     def parse(text: str) -> BrokerURL | str:
         return text if text in keywords else _broker_url(text)
 
-    words = f"{' | '.join(keywords)} | " if keywords else ""
     p.add_argument(
         "--broker", type=parse, default=os.environ.get("AAAS_BROKER"),
         metavar="URL" if not keywords else "URL|" + "|".join(keywords),
-        help=f"MQTT broker, {words}mqtt://[user[:password]@]host[:port] (env AAAS_BROKER; "
+        help="MQTT broker, mqtt://[user[:password]@]host[:port] (env AAAS_BROKER; "
         f"default: {default})",
     )
 

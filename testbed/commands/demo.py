@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from ..options import Subparsers, add_broker, add_metrics, add_policy, add_scena
 
 if TYPE_CHECKING:
     from aaas.config import Scenario
+
+    from ..demo import DemoOptions
 
 log = logging.getLogger("aaas.demo")
 
@@ -31,9 +34,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                keywords=BROKER_KINDS)
     add_policy(p, default=None, default_help="sac with the checkpoint shipped for the scenario; "
                "least_loaded for a scenario that ships none")
-    p.add_argument("--time-scale", type=float, default=10_000.0, metavar="X",
-                   help="emulated seconds per wall second (default: 10000: the paper's "
-                   "288 h take ~100 s)")
+    add_time_scale(p)
     p.add_argument("--users", type=int, default=None, metavar="N",
                    help="number of users (default: the scenario's)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -59,6 +60,25 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_run)
 
 
+def add_time_scale(p: argparse.ArgumentParser) -> None:
+    """The one-process testbed's ``--time-scale X|auto``."""
+    from ..autoscale import time_scale_arg
+
+    p.add_argument("--time-scale", type=time_scale_arg, default=10_000.0, metavar="X|auto",
+                   help="emulated seconds per wall second (default: 10000: the paper's "
+                   "288 h take ~100 s); auto: the fastest scale at which short probes of this "
+                   "testbed keep up with the clock on this machine (docs/fidelity.md)")
+
+
+async def resolve_time_scale(value: float | str, opts: DemoOptions) -> float:
+    """*value*, or for ``auto`` the scale :func:`testbed.autoscale.pick_time_scale` finds."""
+    if value != "auto":
+        return float(value)
+    from ..autoscale import pick_time_scale
+
+    return await pick_time_scale(opts)
+
+
 def default_policy(scenario: Scenario, checkpoint: str | None) -> str:
     """The demo's policy without --policy: the mission's SAC where its weights exist."""
     from orchestrator.policies import default_checkpoint
@@ -81,8 +101,6 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.users is not None and args.users < 1:
         raise SystemExit("aaas demo: --users must be >= 1")
-    if args.time_scale <= 0:
-        raise SystemExit("aaas demo: --time-scale must be > 0")
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     scenario = load_scenario(args.scenario)
@@ -91,13 +109,14 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> int:
         opts = DemoOptions(scenario=scenario, policy=policy, checkpoint=args.checkpoint,
-                           broker=args.broker, time_scale=args.time_scale, users=args.users,
+                           broker=args.broker, time_scale=10_000.0, users=args.users,
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            link=not args.no_link,
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
                            progress=not args.no_progress, stop=stop)
+        opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
 
