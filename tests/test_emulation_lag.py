@@ -46,3 +46,21 @@ async def test_an_overrun_demo_says_it_is_not_valid() -> None:
     assert em["valid"] is False and "lower --time-scale" in em["reason"]
     assert em["lag_share"]["p99"] > em["max_lag_share"]
     assert {"send", "decide", "admit", "finish"} >= set(em["by_kind"]) >= {"admit"}
+
+
+async def test_time_scale_auto_probes_from_the_fastest_scale_down(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from testbed.autoscale import pick_time_scale, time_scale_arg
+
+    assert time_scale_arg("auto") == "auto" and time_scale_arg("2e4") == 20_000.0
+    scenario = small_scenario(asps=3, workload={"users": 5, "horizon_s": 2_000_000,
+                                                "arrival_rate": 0.00001})
+    opts = DemoOptions(scenario=scenario, broker="embedded", link=False, progress=False)
+    with caplog.at_level(logging.INFO, logger="aaas.demo"):
+        # Neither keeps up (a task's runtime is about a millisecond of wall time): the
+        # slowest candidate is taken, and the log says so after probing both.
+        scale = await pick_time_scale(opts, scales=(1e8, 1e7))
+    assert scale == 1e7
+    probes = [r.message for r in caplog.records if "time-scale probe" in r.message]
+    assert len(probes) == 2 and "x1e+08" in probes[0] and "not valid" in probes[0]
+    assert any("no probe kept up" in r.message for r in caplog.records)
