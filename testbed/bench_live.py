@@ -17,7 +17,6 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
-import psutil
 
 from aaas.config import Scenario
 
@@ -28,6 +27,8 @@ __all__ = ["DEFAULT_RATES", "LiveBench", "RateStep", "bench_live"]
 log = logging.getLogger("aaas.bench")
 
 DEFAULT_RATES = (50.0, 100.0, 200.0, 300.0, 400.0, 600.0)
+"""Offered tasks per wall second (``aaas bench live``'s default sweep; the command's
+module keeps its own copy so that ``aaas --help`` imports none of this)."""
 
 MAX_BACKLOG_S = 1.0
 """A rate is carried when the p99 lag stays under this many wall seconds: beyond it the
@@ -68,25 +69,17 @@ class LiveBench(msgspec.Struct, kw_only=True):
     steps: list[RateStep]
 
 
-def _cpu(proc: psutil.Process) -> float:
+def _cpu(proc: Any) -> float:  # a psutil.Process
     t = proc.cpu_times()
     return float(t.user + t.system)
-
-
-def _child_cpu(me: psutil.Process) -> float:
-    total = 0.0
-    for child in me.children(recursive=True):
-        try:
-            total += _cpu(child)
-        except psutil.Error:
-            continue
-    return total
 
 
 async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
                     sustain_s: float) -> RateStep:
     lam = scenario.workload.arrival_rate
     scale = rate / lam
+    import psutil  # imported here: `aaas --help` must not need it
+
     opts = replace(base, time_scale=scale, duration_s=sustain_s * scale)
     me = psutil.Process()
     children: dict[int, float] = {}

@@ -47,6 +47,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "cv2": ("edge",),
     "scipy": ("edge",),
     "gymnasium": ("orchestrator",),
+    "psutil": ("orchestrator",),
     "amqtt": ("broker", "orchestrator"),
     "matplotlib": ("plots",),
     "aiortc": ("webrtc",),

@@ -10,7 +10,10 @@ from pathlib import Path
 from ..brokers import BROKER_KINDS
 from ..options import Subparsers, add_broker, add_scenario
 
-__all__ = ["register_live"]
+__all__ = ["DEFAULT_RATES", "register_live"]
+
+DEFAULT_RATES = (50.0, 100.0, 200.0, 300.0, 400.0, 600.0)
+"""Offered tasks per wall second (the default sweep)."""
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -27,8 +30,6 @@ def _rates(text: str) -> tuple[float, ...]:
 def register_live(bsub: Subparsers[argparse.ArgumentParser]) -> None:
     """Add ``bench live`` to the ``bench`` subcommands."""
     from orchestrator.policies import POLICIES
-
-    from ..bench_live import DEFAULT_RATES
 
     p = bsub.add_parser("live", help="live tasks/s with zero loss, swept over the offered rate",
                         description="Run the demo's testbed at each offered task rate (the "
