@@ -62,8 +62,11 @@ class MosquittoProcess:
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
                         f"max_queued_messages 0\nmax_inflight_messages 0\n{self.config}\n")
         log = (self.workdir / "mosquitto.log").open("wb")
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground process
+        # group, and the broker must outlive its parent's clean shutdown (outbox flush,
+        # offline status); the parent terminates it on exit.
         self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log,
-                                      stderr=subprocess.STDOUT)
+                                      stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_port(self.port, what="mosquitto")
         except TimeoutError:

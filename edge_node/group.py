@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aaas import AspSpec, BrokerURL, ConfigError, EmulatedClock, Scenario
+from aaas.lag import LagMeter
 from monitoring import EdgeMetrics
 
 from .backends import BACKENDS, InpaintBackend, check_backends
@@ -31,8 +32,12 @@ def make_backend(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
 async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: BrokerURL,
                       clock: EmulatedClock, metrics: EdgeMetrics,
                       device: str | None = None,
-                      keepalive: int = 30) -> AsyncIterator[list[EdgeNode]]:
-    """Start one EdgeNode per spec; stops them all (offline status) on exit."""
+                      keepalive: int = 30,
+                      lag: LagMeter | None = None) -> AsyncIterator[list[EdgeNode]]:
+    """Start one EdgeNode per spec; stops them all (offline status) on exit.
+
+    *lag*: one lag meter for every node of the process (default: one each)."""
+
     check_backends(s.backend for s in specs)  # every node's, before any starts
     async with contextlib.AsyncExitStack() as stack:
         nodes = []
@@ -40,6 +45,6 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
             backend = make_backend(spec, scenario=scenario, clock=clock, device=device)
             node = EdgeNode(spec=spec, scenario=scenario, url=url, clock=clock, backend=backend,
                             metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"),
-                            keepalive=keepalive)
+                            keepalive=keepalive, lag=lag)
             nodes.append(await stack.enter_async_context(node))
         yield nodes

@@ -48,6 +48,7 @@ from aaas import (
     error_reply,
 )
 from aaas.images import checksum, decode_image, decode_mask, encode_png
+from aaas.lag import LagMeter
 from monitoring import EdgeMetrics
 
 from .backends import InpaintBackend, InpaintJob
@@ -67,7 +68,8 @@ class EdgeNode:
 
     def __init__(self, *, spec: AspSpec, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
                  backend: InpaintBackend, metrics: EdgeMetrics,
-                 logger: logging.Logger | None = None, keepalive: int = 30) -> None:
+                 logger: logging.Logger | None = None, keepalive: int = 30,
+                 lag: LagMeter | None = None) -> None:
         self.spec = spec
         self.id = spec.id
         self.scenario = scenario
@@ -76,6 +78,8 @@ class EdgeNode:
         self.metrics = metrics
         self.log = logger or logging.getLogger(f"aaas.edge.{spec.id}")
         self.ledger = CapacityLedger(capacity=spec.capacity, rule=scenario.crash)
+        self.lag = lag or LagMeter(f"edge node {spec.id}", logger=self.log)
+        """Admission after the request was sent, finish after admission + runtime (aaas.lag)."""
         self.seq = -1
         self.boot = secrets.token_hex(6)
         """This run of the node's process (NodeStatus.boot)."""
@@ -154,6 +158,8 @@ class EdgeNode:
         task = Running(task_id=req.task_id, user_id=req.user_id, steps=req.steps, started_at=now,
                        runtime_s=self.scenario.runtime(req.steps),
                        quality=self.spec.curve(req.steps), reply_key=req.reply_key)
+        if req.attempt == 0:  # a retry keeps its first sent_at
+            self.lag.observe("admit", now - req.sent_at, task.runtime_s)
         verdict = self.ledger.offer(task, now)
         if verdict.admitted:
             self._admit(a, task, verdict, now)
@@ -236,6 +242,7 @@ class EdgeNode:
         if self.ledger.finish(task.task_id) is None:
             return  # lost in a crash meanwhile
         now = self.clock.now()
+        self.lag.observe("finish", now - task.started_at - out.runtime_s, task.runtime_s)
         quality = task.quality
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)

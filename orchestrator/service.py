@@ -51,6 +51,7 @@ from aaas import (
     encode,
     error_reply,
 )
+from aaas.lag import LagMeter
 from aaas.validate import check_request
 from monitoring import OrchestratorMetrics
 
@@ -94,6 +95,8 @@ class Orchestrator:
         self.checks = NodeReportChecks(scenario)
         self.users = set(scenario.user_ids())
         self.ledger = RewardLedger()
+        self.lag = LagMeter("orchestrator", logger=self.log)
+        """How late tasks are placed after they were sent (aaas.lag)."""
         self.store = TaskStore(state_path)
         self.on_node_loss = on_node_loss
         self.node_grace_s = node_grace_s
@@ -203,6 +206,8 @@ class Orchestrator:
 
     def _place(self, req: TaskRequest) -> None:
         obs = self.cluster.observation(req.steps)
+        if req.attempt == 0:  # a retry keeps its first sent_at
+            self.lag.observe("decide", self.clock.now() - req.sent_at, obs.runtime_s)
         t0 = time.perf_counter()
         index = self.policy.select(obs)
         self.metrics.decision_time.labels(self._pname).observe(time.perf_counter() - t0)

@@ -24,6 +24,7 @@ __all__ = ["COMMAND_EXTRA", "COMMON_OPTIONS", "DIST", "EXTRAS", "build_parser", 
 # module -> it registers one or more subcommands with ``register(subparsers)``
 COMMAND_MODULES = (
     "testbed.commands.demo",
+    "testbed.commands.compare",
     "testbed.commands.edge",
     "testbed.commands.edge_tools",
     "testbed.commands.orchestrate",
@@ -48,6 +49,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "cv2": ("edge",),
     "scipy": ("edge", "orchestrator"),
     "gymnasium": ("orchestrator",),
+    "psutil": ("orchestrator",),
     "amqtt": ("broker", "orchestrator"),
     "matplotlib": ("plots",),
     "aiortc": ("webrtc",),

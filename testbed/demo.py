@@ -1,7 +1,8 @@
 """``aaas demo``: a whole emulated testbed in one process, end to end over MQTT.
 
-It starts (in this order, and stops in reverse) the broker (embedded amqtt
-unless ``--broker`` is given), one edge node per ASP of the scenario, the
+It starts (in this order, and stops in reverse) the broker (a private
+Mosquitto child when installed, else the embedded amqtt, or ``--broker``;
+see :mod:`testbed.brokers`), one edge node per ASP of the scenario, the
 orchestrator with the chosen policy, and the users; it sends the scenario's
 Poisson workload, waits for every answer, and summarises the run. The pieces
 are the same services ``aaas edge-node``, ``aaas orchestrator`` and
@@ -29,8 +30,11 @@ from prometheus_client import CollectorRegistry
 from aaas.clock import EmulatedClock
 from aaas.config import Scenario
 from aaas.errors import AaasError
+from aaas.lag import DEFAULT_MAX_LAG_SHARE, EmulationReport, LagMeter, emulation_report
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
+
+from .brokers import BrokerChoice, RunningBroker, running_broker
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
     from broker.link import LinkProxy, LinkStats
@@ -50,8 +54,9 @@ class DemoOptions:
     policy: str = "least_loaded"
     checkpoint: str | None = None
     """For ``sac``: the checkpoint (default: the one shipped for the scenario)."""
-    broker: BrokerURL | None = None
-    """External broker; None starts the embedded one."""
+    broker: BrokerChoice = None
+    """An external broker's URL, ``mosquitto`` or ``embedded`` (start that one), or None:
+    a private Mosquitto when the binary is installed, else the embedded amqtt."""
     time_scale: float = 10_000.0
     users: int | None = None
     """Override the scenario's number of users."""
@@ -72,6 +77,9 @@ class DemoOptions:
     json_records: bool = False
     """Add every task's record to the JSON summary (``aaas report`` plots them)."""
     progress: bool = True
+    max_lag_share: float = DEFAULT_MAX_LAG_SHARE
+    """The run is valid while the p99 lag behind the clock stays within this share of the
+    task runtimes (``emulation`` in the summary; see aaas.lag)."""
     stop: asyncio.Event | None = field(default=None, compare=False)
     link_tls: ssl.SSLContext | None = field(default=None, compare=False)
     """The link serves the users over TLS with this context (``--secure``)."""
@@ -86,21 +94,6 @@ def _scenario_for(opts: DemoOptions) -> Scenario:
     if opts.duration_s is not None:
         wl = replace(wl, horizon_s=opts.duration_s)
     return replace(s, workload=wl)
-
-
-@contextlib.asynccontextmanager
-async def _broker(opts: DemoOptions) -> AsyncIterator[BrokerURL]:
-    if opts.broker is not None:
-        from .options import require_broker
-
-        # Fail in one line, not after 30 s of retries.
-        await require_broker(opts.broker, identity="orchestrator")
-        yield opts.broker
-        return
-    from broker import EmbeddedBroker
-
-    async with EmbeddedBroker() as b:
-        yield b.url
 
 
 @contextlib.asynccontextmanager
@@ -145,6 +138,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
 
     scenario: str
     policy: str
+    broker: str
+    """Which broker ran: ``mosquitto`` (a private child), ``embedded`` (amqtt) or ``external``."""
     time_scale: float
     wall_s: float
     users: int
@@ -152,6 +147,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     crashes: int
     """Crash events of the edge nodes (the orchestrator's ledger)."""
     reward: RewardTotals
+    emulation: EmulationReport | None = None
+    """Whether the processes kept up with the emulated clock (aaas.lag)."""
     link: LinkTotals | None = None
     """None (left out) with --no-link."""
     records: list[dict[str, Any]] | None = None
@@ -189,25 +186,30 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     registry = CollectorRegistry()
     clock = EmulatedClock(scale=opts.time_scale)
     wall0 = time.perf_counter()
-    policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
-                         checkpoint=opts.checkpoint)
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([opts.seed, 0]))
     images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
                          folder=opts.images)
-    log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s wall), "
-             "policy %s", scenario.name, len(scenario.asps), scenario.workload.users,
-             len(arrivals), scenario.workload.horizon_s, opts.time_scale,
-             clock.to_wall(scenario.workload.horizon_s), policy.name)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
             server = stack.enter_context(serve_metrics(registry, host=opts.metrics_host,
                                                        port=opts.metrics_port))
-            _write_sd(opts, server.port, scenario.name, policy.name)
-        url = await stack.enter_async_context(_broker(opts))
+            _write_sd(opts, server.port, scenario.name, opts.policy)
+        # The broker first: a missing extra or binary is named before anything is built.
+        broker = await stack.enter_async_context(running_broker(opts.broker))
+        url = broker.url
+        policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
+                             checkpoint=opts.checkpoint)
+        log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s "
+                 "wall), policy %s, %s", scenario.name, len(scenario.asps),
+                 scenario.workload.users, len(arrivals), scenario.workload.horizon_s,
+                 opts.time_scale, clock.to_wall(scenario.workload.horizon_s), policy.name,
+                 broker.describe())
+        edge_lag = LagMeter("edge nodes", max_share=opts.max_lag_share,
+                            logger=logging.getLogger("aaas.edge"))
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
-            metrics=EdgeMetrics(registry)))
+            metrics=EdgeMetrics(registry), lag=edge_lag))
         orch = await stack.enter_async_context(Orchestrator(
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
@@ -217,9 +219,17 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             scenario=scenario, user_ids=scenario.user_ids(),
             url=link.url if link is not None else url, clock=clock, images=images,
             metrics=UserMetrics(registry)))
+        meters = (agent.lag, orch.lag, edge_lag)
+        for m in meters:
+            m.max_share = opts.max_lag_share
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
-        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0,
+        emulation = emulation_report(meters, time_scale=opts.time_scale,
+                                     max_share=opts.max_lag_share)
+        if not emulation.valid:
+            log.warning("this run did not keep up with its clock: %s", emulation.reason)
+        summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,
+                             emulation,
                              link=_link_summary(link.stats()) if link is not None else None,
                              records=_records(agent) if opts.json_records else None).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
@@ -314,7 +324,7 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
         # Wait for the answers: the longest task plus slack for queueing.
         drain_s = 0.0 if stopper.done() else (
             2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s)
-        drain = asyncio.create_task(agent.drain(drain_s))
+        drain = asyncio.create_task(_drain(agent, clock, drain_s))
         while not drain.done():
             bar.update(task, completed=len(agent.records) - agent.outstanding,
                        hours=(clock.now() - start) / 3600)
@@ -327,20 +337,45 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
     stopper.cancel()
 
 
+DRAIN_QUIET_WALL_S = 2.0
+"""The drain goes on while answers keep coming: it ends once none came for this many wall
+seconds (or the emulated drain time, if longer)."""
+
+
+async def _drain(agent: UserAgent, clock: EmulatedClock, drain_s: float) -> None:
+    """Wait for the answers; what has none by the end is lost.
+
+    The end is *drain_s* emulated seconds after the last answer, and at least
+    :data:`DRAIN_QUIET_WALL_S` wall seconds after it: a testbed that falls behind its
+    clock (an overrun, which the summary's ``emulation`` reports) slows down instead
+    of declaring tasks lost that are still on their way. At high time scales the
+    emulated drain is a fraction of a wall second, less than a busy broker's queue.
+    """
+    quiet_s = max(clock.to_wall(drain_s), DRAIN_QUIET_WALL_S)
+    seen, since = agent.outstanding, time.monotonic()
+    while agent.outstanding and time.monotonic() - since < quiet_s:
+        await asyncio.sleep(0.05)
+        if agent.outstanding != seen:
+            seen, since = agent.outstanding, time.monotonic()
+    await agent.drain(0.0)
+
+
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
-               wall_s: float, *, link: LinkTotals | None,
-               records: list[dict[str, Any]] | None) -> DemoSummary:
+               wall_s: float, broker: RunningBroker, emulation: EmulationReport, *,
+               link: LinkTotals | None, records: list[dict[str, Any]] | None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
         scenario=scenario.name,
         policy=orch.policy.name,
+        broker=broker.kind,
         time_scale=opts.time_scale,
         wall_s=round(wall_s, 2),
         users=scenario.workload.users,
         asps=len(scenario.asps),
         crashes=orch.ledger.crashes,
         reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
+        emulation=emulation,
         link=link,
         records=records,
     )

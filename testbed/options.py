@@ -67,12 +67,21 @@ SERVICE_BROKER = "mqtt://127.0.0.1:1883, retrying until it answers"
 """What a service command connects to without --broker (:func:`broker_or_default`)."""
 
 
-def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER) -> None:
+def add_broker(p: argparse.ArgumentParser, *, default: str = SERVICE_BROKER,
+               keywords: tuple[str, ...] = ()) -> None:
     """``--broker URL`` and how to log in to it (TLS files, secrets from a file or the
     environment); *default* says in the help what the command does without it.
-    :func:`finish_broker` folds the other options into ``args.broker``."""
+    :func:`finish_broker` folds the other options into ``args.broker``.
+
+    *keywords* are words the option also takes instead of a URL (the demo's
+    ``embedded`` and ``mosquitto``: which broker to start); they are kept as strings.
+    """
+    def parse(text: str) -> BrokerURL | str:
+        return text if text in keywords else _broker_url(text)
+
     p.add_argument(
-        "--broker", type=_broker_url, default=os.environ.get("AAAS_BROKER"), metavar="URL",
+        "--broker", type=parse, default=os.environ.get("AAAS_BROKER"),
+        metavar="URL" if not keywords else "URL|" + "|".join(keywords),
         help="MQTT broker, mqtt[s]://[user@]host[:port]; mqtts is TLS, port 8883 by default "
         f"(env AAAS_BROKER; default: {default}). No password here: see --broker-password-file",
     )
@@ -108,6 +117,8 @@ def finish_broker(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise AaasError("--broker: a password on the command line is visible to every user "
                         "in ps; put it in a file (--broker-password-file) or in env "
                         "AAAS_BROKER_PASSWORD")
+    if isinstance(args.broker, str):  # a keyword (the demo's `mosquitto`, `embedded`)
+        return
     url: BrokerURL | None = args.broker
     password = os.environ.get("AAAS_BROKER_PASSWORD")
     if args.broker_password_file:
@@ -128,13 +139,16 @@ def finish_broker(args: argparse.Namespace, argv: Sequence[str]) -> None:
     args.broker = url
 
 
-def add_policy(p: argparse.ArgumentParser) -> None:
+def add_policy(p: argparse.ArgumentParser, *, default: str | None = "least_loaded",
+               default_help: str = "least_loaded") -> None:
+    """``--policy`` and ``--checkpoint``; a *default* of None lets the command decide
+    (``aaas demo``: sac where a checkpoint ships for the scenario), as *default_help* says."""
     # The registry's names, entry points included (listed without importing them;
     # light: torch is imported only when sac is built).
     from orchestrator.policies import POLICIES
 
-    p.add_argument("--policy", choices=POLICIES.names(), default="least_loaded",
-                   help="ASP-selection policy (default: least_loaded)")
+    p.add_argument("--policy", choices=POLICIES.names(), default=default,
+                   help=f"ASP-selection policy (default: {default_help})")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
                    help="the policy's weights, for policies that have some (sac; default: "
                    "the checkpoint shipped for the scenario)")

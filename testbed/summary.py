@@ -38,5 +38,12 @@ def summary_table(s: dict[str, Any]) -> Table:
         t.add_row("bytes on air up / down", air)
         t.add_row("retransmissions", _fmt(link.get("retransmissions")))
     t.add_row("retries (users)", _fmt(s["retries"]))
+    if "emulation" in s:
+        em = s["emulation"]
+        lag = (f"p99 lag {em['lag_share']['p99']:.2%} of the runtimes, "
+               f"{em['lag_s']['p99']:,.0f} emulated s")
+        t.add_row("emulation", f"valid ({lag})" if em["valid"] else f"[red]NOT valid[/] ({lag})")
+    if "broker" in s:
+        t.add_row("broker", str(s["broker"]))
     t.add_row("wall time", f"{s['wall_s']:.1f} s (time scale ×{s['time_scale']:g})")
     return t

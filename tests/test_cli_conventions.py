@@ -104,7 +104,8 @@ HEAVY_COMMANDS = {
     "fit-quality": (["fit-quality", "--model", "m", "--out-dir", "{out}"], "edge"),
     "report": (["report", "--from-json", "{demo_json}", "--out", "{out}"], "plots"),
     "broker": (["broker", "--port", "0"], "broker"),
-    "demo": (["demo", "--users", "2", "--no-progress"], "broker"),
+    # The demo's default broker is a private Mosquitto where installed: ask for amqtt.
+    "demo": (["demo", "--users", "2", "--no-progress", "--broker", "embedded"], "broker"),
 }
 
 

@@ -50,6 +50,7 @@ from aaas import (
     guess_task_id,
 )
 from aaas.images import checksum, encode_png
+from aaas.lag import LagMeter
 from monitoring import UserMetrics
 
 from .checks import check_result
@@ -99,6 +100,8 @@ class UserAgent:
         self._done = asyncio.Event()
         self._outstanding = 0
         self._connect_sem = asyncio.Semaphore(connect_concurrency)
+        self.lag = LagMeter("user agent", logger=self.log)
+        """How late tasks are sent after their arrival time (aaas.lag)."""
         # One dispatcher for every user: each session subscribes to its own user's
         # topics only, so the topic's user_id is the receiving user.
         self.dispatch = Dispatcher(on_error=self._on_unusable)
@@ -163,6 +166,8 @@ class UserAgent:
             if a.user_id not in self.sessions:
                 continue
             await self.clock.sleep_until(start + a.at)
+            self.lag.observe("send", self.clock.now() - start - a.at,
+                             self.scenario.runtime(a.steps))
             self.send(a, task_id=f"{self.run_id}-{prefix}{a.index:06d}")
 
     def send(self, a: Arrival, *, task_id: str) -> TaskRecord:

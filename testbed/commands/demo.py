@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..brokers import BROKER_KINDS
 from ..options import Subparsers, add_broker, add_metrics, add_policy, add_scenario
+
+if TYPE_CHECKING:
+    from aaas.config import Scenario
+
+    from ..demo import DemoOptions
+
+log = logging.getLogger("aaas.demo")
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo", help="emulate a whole testbed end to end (broker, edge nodes, orchestrator, users)",
-        description="Emulate the scenario's workload end to end over MQTT: the embedded broker "
-        "(or --broker), one edge node per ASP, the orchestrator and every user, in one process. "
+        description="Emulate the scenario's workload end to end over MQTT: a private Mosquitto "
+        "broker (the embedded amqtt where Mosquitto is not installed, or --broker), one edge "
+        "node per ASP, the orchestrator and every user, in one process. "
         "Prints a summary table; --json writes it.",
     )
     add_scenario(p)
-    add_broker(p, default="start the embedded broker in this process (the 'broker' extra)")
-    add_policy(p)
-    p.add_argument("--time-scale", type=float, default=10_000.0, metavar="X",
-                   help="emulated seconds per wall second (default: 10000: the paper's "
-                   "288 h take ~100 s)")
+    add_broker(p, default="start a private Mosquitto child process when mosquitto is installed, "
+               "else the embedded amqtt broker in this process (the 'broker' extra)",
+               keywords=BROKER_KINDS)
+    add_policy(p, default=None, default_help="sac with the checkpoint shipped for the scenario; "
+               "least_loaded for a scenario that ships none")
+    add_time_scale(p)
     p.add_argument("--users", type=int, default=None, metavar="N",
                    help="number of users (default: the scenario's)")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -54,6 +66,36 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=_run)
 
 
+def add_time_scale(p: argparse.ArgumentParser) -> None:
+    """The one-process testbed's ``--time-scale X|auto``."""
+    from ..autoscale import time_scale_arg
+
+    p.add_argument("--time-scale", type=time_scale_arg, default=10_000.0, metavar="X|auto",
+                   help="emulated seconds per wall second (default: 10000: the paper's "
+                   "288 h take ~100 s); auto: the fastest scale at which short probes of this "
+                   "testbed keep up with the clock on this machine (docs/fidelity.md)")
+
+
+async def resolve_time_scale(value: float | str, opts: DemoOptions) -> float:
+    """*value*, or for ``auto`` the scale :func:`testbed.autoscale.pick_time_scale` finds."""
+    if value != "auto":
+        return float(value)
+    from ..autoscale import pick_time_scale
+
+    return await pick_time_scale(opts)
+
+
+def default_policy(scenario: Scenario, checkpoint: str | None) -> str:
+    """The demo's policy without --policy: the mission's SAC where its weights exist."""
+    from orchestrator.policies import default_checkpoint
+
+    if checkpoint is not None or default_checkpoint(scenario).is_file():
+        return "sac"
+    log.info("no SAC checkpoint ships for scenario %r: running least_loaded "
+             "(--policy sac --checkpoint PATH to give one)", scenario.name)
+    return "least_loaded"
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -65,31 +107,30 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.users is not None and args.users < 1:
         raise SystemExit("aaas demo: --users must be >= 1")
-    if args.time_scale <= 0:
-        raise SystemExit("aaas demo: --time-scale must be > 0")
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     if args.secure and args.broker is not None:
         raise SystemExit("aaas demo: --secure starts its own broker; leave out --broker")
     scenario = load_scenario(args.scenario)
+    policy = args.policy or default_policy(scenario, args.checkpoint)
     result: dict[str, Any] = {}
 
     async def main(stop: asyncio.Event) -> int:
         if args.secure:
-            from msgspec.structs import replace
+            from msgspec.structs import replace as struct_replace
 
             from ..secure_demo import secure_broker
 
-            users = scenario.workload if args.users is None else replace(
+            users = scenario.workload if args.users is None else struct_replace(
                 scenario.workload, users=args.users)
-            with secure_broker(replace(scenario, workload=users),
+            with secure_broker(struct_replace(scenario, workload=users),
                                security_dir=args.security_dir) as (url, link_tls):
                 return await _demo(stop, url, link_tls)
         return await _demo(stop, args.broker, None)
 
     async def _demo(stop: asyncio.Event, broker: Any, link_tls: Any) -> int:
-        opts = DemoOptions(scenario=scenario, policy=args.policy, checkpoint=args.checkpoint,
-                           broker=broker, link_tls=link_tls, time_scale=args.time_scale,
+        opts = DemoOptions(scenario=scenario, policy=policy, checkpoint=args.checkpoint,
+                           broker=broker, link_tls=link_tls, time_scale=10_000.0,
                            users=args.users,
                            duration_s=args.duration, seed=args.seed, images=args.images,
                            link=not args.no_link,
@@ -97,6 +138,7 @@ def _run(args: argparse.Namespace) -> int:
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
                            progress=not args.no_progress, stop=stop)
+        opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
 

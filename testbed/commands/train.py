@@ -27,6 +27,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     sim.add_argument("--json", default=None, metavar="PATH",
                      help="also write the figures as JSON (they are printed in any case)")
     sim.set_defaults(run=_run_bench_sim)
+    from .bench_live import register_live
+
+    register_live(bsub)
 
 
 def _threads(p: argparse.ArgumentParser) -> None:
