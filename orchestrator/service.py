@@ -375,9 +375,10 @@ class Orchestrator:
         if ack.user_id != p["user_id"]:
             raise ProtocolError(ErrorCode.INVALID, f"user_id {ack.user_id!r} does not match "
                                 f"the topic's {p['user_id']!r}")
-        entry = self.store.ack(ack.user_id, ack.task_id)
-        if entry is not None and entry.node_id is not None:
-            self.cluster.nodes[self.cluster.index[entry.node_id]].inflight.pop(ack.task_id, None)
+        # The node's own event (finished, or the crash that lost it) takes the task off
+        # the node's in-flight list, not the ack: an ack can overtake that event, which
+        # then would not be believed (orchestrator/checks.py) and its crash not counted.
+        self.store.ack(ack.user_id, ack.task_id)
         self.metrics.open_tasks.labels(self._pname).set(len(self.store))
 
     # -- node loss: a grace period, then reassign or fail --------------------------------
