@@ -27,6 +27,8 @@ from .schemas import (
     LinkUpdate,
     NodeLoad,
     NodeStatus,
+    RtcAnswer,
+    RtcOffer,
     TaskEvent,
     TaskRequest,
     TaskResult,
@@ -106,6 +108,11 @@ class _Topics:
     node_error = _route("node_error", "nodes/{node_id}/error", ErrorReply, sender=(_N, _O),
                         receiver=Role.OPERATOR)
     clock = _route("clock", "clock", ClockSpec, sender=_O, receiver=Role.ANY, retain=True)
+    rtc_offer = _route("rtc_offer", "users/{user_id}/rtc/offer", RtcOffer, sender=_N,
+                       receiver=_U)
+    """WebRTC signalling: the node that has content for a user offers a peer connection."""
+    rtc_answer = _route("rtc_answer", "nodes/{node_id}/rtc/answer", RtcAnswer, sender=_U,
+                        receiver=_N)
     link_control = _route("link_control", "link/{user_id}/set", LinkUpdate,
                           sender=Role.OPERATOR, receiver=Role.LINK)
 

@@ -7,7 +7,8 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aaas import AspSpec, BrokerURL, ConfigError, EmulatedClock, Scenario
-from monitoring import EdgeMetrics
+from aaas.datachannel import DeliverySettings
+from monitoring import DeliveryMetrics, EdgeMetrics
 
 from .backends import BACKENDS, InpaintBackend, check_backends
 from .node import EdgeNode
@@ -30,7 +31,9 @@ def make_backend(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
 @contextlib.asynccontextmanager
 async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: BrokerURL,
                       clock: EmulatedClock, metrics: EdgeMetrics,
-                      device: str | None = None) -> AsyncIterator[list[EdgeNode]]:
+                      device: str | None = None, delivery: DeliverySettings | None = None,
+                      delivery_metrics: DeliveryMetrics | None = None,
+                      ) -> AsyncIterator[list[EdgeNode]]:
     """Start one EdgeNode per spec; stops them all (offline status) on exit."""
     check_backends(s.backend for s in specs)  # every node's, before any starts
     async with contextlib.AsyncExitStack() as stack:
@@ -38,6 +41,7 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
         for spec in specs:
             backend = make_backend(spec, scenario=scenario, clock=clock, device=device)
             node = EdgeNode(spec=spec, scenario=scenario, url=url, clock=clock, backend=backend,
-                            metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"))
+                            metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"),
+                            delivery=delivery, delivery_metrics=delivery_metrics)
             nodes.append(await stack.enter_async_context(node))
         yield nodes

@@ -12,6 +12,9 @@ import asyncio
 import logging
 from types import TracebackType
 
+from msgspec.structs import replace
+from prometheus_client import CollectorRegistry
+
 from aaas import (
     TOPICS,
     AspSpec,
@@ -29,20 +32,24 @@ from aaas import (
     Outgoing,
     Params,
     ProtocolError,
+    RtcAnswer,
     Scenario,
     TaskEvent,
+    TaskRequest,
     TaskResult,
     TaskStatus,
     Timings,
     encode,
     error_reply,
 )
+from aaas.datachannel import DeliverySettings
 from aaas.images import checksum, decode_image, decode_mask, encode_png
-from aaas.validate import check_request
-from monitoring import EdgeMetrics
+from aaas.validate import check_content, check_request
+from monitoring import DeliveryMetrics, EdgeMetrics
 
 from .backends import InpaintBackend, InpaintJob
 from .capacity import Admission, CapacityLedger, Running
+from .delivery import make_node_delivery
 
 __all__ = ["EdgeNode"]
 
@@ -52,7 +59,9 @@ class EdgeNode:
 
     def __init__(self, *, spec: AspSpec, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
                  backend: InpaintBackend, metrics: EdgeMetrics,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None,
+                 delivery: DeliverySettings | None = None,
+                 delivery_metrics: DeliveryMetrics | None = None) -> None:
         self.spec = spec
         self.id = spec.id
         self.scenario = scenario
@@ -66,13 +75,23 @@ class EdgeNode:
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name)
         self.dispatch = Dispatcher(on_error=self._bad)
         self.dispatch.on(TOPICS.assign, self._on_assign)
+        # Content over WebRTC (--delivery): None for mqtt, the default.
+        self.delivery = delivery or DeliverySettings()
+        self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
+        self.rtc = make_node_delivery(
+            self.delivery, node_id=self.id, clock=clock, metrics=self.delivery_metrics,
+            send_offer=lambda o: self.session.send(TOPICS.rtc_offer, o, user_id=o.user_id),
+            logger=self.log)
+        if self.rtc is not None:
+            self.dispatch.on(TOPICS.rtc_answer, self._on_rtc_answer)
+        self._deliveries: set[asyncio.Task[None]] = set()
         self.session = MqttSession(
             url=url, client_id=self.id,
             subscriptions=self.dispatch.subscriptions(node_id=self.id),
             handler=self.dispatch.handle,
             will=Outgoing(TOPICS.status.topic.format(node_id=self.id), encode(offline), 1, True),
             on_connect=self._on_connect,
-            on_bytes=lambda d, n: self.metrics.bytes.labels(self.id, d).inc(n),
+            on_bytes=self._count_bytes,
             logger=self.log,
         )
         metrics.capacity.labels(self.id).set(spec.capacity)
@@ -82,6 +101,8 @@ class EdgeNode:
     # -- lifecycle ---------------------------------------------------------------
     async def __aenter__(self) -> EdgeNode:
         await self.session.__aenter__()
+        if self.rtc is not None:
+            await self.rtc.start()
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -89,6 +110,11 @@ class EdgeNode:
         for job in list(self._jobs.values()):
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+        for d in list(self._deliveries):
+            d.cancel()  # each sends its result inline before it ends
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self.rtc is not None:
+            await self.rtc.aclose()
         self.session.send(TOPICS.status, NodeStatus(node_id=self.id, state="offline",
                                                     backend=self.backend.name, at=self.clock.now()),
                           node_id=self.id)
@@ -109,6 +135,16 @@ class EdgeNode:
                                 f"{assignment.node_id!r} arrived at node {self.id!r}")
         check_request(assignment.request, self.scenario)
         self._on_assignment(assignment)
+
+    def _on_rtc_answer(self, answer: RtcAnswer, _params: Params) -> None:
+        if self.rtc is None or answer.node_id != self.id:
+            raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"answer for {answer.node_id!r} "
+                                f"arrived at node {self.id!r}")
+        self.rtc.on_answer(answer)
+
+    def _count_bytes(self, direction: str, n: int) -> None:
+        self.metrics.bytes.labels(self.id, direction).inc(n)
+        self.delivery_metrics.bytes.labels("broker", "edge", direction).inc(n)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(self.id, exc.code).inc()
@@ -179,6 +215,8 @@ class EdgeNode:
     async def _execute(self, a: Assignment, task: Running) -> None:
         req = a.request
         try:
+            if req.content == "webrtc":
+                req = await self._fetch_content(req)
             job = InpaintJob(task_id=req.task_id, steps=req.steps,
                              image=decode_image(req.image), mask=decode_mask(req.mask))
             out = await self.backend.run(job)
@@ -186,14 +224,18 @@ class EdgeNode:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the backend failed: tell the user, free the capacity
-            self.log.exception("backend failed on %s", req.task_id)
+            code = ErrorCode.BACKEND_ERROR
+            if isinstance(exc, ProtocolError) and exc.code == ErrorCode.CONTENT_UNAVAILABLE:
+                code = exc.code  # the user asks again with its content inline
+            else:
+                self.log.exception("backend failed on %s", req.task_id)
             self._jobs.pop(task.task_id, None)
             self.ledger.finish(task.task_id)
             self.metrics.tasks.labels(self.id, "error").inc()
             self._send_result(task.user_id, task.task_id, task.steps, "error",
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
-                              error=ErrorInfo(code=ErrorCode.BACKEND_ERROR, message=str(exc)[:500]))
+                              error=ErrorInfo(code=code, message=str(exc)[:500]))
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
@@ -204,14 +246,55 @@ class EdgeNode:
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
         self.metrics.quality.labels(self.id).observe(quality)
-        self.session.send(TOPICS.result, TaskResult(
+        self._send_ok(req, TaskResult(
             task_id=task.task_id, user_id=task.user_id, status="ok", node_id=self.id,
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,
             metrics=out.metrics,
             timings=Timings(sent_at=req.sent_at, assigned_at=a.assigned_at,
                             started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
-        ), user_id=task.user_id)
+        ))
         self._finished_event(task, quality=quality)
+
+    # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    async def _fetch_content(self, req: TaskRequest) -> TaskRequest:
+        """*req* with the image and mask its user sends over the data channel."""
+        got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
+                                                                         req.task_id)
+        if got is not None:
+            full = replace(req, image=got[0], mask=got[1], content="mqtt")
+            try:
+                check_content(full, self.scenario)
+                return full
+            except ProtocolError as exc:
+                got, why = None, str(exc)
+        else:
+            why = "no peer connection to the user in time"
+        self.delivery_metrics.fallbacks.labels("edge", "upload").inc()
+        self.log.info("content of %s unavailable over WebRTC (%s)", req.task_id, why)
+        raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"content not received over "
+                            f"WebRTC ({why}); ask again with it inline")
+
+    def _send_ok(self, req: TaskRequest, result: TaskResult) -> None:
+        """Send a result: its image over WebRTC when the user takes it, else inline."""
+        image = result.image or b""
+        if self.rtc is None or not req.rtc or not self.delivery.over_webrtc(len(image)):
+            self.session.send(TOPICS.result, result, user_id=result.user_id)
+            return
+        job = asyncio.create_task(self._deliver(result, image), name=f"deliver:{result.task_id}")
+        self._deliveries.add(job)
+        job.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, result: TaskResult, image: bytes) -> None:
+        assert self.rtc is not None
+        ok = False
+        try:
+            ok = await self.rtc.deliver_result(result.user_id, result.task_id, image)
+        finally:  # also when cancelled (the node stops): the result still goes out
+            if ok:
+                result = replace(result, image=None, content="webrtc")
+            else:
+                self.delivery_metrics.fallbacks.labels("edge", "result").inc()
+            self.session.send(TOPICS.result, result, user_id=result.user_id)
 
     def _finished_event(self, task: Running, *, quality: float | None) -> None:
         self.session.send(TOPICS.event, TaskEvent(kind="finished", task_id=task.task_id,

@@ -17,6 +17,8 @@ from types import TracebackType
 
 import aiomqtt
 import numpy as np
+from msgspec.structs import replace
+from prometheus_client import CollectorRegistry
 
 from aaas import (
     TOPICS,
@@ -30,14 +32,17 @@ from aaas import (
     Outcome,
     Params,
     ProtocolError,
+    RtcOffer,
     Scenario,
     TaskRequest,
     TaskResult,
     guess_task_id,
 )
+from aaas.datachannel import DeliverySettings
 from aaas.images import checksum, encode_png
-from monitoring import UserMetrics
+from monitoring import DeliveryMetrics, UserMetrics
 
+from .delivery import PathHook, make_user_delivery
 from .images import ImageSource
 from .qos import QoSSummary, TaskRecord
 from .workload import Arrival
@@ -55,7 +60,10 @@ class UserAgent:
     def __init__(self, *, scenario: Scenario, user_ids: Iterable[str], url: BrokerURL,
                  clock: EmulatedClock, images: ImageSource, metrics: UserMetrics,
                  max_retries: int = 3, connect_concurrency: int = 1,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None,
+                 delivery: DeliverySettings | None = None,
+                 delivery_metrics: DeliveryMetrics | None = None,
+                 rtc_path: PathHook | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.images = images
@@ -72,6 +80,16 @@ class UserAgent:
         self.dispatch = Dispatcher(on_error=self._on_unusable)
         self.dispatch.on(TOPICS.result, self._on_result)
         self.dispatch.on(TOPICS.user_error, self._on_error)
+        # Content over WebRTC (--delivery): None for mqtt, the default.
+        self.delivery = delivery or DeliverySettings()
+        self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
+        self.rtc = make_user_delivery(
+            self.delivery, clock=clock, metrics=self.delivery_metrics, path=rtc_path,
+            send_answer=lambda a: self.sessions[a.user_id].send(TOPICS.rtc_answer, a,
+                                                                node_id=a.node_id),
+            on_preview=self._on_preview, logger=self.log)
+        if self.rtc is not None:
+            self.dispatch.on(TOPICS.rtc_offer, self._on_rtc_offer)
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
 
     def _session(self, url: BrokerURL, uid: str) -> MqttSession:
@@ -82,10 +100,13 @@ class UserAgent:
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
+            on_bytes=lambda d, n: self.delivery_metrics.bytes.labels("broker", "user", d).inc(n),
         )
 
     # -- lifecycle ---------------------------------------------------------------------
     async def __aenter__(self) -> UserAgent:
+        if self.rtc is not None:
+            await self.rtc.start()
         self._connector = asyncio.create_task(self._connect_all(), name="users-connect")
         return self
 
@@ -105,6 +126,8 @@ class UserAgent:
         self._connector.cancel()
         await asyncio.gather(self._connector, return_exceptions=True)
         await asyncio.gather(*(s.close(flush_timeout=0.5) for s in self.sessions.values()))
+        if self.rtc is not None:
+            await self.rtc.aclose()
 
     async def wait_connected(self, timeout: float = 120.0) -> None:
         await asyncio.wait_for(asyncio.gather(*(s.wait_connected() for s in
@@ -138,13 +161,19 @@ class UserAgent:
         rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
                          clean=clean, bytes_up=len(image) + len(mask_png))
         self.records[task_id] = rec
+        sent = req
+        if self.rtc is not None:  # the node may deliver over WebRTC; maybe fetch ours too
+            sent = req = replace(req, rtc=True)
+            if self.delivery.over_webrtc(rec.bytes_up):
+                self.rtc.hold_upload(task_id, a.user_id, image, mask_png)
+                sent = replace(req, image=b"", mask=b"", content="webrtc")
         self._requests[task_id] = req
         self._outstanding += 1
         self._done.clear()
         self.metrics.sent.inc()
         self.metrics.outstanding.set(self._outstanding)
         self.metrics.bytes.labels("sent").inc(rec.bytes_up)
-        self.sessions[a.user_id].send(TOPICS.request, req, user_id=a.user_id)
+        self.sessions[a.user_id].send(TOPICS.request, sent, user_id=a.user_id)
         return rec
 
     def _retry(self, rec: TaskRecord, reason: str) -> bool:
@@ -187,6 +216,8 @@ class UserAgent:
             return
         if rec.outcome is not None:
             return  # a duplicate (QoS 1 or a retry answered twice)
+        if res.content == "webrtc" and self.rtc is not None:
+            res = replace(res, image=self.rtc.take_result(res.task_id))
         rec.bytes_down += len(res.image or b"")
         if res.status == "ok":
             if res.image is None or res.checksum != checksum(res.image):
@@ -194,9 +225,14 @@ class UserAgent:
                     self._settle(rec, Outcome.ERROR, error="result damaged on every try")
                 return
             rec.node_id, rec.quality = res.node_id, res.quality
+            self._observe_delivery(res, len(res.image))
             self._settle(rec, Outcome.FINISHED, latency=self.clock.now() - rec.sent_at)
         else:
             rec.node_id = res.node_id
+            if res.error is not None and res.error.code == ErrorCode.CONTENT_UNAVAILABLE \
+                    and self._retry(rec, res.error.code):
+                self.delivery_metrics.fallbacks.labels("user", "upload").inc()
+                return  # the node could not fetch it over WebRTC: asked again, inline
             self._settle(rec, Outcome.of_status(res.status),
                          error=res.error.code if res.error is not None else None)
 
@@ -213,6 +249,8 @@ class UserAgent:
                 error: str | None = None) -> None:
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         self._requests.pop(rec.task_id, None)
+        if self.rtc is not None:
+            self.rtc.forget(rec.task_id)
         self.metrics.outcomes.labels(outcome).inc()
         if outcome is Outcome.FINISHED:
             node = rec.node_id or "none"
@@ -224,6 +262,26 @@ class UserAgent:
         self.metrics.outstanding.set(self._outstanding)
         if self._outstanding == 0:
             self._done.set()
+
+    # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    def _on_rtc_offer(self, offer: RtcOffer, p: Params) -> None:
+        if offer.user_id != p["user_id"] or self.rtc is None:
+            raise ProtocolError(ErrorCode.INVALID, "offer's user_id does not match the topic")
+        self.rtc.on_offer(offer)
+
+    def _on_preview(self, task_id: str, _step: int) -> None:
+        rec = self.records.get(task_id)
+        if rec is not None and rec.outcome is None and rec.first_preview_s is None:
+            rec.first_preview_s = self.clock.now() - rec.sent_at
+            self.delivery_metrics.first_preview.observe(rec.first_preview_s)
+
+    def _observe_delivery(self, res: TaskResult, size: int) -> None:
+        """Emulated time from the node's finish to the content here, per MB, by path."""
+        done = res.timings.finished_at
+        if done is not None and size > 0:
+            path = "webrtc" if res.content == "webrtc" else "broker"
+            self.delivery_metrics.seconds_per_mb.labels(path).observe(
+                max(0.0, self.clock.now() - done) / (size / 1e6))
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (emulated *timeout_s* at most) for every answer; the rest is lost."""
