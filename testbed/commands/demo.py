@@ -7,7 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ..options import Subparsers, add_broker, add_metrics, add_policy, add_scenario
+from ..options import (
+    Subparsers,
+    add_broker,
+    add_delivery,
+    add_metrics,
+    add_policy,
+    add_scenario,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -37,6 +44,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "wireless link")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
+    add_delivery(p)
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
                    help="write a Prometheus file_sd targets JSON for the metrics endpoint "
                    "(needs --metrics-port; see monitoring/prometheus.yml)")
@@ -54,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     from aaas.config import load_scenario
 
     from ..demo import DemoOptions, run_demo
+    from ..options import delivery_settings
     from ..runner import run_until_stopped
     from ..summary import summary_table
 
@@ -64,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     scenario = load_scenario(args.scenario)
+    delivery = delivery_settings(args)
     result: dict[str, Any] = {}
 
     async def main(stop: asyncio.Event) -> int:
@@ -74,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
-                           progress=not args.no_progress, stop=stop)
+                           progress=not args.no_progress, stop=stop, delivery=delivery)
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
 

@@ -6,7 +6,14 @@ import argparse
 import asyncio
 import logging
 
-from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+from testbed.options import (
+    Subparsers,
+    add_broker,
+    add_clock,
+    add_delivery,
+    add_metrics,
+    add_scenario,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -23,6 +30,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--device", default=None, help="torch device for repaint nodes (default: auto)")
     add_clock(p)
     add_metrics(p)
+    add_delivery(p)
     p.set_defaults(run=_run)
 
 
@@ -32,8 +40,13 @@ def _run(args: argparse.Namespace) -> int:
     from aaas import ConfigError, load_scenario
     from edge_node import start_nodes
     from edge_node.backends import check_backends
-    from monitoring import EdgeMetrics
-    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from monitoring import DeliveryMetrics, EdgeMetrics
+    from testbed.options import (
+        broker_or_default,
+        delivery_settings,
+        metrics_server,
+        resolve_clock,
+    )
     from testbed.runner import run_until_stopped
 
     scenario = load_scenario(args.scenario)
@@ -47,12 +60,15 @@ def _run(args: argparse.Namespace) -> int:
     # anything connects (not a node that answers every task with backend_error)
     check_backends(s.backend for s in specs)
     url, registry = broker_or_default(args), CollectorRegistry()
+    delivery = delivery_settings(args)
 
     async def main(stop: asyncio.Event) -> int:
         clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
-                                   metrics=EdgeMetrics(registry), device=args.device):
+                                   metrics=EdgeMetrics(registry), device=args.device,
+                                   delivery=delivery,
+                                   delivery_metrics=DeliveryMetrics(registry)):
                 logging.getLogger("aaas.edge").info(
                     "%d edge node(s) on %s: %s", len(specs), url, ", ".join(s.id for s in specs))
                 await stop.wait()

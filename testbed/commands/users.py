@@ -8,7 +8,14 @@ import json
 import logging
 from pathlib import Path
 
-from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+from testbed.options import (
+    Subparsers,
+    add_broker,
+    add_clock,
+    add_delivery,
+    add_metrics,
+    add_scenario,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -39,6 +46,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    help="write the QoS summary as JSON")
     add_clock(p)
     add_metrics(p)
+    add_delivery(p)
     p.set_defaults(run=_run)
 
 
@@ -81,8 +89,13 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import load_scenario
-    from monitoring import UserMetrics
-    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from monitoring import DeliveryMetrics, UserMetrics
+    from testbed.options import (
+        broker_or_default,
+        delivery_settings,
+        metrics_server,
+        resolve_clock,
+    )
     from testbed.runner import run_until_stopped
     from user_agent import ImageSource, UserAgent, poisson_arrivals
 
@@ -96,6 +109,7 @@ def _run(args: argparse.Namespace) -> int:
                                 np.random.default_rng([args.seed, 0]))
     mine = [a for a in arrivals if a.user_id in set(users)]
     url, registry = broker_or_default(args), CollectorRegistry()
+    delivery = delivery_settings(args)
     images = ImageSource(size=scenario.limits.image_size,
                          rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images)
     log = logging.getLogger("aaas.user")
@@ -104,7 +118,9 @@ def _run(args: argparse.Namespace) -> int:
         clock = await resolve_clock(args, url)
         with metrics_server(args, registry):
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
-                                 images=images, metrics=UserMetrics(registry)) as agent:
+                                 images=images, metrics=UserMetrics(registry),
+                                 delivery=delivery,
+                                 delivery_metrics=DeliveryMetrics(registry)) as agent:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)
