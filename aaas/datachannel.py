@@ -74,7 +74,7 @@ class DeliverySettings:
     """``auto``: content of at least this many bytes goes over WebRTC."""
     setup_timeout_s: float = 10.0
     """Wall seconds from the offer to an open data channel before falling back to MQTT."""
-    transfer_timeout_s: float = 120.0
+    transfer_timeout_s: float = 30.0
     """Wall seconds one frame may take to be answered (acknowledged or sent back)."""
     idle_close_s: float = 30.0
     """Wall seconds a peer connection with nothing to do stays open for the next task."""
@@ -89,6 +89,12 @@ class DeliverySettings:
                 raise ValueError(f"{name} must be > 0")
         if self.threshold_bytes < 0 or self.preview_every < 0:
             raise ValueError("threshold_bytes and preview_every must be >= 0")
+
+    def grace_wall_s(self) -> float:
+        """Wall seconds a task may wait on WebRTC before every fallback is done: set up
+        and move the upload, then (maybe over a new connection) the result."""
+        return 0.0 if self.mode == "mqtt" else 2 * (self.setup_timeout_s
+                                                     + self.transfer_timeout_s)
 
     def over_webrtc(self, size: int) -> bool:
         """Whether content of *size* bytes goes over the data channel in this mode."""

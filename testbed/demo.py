@@ -27,12 +27,15 @@ from prometheus_client import CollectorRegistry
 
 from aaas.clock import EmulatedClock
 from aaas.config import Scenario
+from aaas.datachannel import DeliverySettings
 from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
 
+from .delivery import DeliveryTotals, delivery_totals
+
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
-    from broker.link import LinkProxy, LinkStats
+    from broker.link import LinkProxy, LinkStats, UdpRelay
     from orchestrator import Orchestrator
     from user_agent import Arrival, UserAgent
 
@@ -73,6 +76,8 @@ class DemoOptions:
     progress: bool = True
     stop: asyncio.Event | None = field(default=None, compare=False)
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    """How content travels (--delivery): inline over MQTT, or over WebRTC."""
 
 
 def _scenario_for(opts: DemoOptions) -> Scenario:
@@ -114,6 +119,22 @@ async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: Em
         yield link
 
 
+@contextlib.asynccontextmanager
+async def _udp_relay(opts: DemoOptions, link: LinkProxy | None, clock: EmulatedClock,
+                     registry: CollectorRegistry) -> AsyncIterator[UdpRelay | None]:
+    """The link's relay for the users' WebRTC datagrams (None without link or WebRTC)."""
+    if link is None or opts.delivery.mode == "mqtt":
+        yield None
+        return
+    from broker.link import UdpRelay
+
+    relay = UdpRelay(user=link.user, clock=clock, registry=registry)
+    try:
+        yield relay
+    finally:
+        await relay.aclose()
+
+
 class RewardTotals(msgspec.Struct, kw_only=True):
     total: float
     """The paper's reward summed over the run (crash penalties included)."""
@@ -149,6 +170,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     reward: RewardTotals
     link: LinkTotals | None = None
     """None (left out) with --no-link."""
+    delivery: DeliveryTotals | None = None
+    """Bytes through the broker and over WebRTC, fallbacks (docs/performance.md)."""
     records: list[dict[str, Any]] | None = None
     """Every task's record, with --json-records (``aaas report`` plots them)."""
 
@@ -173,7 +196,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     The same summary is written to ``json_path`` when given.
     """
     from edge_node import start_nodes
-    from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
+    from monitoring import DeliveryMetrics, EdgeMetrics, OrchestratorMetrics, UserMetrics
     from orchestrator import Orchestrator
     from orchestrator.policies import make_policy
     from user_agent import ImageSource, UserAgent, poisson_arrivals
@@ -200,23 +223,30 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
                                                        port=opts.metrics_port))
             _write_sd(opts, server.port, scenario.name, policy.name)
         url = await stack.enter_async_context(_broker(opts))
+        delivery_metrics = DeliveryMetrics(registry)
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
-            metrics=EdgeMetrics(registry)))
+            metrics=EdgeMetrics(registry), delivery=opts.delivery,
+            delivery_metrics=delivery_metrics))
         orch = await stack.enter_async_context(Orchestrator(
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
         await _wait_nodes_online(orch, len(scenario.asps))
         link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
+        relay = await stack.enter_async_context(_udp_relay(opts, link, clock, registry))
         agent = await stack.enter_async_context(UserAgent(
             scenario=scenario, user_ids=scenario.user_ids(),
             url=link.url if link is not None else url, clock=clock, images=images,
-            metrics=UserMetrics(registry)))
+            metrics=UserMetrics(registry), delivery=opts.delivery,
+            delivery_metrics=delivery_metrics,
+            rtc_path=relay.route if relay is not None else None))
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0,
                              link=_link_summary(link.stats()) if link is not None else None,
-                             records=_records(agent) if opts.json_records else None).as_json()
+                             records=_records(agent) if opts.json_records else None,
+                             delivery=delivery_totals(registry, opts.delivery.mode, relay)
+                             ).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
             log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -307,8 +337,10 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
         # Wait for the answers: the longest task plus slack for queueing.
+        # (plus, with WebRTC, the wall time its fallbacks may take: real network work)
         drain_s = 0.0 if stopper.done() else (
-            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s)
+            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s
+            + opts.delivery.grace_wall_s() * clock.scale)
         drain = asyncio.create_task(agent.drain(drain_s))
         while not drain.done():
             bar.update(task, completed=len(agent.records) - agent.outstanding,
@@ -324,7 +356,8 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
 
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
                wall_s: float, *, link: LinkTotals | None,
-               records: list[dict[str, Any]] | None) -> DemoSummary:
+               records: list[dict[str, Any]] | None,
+               delivery: DeliveryTotals | None = None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
@@ -338,4 +371,5 @@ def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: D
         reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
         link=link,
         records=records,
+        delivery=delivery,
     )

@@ -150,7 +150,7 @@ def add_logging(p: argparse.ArgumentParser) -> None:
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(name)s: %(message)s", datefmt="[%X]",
                         handlers=[RichHandler(rich_tracebacks=True, show_path=False)])
-    for noisy in ("amqtt", "transitions", "aaas.mqtt.paho"):
+    for noisy in ("amqtt", "transitions", "aaas.mqtt.paho", "aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

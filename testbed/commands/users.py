@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
                 sender.cancel()
                 drain = 0.0 if stop.is_set() else (
                     2 * scenario.runtime(scenario.workload.steps_max)
-                    + scenario.limits.queue_timeout_s)
+                    + scenario.limits.queue_timeout_s + delivery.grace_wall_s() * clock.scale)
                 await agent.drain(drain)
                 stopper.cancel()
                 summary = agent.summary()

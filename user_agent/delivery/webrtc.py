@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -38,6 +38,7 @@ class _Peer:
     pc: RTCPeerConnection
     frames: FramePeer | None = None
     dead: bool = False
+    created: float = field(default_factory=time.monotonic)
 
 
 class RtcUserDelivery:
@@ -94,7 +95,7 @@ class RtcUserDelivery:
             now = time.monotonic()
             for p in list(self.peers.values()):
                 f = p.frames
-                last = f.last_used if f is not None else 0.0
+                last = f.last_used if f is not None else p.created
                 if p.dead or ((f is None or not f.busy) and now - last > idle):
                     await self._close(p)
 
