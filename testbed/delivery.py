@@ -30,6 +30,9 @@ class DeliveryTotals(msgspec.Struct, kw_only=True):
     """Peer connections opened (at the nodes)."""
     udp_datagrams_lost: int = 0
     """WebRTC datagrams the link's channel lost (loss and outage)."""
+    seconds_per_mb: dict[str, float] = {}
+    """Mean emulated seconds per MB from a result's finish at the node to its content at
+    the user, by path (``broker``, ``webrtc``; a path that carried none is left out)."""
 
 
 def _sum(registry: CollectorRegistry, name: str, **match: str) -> float:
@@ -56,4 +59,14 @@ def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
         fallbacks=int(_sum(registry, "aaas_delivery_fallbacks_total")),
         peer_setups=int(_sum(registry, "aaas_delivery_peer_setup_wall_seconds_count",
                              service="edge")),
-        udp_datagrams_lost=lost)
+        udp_datagrams_lost=lost, seconds_per_mb=_per_mb(registry))
+
+
+def _per_mb(registry: CollectorRegistry) -> dict[str, float]:
+    out = {}
+    for path in ("broker", "webrtc"):
+        n = _sum(registry, "aaas_delivery_seconds_per_megabyte_count", path=path)
+        if n:
+            out[path] = round(_sum(registry, "aaas_delivery_seconds_per_megabyte_sum",
+                                   path=path) / n, 3)
+    return out

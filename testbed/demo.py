@@ -212,7 +212,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([opts.seed, 0]))
     images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
-                         folder=opts.images)
+                         folder=opts.images, noise=scenario.limits.image_noise)
     log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s wall), "
              "policy %s", scenario.name, len(scenario.asps), scenario.workload.users,
              len(arrivals), scenario.workload.horizon_s, opts.time_scale,

@@ -111,7 +111,8 @@ def _run(args: argparse.Namespace) -> int:
     url, registry = broker_or_default(args), CollectorRegistry()
     delivery = delivery_settings(args)
     images = ImageSource(size=scenario.limits.image_size,
-                         rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images)
+                         rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images,
+                         noise=scenario.limits.image_noise)
     log = logging.getLogger("aaas.user")
 
     async def main(stop: asyncio.Event) -> int:
