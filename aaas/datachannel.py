@@ -78,8 +78,6 @@ class DeliverySettings:
     """Wall seconds one frame may take to be answered (acknowledged or sent back)."""
     idle_close_s: float = 30.0
     """Wall seconds a peer connection with nothing to do stays open for the next task."""
-    preview_every: int = 0
-    """Send a preview every this many diffusion steps (0: none; the repaint backend)."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("mqtt", "webrtc", "auto"):
@@ -87,8 +85,8 @@ class DeliverySettings:
         for name in ("setup_timeout_s", "transfer_timeout_s", "idle_close_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
-        if self.threshold_bytes < 0 or self.preview_every < 0:
-            raise ValueError("threshold_bytes and preview_every must be >= 0")
+        if self.threshold_bytes < 0:
+            raise ValueError("threshold_bytes must be >= 0")
 
     def grace_wall_s(self) -> float:
         """Wall seconds a task may wait on WebRTC before every fallback is done: set up
