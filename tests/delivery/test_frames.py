@@ -71,3 +71,33 @@ def test_delivery_settings_choose_the_path_by_size() -> None:
     assert not DeliverySettings(mode="mqtt").over_webrtc(10**9)
     with pytest.raises(ValueError, match="delivery mode"):
         DeliverySettings(mode="carrier-pigeon")  # type: ignore[arg-type]
+
+
+def test_the_light_client_imports_without_aiortc() -> None:
+    import subprocess
+    import sys
+
+    probe = """
+import importlib.abc, sys
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] == 'aiortc':
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+import user_agent, edge_node.delivery
+from aaas import ConfigError, EmulatedClock
+from aaas.datachannel import DeliverySettings
+from monitoring import DeliveryMetrics
+from prometheus_client import CollectorRegistry
+from user_agent.delivery import make_user_delivery
+kw = dict(clock=EmulatedClock(), send_answer=print, metrics=DeliveryMetrics(CollectorRegistry()))
+assert make_user_delivery(DeliverySettings(mode="mqtt"), **kw) is None
+try:
+    make_user_delivery(DeliverySettings(mode="webrtc"), **kw)
+except ConfigError as exc:
+    print(exc)
+"""
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "needs aiortc" in res.stdout and "[user,webrtc]" in res.stdout
