@@ -28,6 +28,8 @@ from .schemas import (
     LinkUpdate,
     NodeLoad,
     NodeStatus,
+    RtcAnswer,
+    RtcOffer,
     TaskAck,
     TaskEvent,
     TaskRequest,
@@ -113,6 +115,11 @@ class _Topics:
     clock = _route("clock", "clock", ClockSpec, sender=_O, receiver=Role.ANY, retain=True)
     ack = _route("ack", "users/{user_id}/ack", TaskAck, sender=_U, receiver=(_O, _N))
     """The user settled the task: results kept for sending again may be dropped."""
+    rtc_offer = _route("rtc_offer", "users/{user_id}/rtc/offer", RtcOffer, sender=_N,
+                       receiver=_U)
+    """WebRTC signalling: the node that has content for a user offers a peer connection."""
+    rtc_answer = _route("rtc_answer", "nodes/{node_id}/rtc/answer", RtcAnswer, sender=_U,
+                        receiver=_N)
     link_control = _route("link_control", "link/{user_id}/set", LinkUpdate,
                           sender=Role.OPERATOR, receiver=Role.LINK)
 

@@ -21,6 +21,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Assignment",
     "ClockSpec",
+    "ContentPath",
     "ErrorCode",
     "ErrorInfo",
     "ErrorReply",
@@ -31,6 +32,8 @@ __all__ = [
     "NodeLoad",
     "NodeStatus",
     "Outcome",
+    "RtcAnswer",
+    "RtcOffer",
     "TaskAck",
     "TaskEvent",
     "TaskRequest",
@@ -49,6 +52,10 @@ ReplyKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16,64}$")]
 
 TaskStatus = Literal["ok", "crashed", "rejected", "error"]
 """The ``status`` of a TaskResult."""
+
+ContentPath = Literal["mqtt", "webrtc"]
+"""Where a message's content (image and mask, or the restored image) travels: inline in
+the MQTT payload, or over the WebRTC data channel between the node and the user."""
 
 
 class ErrorCode(StrEnum):
@@ -99,6 +106,8 @@ class ErrorCode(StrEnum):
     its result is sent again. Not an outcome: the user goes on waiting."""
     TOO_DEEP = "too_deep"
     """The JSON nests deeper than the contract allows (32 levels)."""
+    CONTENT_UNAVAILABLE = "content_unavailable"
+    """Result ``error``: the node could not fetch content sent over WebRTC (ask again inline)."""
 
 
 class Outcome(StrEnum):
@@ -158,6 +167,11 @@ class TaskRequest(_Payload, frozen=True, kw_only=True):
     """A random value only the orchestrator and the node the task is assigned to see
     (the broker's ACL keeps requests and assignments from everyone else); every
     TaskResult for the task echoes it, so the user believes only results from them."""
+    content: ContentPath = "mqtt"
+    """``webrtc``: ``image`` and ``mask`` are empty here; the node fetches them over the
+    data channel and checks them against ``checksum`` (docs/protocol.md#webrtc)."""
+    rtc: bool = False
+    """The user answers WebRTC offers: the node may deliver the result over a data channel."""
 
 
 class Assignment(_Payload, frozen=True, kw_only=True):
@@ -222,6 +236,9 @@ class TaskResult(_Payload, frozen=True, kw_only=True):
     error: ErrorInfo | None = None
     reply_key: ReplyKey | None = None
     """The request's ``reply_key``, echoed (see TaskRequest)."""
+    content: ContentPath = "mqtt"
+    """``webrtc``: ``image`` is left out; the user got it over the data channel (and
+    acknowledged it there, after checking ``checksum``) before this message was sent."""
 
 
 class LostTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -300,6 +317,35 @@ class ClockSpec(_Payload, frozen=True, kw_only=True):
     scale: Annotated[float, msgspec.Meta(gt=0)]
     epoch: float
     wall_epoch: float
+
+
+class RtcOffer(_Payload, frozen=True, kw_only=True):
+    """A node's WebRTC offer to a user: users/{user_id}/rtc/offer, QoS 1.
+
+    The SDP carries the node's ICE candidates (aiortc gathers them all before it
+    writes the offer; there is no trickle ICE), so no separate candidate message
+    exists. A new offer from the same node replaces that node's peer connection.
+    """
+
+    node_id: Id
+    user_id: Id
+    session: Id
+    """Id of this peer connection attempt; the answer echoes it."""
+    sdp: str
+    at: float
+    """Emulated time of the offer."""
+
+
+class RtcAnswer(_Payload, frozen=True, kw_only=True):
+    """A user's answer to an :class:`RtcOffer`: nodes/{node_id}/rtc/answer, QoS 1."""
+
+    node_id: Id
+    user_id: Id
+    session: Id
+    """The offer's ``session``."""
+    sdp: str
+    """The answer, with the user's ICE candidates."""
+    at: float
 
 
 class ErrorReply(_Payload, frozen=True, kw_only=True):

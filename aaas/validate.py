@@ -7,7 +7,7 @@ from .errors import ProtocolError
 from .images import check_pixels, checksum
 from .schemas import ErrorCode, TaskRequest
 
-__all__ = ["check_request"]
+__all__ = ["check_content", "check_request"]
 
 
 def check_request(req: TaskRequest, scenario: Scenario, *, topic_user: str | None = None) -> None:
@@ -19,6 +19,17 @@ def check_request(req: TaskRequest, scenario: Scenario, *, topic_user: str | Non
     if not scenario.check_steps(req.steps):
         raise ProtocolError(ErrorCode.STEPS_OUT_OF_RANGE, f"steps={req.steps} is outside "
                             f"[{w.steps_min}, {w.steps_max}]")
+    if req.content == "webrtc":
+        # The content comes later, over the data channel: the node checks it then.
+        if req.image or req.mask:
+            raise ProtocolError(ErrorCode.INVALID, "content is webrtc but image or mask "
+                                "is not empty")
+        return
+    check_content(req, scenario)
+
+
+def check_content(req: TaskRequest, scenario: Scenario) -> None:
+    """Raise ProtocolError when *req*'s image or mask is too large, empty, or damaged."""
     limit = scenario.limits.max_image_bytes
     for name, data in (("image", req.image), ("mask", req.mask)):
         if len(data) > limit:

@@ -7,8 +7,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aaas import AspSpec, BrokerURL, ConfigError, EmulatedClock, Scenario
+from aaas.datachannel import DeliverySettings
 from aaas.lag import LagMeter
-from monitoring import EdgeMetrics
+from monitoring import DeliveryMetrics, EdgeMetrics
 
 from .backends import BACKENDS, InpaintBackend, check_backends
 from .node import EdgeNode
@@ -33,11 +34,13 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
                       clock: EmulatedClock, metrics: EdgeMetrics,
                       device: str | None = None,
                       keepalive: int = 30,
-                      lag: LagMeter | None = None) -> AsyncIterator[list[EdgeNode]]:
+                      lag: LagMeter | None = None,
+                      delivery: DeliverySettings | None = None,
+                      delivery_metrics: DeliveryMetrics | None = None,
+                      ) -> AsyncIterator[list[EdgeNode]]:
     """Start one EdgeNode per spec; stops them all (offline status) on exit.
 
     *lag*: one lag meter for every node of the process (default: one each)."""
-
     check_backends(s.backend for s in specs)  # every node's, before any starts
     async with contextlib.AsyncExitStack() as stack:
         nodes = []
@@ -45,6 +48,7 @@ async def start_nodes(*, scenario: Scenario, specs: Sequence[AspSpec], url: Brok
             backend = make_backend(spec, scenario=scenario, clock=clock, device=device)
             node = EdgeNode(spec=spec, scenario=scenario, url=url, clock=clock, backend=backend,
                             metrics=metrics, logger=logging.getLogger(f"aaas.edge.{spec.id}"),
-                            keepalive=keepalive, lag=lag)
+                            keepalive=keepalive, lag=lag,
+                            delivery=delivery, delivery_metrics=delivery_metrics)
             nodes.append(await stack.enter_async_context(node))
         yield nodes

@@ -21,6 +21,9 @@ import secrets
 from collections import OrderedDict
 from types import TracebackType
 
+from msgspec.structs import replace
+from prometheus_client import CollectorRegistry
+
 from aaas import (
     TOPICS,
     AspSpec,
@@ -38,22 +41,27 @@ from aaas import (
     Outgoing,
     Params,
     ProtocolError,
+    RtcAnswer,
     Scenario,
     TaskAck,
     TaskEvent,
+    TaskRequest,
     TaskResult,
     TaskStatus,
     Timings,
     encode,
     error_reply,
 )
+from aaas.datachannel import DeliverySettings
 from aaas.images import checksum, decode_image, decode_mask, encode_png
 from aaas.lag import LagMeter
-from monitoring import EdgeMetrics
+from aaas.validate import check_content
+from monitoring import DeliveryMetrics, EdgeMetrics
 
 from .backends import InpaintBackend, InpaintJob
 from .capacity import Admission, CapacityLedger, Running
 from .checks import check_assignment
+from .delivery import make_node_delivery
 
 __all__ = ["EdgeNode"]
 
@@ -69,7 +77,9 @@ class EdgeNode:
     def __init__(self, *, spec: AspSpec, scenario: Scenario, url: BrokerURL, clock: EmulatedClock,
                  backend: InpaintBackend, metrics: EdgeMetrics,
                  logger: logging.Logger | None = None, keepalive: int = 30,
-                 lag: LagMeter | None = None) -> None:
+                 lag: LagMeter | None = None,
+                 delivery: DeliverySettings | None = None,
+                 delivery_metrics: DeliveryMetrics | None = None) -> None:
         self.spec = spec
         self.id = spec.id
         self.scenario = scenario
@@ -95,6 +105,16 @@ class EdgeNode:
         self.dispatch = Dispatcher(on_error=self._bad)
         self.dispatch.on(TOPICS.assign, self._on_assign)
         self.dispatch.on(TOPICS.ack, self._on_ack)
+        # Content over WebRTC (--delivery): None for mqtt, the default.
+        self.delivery = delivery or DeliverySettings()
+        self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
+        self.rtc = make_node_delivery(
+            self.delivery, node_id=self.id, clock=clock, metrics=self.delivery_metrics,
+            send_offer=lambda o: self.session.send(TOPICS.rtc_offer, o, user_id=o.user_id),
+            logger=self.log)
+        if self.rtc is not None:
+            self.dispatch.on(TOPICS.rtc_answer, self._on_rtc_answer)
+        self._deliveries: set[asyncio.Task[None]] = set()
         self.session = MqttSession(
             url=url, client_id=self.id,
             subscriptions=self.dispatch.subscriptions(node_id=self.id),
@@ -103,7 +123,7 @@ class EdgeNode:
             # Persistent: assignments sent while the connection is down wait at the broker.
             clean_session=False, keepalive=keepalive,
             on_connect=self._on_connect,
-            on_bytes=lambda d, n: self.metrics.bytes.labels(self.id, d).inc(n),
+            on_bytes=self._count_bytes,
             logger=self.log,
         )
         metrics.capacity.labels(self.id).set(spec.capacity)
@@ -113,6 +133,8 @@ class EdgeNode:
     # -- lifecycle ---------------------------------------------------------------
     async def __aenter__(self) -> EdgeNode:
         await self.session.__aenter__()
+        if self.rtc is not None:
+            await self.rtc.start()
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -120,6 +142,11 @@ class EdgeNode:
         for job in list(self._jobs.values()):
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+        for d in list(self._deliveries):
+            d.cancel()  # each sends its result inline before it ends
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self.rtc is not None:
+            await self.rtc.aclose()
         self.session.send(TOPICS.status, NodeStatus(node_id=self.id, state="offline",
                                                     backend=self.backend.name, at=self.clock.now(),
                                                     boot=self.boot),
@@ -141,6 +168,16 @@ class EdgeNode:
         if self._repeated_or_stale(assignment):
             return
         self._on_assignment(assignment)
+
+    def _on_rtc_answer(self, answer: RtcAnswer, _params: Params) -> None:
+        if self.rtc is None or answer.node_id != self.id:
+            raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"answer for {answer.node_id!r} "
+                                f"arrived at node {self.id!r}")
+        self.rtc.on_answer(answer)
+
+    def _count_bytes(self, direction: str, n: int) -> None:
+        self.metrics.bytes.labels(self.id, direction).inc(n)
+        self.delivery_metrics.bytes.labels("broker", "edge", direction).inc(n)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(self.id, exc.code).inc()
@@ -215,6 +252,8 @@ class EdgeNode:
     async def _execute(self, a: Assignment, task: Running) -> None:
         req = a.request
         try:
+            if req.content == "webrtc":
+                req = await self._fetch_content(req)
             # Off the event loop: a slow decode must not stall the node's MQTT session.
             limit = self.scenario.limits.max_image_pixels
             job = InpaintJob(task_id=req.task_id, steps=req.steps,
@@ -227,7 +266,11 @@ class EdgeNode:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the backend failed: tell the user, free the capacity
-            self.log.exception("backend failed on %s", req.task_id)
+            code = ErrorCode.BACKEND_ERROR
+            if isinstance(exc, ProtocolError) and exc.code == ErrorCode.CONTENT_UNAVAILABLE:
+                code = exc.code  # the user asks again with its content inline
+            else:
+                self.log.exception("backend failed on %s", req.task_id)
             self._jobs.pop(task.task_id, None)
             self.ledger.finish(task.task_id)
             self.metrics.tasks.labels(self.id, "error").inc()
@@ -235,7 +278,7 @@ class EdgeNode:
                               reply_key=task.reply_key,
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
-                              error=ErrorInfo(code=ErrorCode.BACKEND_ERROR, message=str(exc)[:500]))
+                              error=ErrorInfo(code=code, message=str(exc)[:500]))
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
@@ -247,7 +290,7 @@ class EdgeNode:
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
         self.metrics.quality.labels(self.id).observe(quality)
-        self._send_kept(TaskResult(
+        self._send_ok(req, TaskResult(
             task_id=task.task_id, user_id=task.user_id, status="ok", node_id=self.id,
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,
             metrics=out.metrics, reply_key=task.reply_key,
@@ -255,6 +298,47 @@ class EdgeNode:
                             started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
         ))
         self._finished_event(task, quality=quality)
+
+    # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    async def _fetch_content(self, req: TaskRequest) -> TaskRequest:
+        """*req* with the image and mask its user sends over the data channel."""
+        got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
+                                                                         req.task_id)
+        if got is not None:
+            full = replace(req, image=got[0], mask=got[1], content="mqtt")
+            try:
+                check_content(full, self.scenario)
+                return full
+            except ProtocolError as exc:
+                got, why = None, str(exc)
+        else:
+            why = "no peer connection to the user in time"
+        self.delivery_metrics.fallbacks.labels("edge", "upload").inc()
+        self.log.info("content of %s unavailable over WebRTC (%s)", req.task_id, why)
+        raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"content not received over "
+                            f"WebRTC ({why}); ask again with it inline")
+
+    def _send_ok(self, req: TaskRequest, result: TaskResult) -> None:
+        """Send a result: its image over WebRTC when the user takes it, else inline."""
+        image = result.image or b""
+        if self.rtc is None or not req.rtc or not self.delivery.over_webrtc(len(image)):
+            self._send_kept(result)
+            return
+        job = asyncio.create_task(self._deliver(result, image), name=f"deliver:{result.task_id}")
+        self._deliveries.add(job)
+        job.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, result: TaskResult, image: bytes) -> None:
+        assert self.rtc is not None
+        ok = False
+        try:
+            ok = await self.rtc.deliver_result(result.user_id, result.task_id, image)
+        finally:  # also when cancelled (the node stops): the result still goes out
+            if ok:
+                result = replace(result, image=None, content="webrtc")
+            else:
+                self.delivery_metrics.fallbacks.labels("edge", "result").inc()
+            self._send_kept(result)
 
     def _finished_event(self, task: Running, *, quality: float | None) -> None:
         self.session.send(TOPICS.event, TaskEvent(kind="finished", task_id=task.task_id,

@@ -87,6 +87,12 @@ OVERVIEW = (
           queries=((_rate("aaas_user_payload_bytes_total", "direction"), "payload {{direction}}"),
                    (_rate("aaas_link_bytes_on_air_total", "direction, kind"),
                     "air {{direction}} {{kind}}"))),
+    Panel(title="Content delivery: broker vs WebRTC", unit="Bps",
+          description="Payload bytes through the broker (users and edge nodes, MQTT) and "
+          "content over WebRTC data channels (--delivery), and fallbacks to MQTT per second.",
+          queries=((_rate("aaas_delivery_bytes_total", "path"), "{{path}} bytes"),
+                   (f"{_rate('aaas_delivery_fallbacks_total', 'reason')} or vector(0)",
+                    "fallbacks/s {{reason}}"))),
     Panel(title="Load per node (used / capacity)", kind="status-history", unit="percentunit",
           width=24, queries=(("max by (node) (aaas_edge_used_steps / aaas_edge_capacity_steps)",
                               "{{node}}"),),

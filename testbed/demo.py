@@ -29,15 +29,17 @@ from prometheus_client import CollectorRegistry
 
 from aaas.clock import EmulatedClock
 from aaas.config import Scenario
+from aaas.datachannel import DeliverySettings
 from aaas.errors import AaasError
 from aaas.lag import DEFAULT_MAX_LAG_SHARE, EmulationReport, LagMeter, emulation_report
 from aaas.mqtt import BrokerURL
 from user_agent import QoSSummary
 
 from .brokers import BrokerChoice, RunningBroker, running_broker
+from .delivery import DeliveryTotals, delivery_totals
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
-    from broker.link import LinkProxy, LinkStats
+    from broker.link import LinkProxy, LinkStats, UdpRelay
     from orchestrator import Orchestrator
     from user_agent import Arrival, UserAgent
 
@@ -84,6 +86,8 @@ class DemoOptions:
     link_tls: ssl.SSLContext | None = field(default=None, compare=False)
     """The link serves the users over TLS with this context (``--secure``)."""
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    """How content travels (--delivery): inline over MQTT, or over WebRTC."""
 
 
 def _scenario_for(opts: DemoOptions) -> Scenario:
@@ -110,6 +114,22 @@ async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: Em
                          listen_tls=opts.link_tls) as link:
         log.info("users reach the broker through the emulated wireless link at %s", link.url)
         yield link
+
+
+@contextlib.asynccontextmanager
+async def _udp_relay(opts: DemoOptions, link: LinkProxy | None, clock: EmulatedClock,
+                     registry: CollectorRegistry) -> AsyncIterator[UdpRelay | None]:
+    """The link's relay for the users' WebRTC datagrams (None without link or WebRTC)."""
+    if link is None or opts.delivery.mode == "mqtt":
+        yield None
+        return
+    from broker.link import UdpRelay
+
+    relay = UdpRelay(user=link.user, clock=clock, registry=registry)
+    try:
+        yield relay
+    finally:
+        await relay.aclose()
 
 
 class RewardTotals(msgspec.Struct, kw_only=True):
@@ -151,6 +171,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Whether the processes kept up with the emulated clock (aaas.lag)."""
     link: LinkTotals | None = None
     """None (left out) with --no-link."""
+    delivery: DeliveryTotals | None = None
+    """Bytes through the broker and over WebRTC, fallbacks (docs/performance.md)."""
     records: list[dict[str, Any]] | None = None
     """Every task's record, with --json-records (``aaas report`` plots them)."""
 
@@ -175,7 +197,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     The same summary is written to ``json_path`` when given.
     """
     from edge_node import start_nodes
-    from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
+    from monitoring import DeliveryMetrics, EdgeMetrics, OrchestratorMetrics, UserMetrics
     from orchestrator import Orchestrator
     from orchestrator.policies import make_policy
     from user_agent import ImageSource, UserAgent, poisson_arrivals
@@ -189,7 +211,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([opts.seed, 0]))
     images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
-                         folder=opts.images)
+                         folder=opts.images, noise=scenario.limits.image_noise)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
             server = stack.enter_context(serve_metrics(registry, host=opts.metrics_host,
@@ -205,20 +227,25 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
                  scenario.workload.users, len(arrivals), scenario.workload.horizon_s,
                  opts.time_scale, clock.to_wall(scenario.workload.horizon_s), policy.name,
                  broker.describe())
+        delivery_metrics = DeliveryMetrics(registry)
         edge_lag = LagMeter("edge nodes", max_share=opts.max_lag_share,
                             logger=logging.getLogger("aaas.edge"))
         await stack.enter_async_context(start_nodes(
             scenario=scenario, specs=scenario.asps, url=url, clock=clock,
-            metrics=EdgeMetrics(registry), lag=edge_lag))
+            metrics=EdgeMetrics(registry), lag=edge_lag, delivery=opts.delivery,
+            delivery_metrics=delivery_metrics))
         orch = await stack.enter_async_context(Orchestrator(
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
         await _wait_nodes_online(orch, len(scenario.asps))
         link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
+        relay = await stack.enter_async_context(_udp_relay(opts, link, clock, registry))
         agent = await stack.enter_async_context(UserAgent(
             scenario=scenario, user_ids=scenario.user_ids(),
             url=link.url if link is not None else url, clock=clock, images=images,
-            metrics=UserMetrics(registry)))
+            metrics=UserMetrics(registry), delivery=opts.delivery,
+            delivery_metrics=delivery_metrics,
+            rtc_path=relay.route if relay is not None else None))
         meters = (agent.lag, orch.lag, edge_lag)
         for m in meters:
             m.max_share = opts.max_lag_share
@@ -231,7 +258,9 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,
                              emulation,
                              link=_link_summary(link.stats()) if link is not None else None,
-                             records=_records(agent) if opts.json_records else None).as_json()
+                             records=_records(agent) if opts.json_records else None,
+                             delivery=delivery_totals(registry, opts.delivery.mode, relay)
+                             ).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
             log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -322,8 +351,10 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
         # Wait for the answers: the longest task plus slack for queueing.
+        # (plus, with WebRTC, the wall time its fallbacks may take: real network work)
         drain_s = 0.0 if stopper.done() else (
-            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s)
+            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s
+            + opts.delivery.grace_wall_s() * clock.scale)
         drain = asyncio.create_task(_drain(agent, clock, drain_s))
         while not drain.done():
             bar.update(task, completed=len(agent.records) - agent.outstanding,
@@ -362,7 +393,8 @@ async def _drain(agent: UserAgent, clock: EmulatedClock, drain_s: float) -> None
 
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
                wall_s: float, broker: RunningBroker, emulation: EmulationReport, *,
-               link: LinkTotals | None, records: list[dict[str, Any]] | None) -> DemoSummary:
+               link: LinkTotals | None, records: list[dict[str, Any]] | None,
+               delivery: DeliveryTotals | None = None) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
@@ -378,4 +410,5 @@ def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: D
         emulation=emulation,
         link=link,
         records=records,
+        delivery=delivery,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from rich.logging import RichHandler
 
 from aaas.clock import EmulatedClock
+from aaas.datachannel import DeliverySettings
 from aaas.errors import AaasError
 from aaas.mqtt import BrokerURL
 
@@ -23,11 +24,13 @@ __all__ = [
     "Subparsers",
     "add_broker",
     "add_clock",
+    "add_delivery",
     "add_logging",
     "add_metrics",
     "add_policy",
     "add_scenario",
     "broker_or_default",
+    "delivery_settings",
     "deprecated_alias",
     "finish_broker",
     "make_clock",
@@ -172,6 +175,35 @@ def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:
                    "on the broker (aaas/v1/clock) instead of --time-scale/--clock-epoch")
 
 
+def add_delivery(p: argparse.ArgumentParser) -> None:
+    """``--delivery`` and its settings (docs/protocol.md#content-over-webrtc)."""
+    d = DeliverySettings()
+    p.add_argument("--delivery", choices=("mqtt", "webrtc", "auto"), default="mqtt",
+                   help="how content travels: mqtt (inline, through the broker), webrtc "
+                   "(a data channel between node and user, signalled over MQTT; the "
+                   "'webrtc' extra) or auto (webrtc for content of at least "
+                   "--delivery-threshold bytes); both fall back to mqtt (default: mqtt)")
+    p.add_argument("--delivery-threshold", type=int, default=d.threshold_bytes,
+                   metavar="BYTES", help="auto: smallest content sent over WebRTC "
+                   f"(default: {d.threshold_bytes})")
+    p.add_argument("--delivery-setup-timeout", type=float, default=d.setup_timeout_s,
+                   metavar="SECONDS", help="wall seconds for a peer connection to open before "
+                   f"falling back to mqtt (default: {d.setup_timeout_s:g})")
+    p.add_argument("--delivery-idle", type=float, default=d.idle_close_s, metavar="SECONDS",
+                   help="close a peer connection idle this many wall seconds "
+                   f"(default: {d.idle_close_s:g})")
+
+
+def delivery_settings(args: argparse.Namespace) -> DeliverySettings:
+    """The :class:`DeliverySettings` the ``--delivery*`` options describe."""
+    try:
+        return DeliverySettings(mode=args.delivery, threshold_bytes=args.delivery_threshold,
+                                setup_timeout_s=args.delivery_setup_timeout,
+                                idle_close_s=args.delivery_idle)
+    except ValueError as exc:
+        raise AaasError(f"--delivery: {exc}") from None
+
+
 def add_metrics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus /metrics on this port (0: any free port; default: off)")
@@ -187,7 +219,7 @@ def add_logging(p: argparse.ArgumentParser) -> None:
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(name)s: %(message)s", datefmt="[%X]",
                         handlers=[RichHandler(rich_tracebacks=True, show_path=False)])
-    for noisy in ("amqtt", "transitions", "aaas.mqtt.paho"):
+    for noisy in ("amqtt", "transitions", "aaas.mqtt.paho", "aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -37,6 +37,11 @@ def summary_table(s: dict[str, Any]) -> Table:
         air = f"{link.get('air_up', 0):,} / {link.get('air_down', 0):,}"
         t.add_row("bytes on air up / down", air)
         t.add_row("retransmissions", _fmt(link.get("retransmissions")))
+    if "delivery" in s:
+        d = s["delivery"]
+        t.add_row(f"delivery ({d['mode']}): broker / WebRTC bytes",
+                  f"{d['broker_bytes']:,} / {d['webrtc_bytes']:,}")
+        t.add_row("delivery fallbacks to MQTT", _fmt(d["fallbacks"]))
     t.add_row("retries (users)", _fmt(s["retries"]))
     if "emulation" in s:
         em = s["emulation"]

@@ -30,6 +30,8 @@ from typing import TextIO
 
 import aiomqtt
 import numpy as np
+from msgspec.structs import replace
+from prometheus_client import CollectorRegistry
 
 from aaas import (
     TOPICS,
@@ -43,17 +45,20 @@ from aaas import (
     Outcome,
     Params,
     ProtocolError,
+    RtcOffer,
     Scenario,
     TaskAck,
     TaskRequest,
     TaskResult,
     guess_task_id,
 )
+from aaas.datachannel import DeliverySettings
 from aaas.images import checksum, encode_png
 from aaas.lag import LagMeter
-from monitoring import UserMetrics
+from monitoring import DeliveryMetrics, UserMetrics
 
 from .checks import check_result
+from .delivery import PathHook, make_user_delivery
 from .images import ImageSource
 from .qos import QoSSummary, SettledTotals, TaskRecord
 from .repeats import RepeatAsker
@@ -74,7 +79,10 @@ class UserAgent:
                  max_retries: int = 3, connect_concurrency: int = 1,
                  logger: logging.Logger | None = None, run_id: str | None = None,
                  resend_min_s: float = 2.0, resend_max_s: float = 30.0,
-                 lost_after_s: float = 60.0, records_out: TextIO | None = None) -> None:
+                 lost_after_s: float = 60.0, records_out: TextIO | None = None,
+                 delivery: DeliverySettings | None = None,
+                 delivery_metrics: DeliveryMetrics | None = None,
+                 rtc_path: PathHook | None = None) -> None:
         self.scenario = scenario
         self.clock = clock
         self.images = images
@@ -107,6 +115,16 @@ class UserAgent:
         self.dispatch = Dispatcher(on_error=self._on_unusable)
         self.dispatch.on(TOPICS.result, self._on_result)
         self.dispatch.on(TOPICS.user_error, self._on_error)
+        # Content over WebRTC (--delivery): None for mqtt, the default.
+        self.delivery = delivery or DeliverySettings()
+        self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
+        self.rtc = make_user_delivery(
+            self.delivery, clock=clock, metrics=self.delivery_metrics, path=rtc_path,
+            send_answer=lambda a: self.sessions[a.user_id].send(TOPICS.rtc_answer, a,
+                                                                node_id=a.node_id),
+            on_preview=self._on_preview, logger=self.log)
+        if self.rtc is not None:
+            self.dispatch.on(TOPICS.rtc_offer, self._on_rtc_offer)
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
         # users who ask again ([workload.repeats]; off by default)
         self.repeats = RepeatAsker(scenario) if scenario.workload.repeats.enabled else None
@@ -119,10 +137,13 @@ class UserAgent:
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
+            on_bytes=lambda d, n: self.delivery_metrics.bytes.labels("broker", "user", d).inc(n),
         )
 
     # -- lifecycle ---------------------------------------------------------------------
     async def __aenter__(self) -> UserAgent:
+        if self.rtc is not None:
+            await self.rtc.start()
         self._connector = asyncio.create_task(self._connect_all(), name="users-connect")
         self._watchdog = asyncio.create_task(self._watch(), name="users-watchdog")
         return self
@@ -146,6 +167,8 @@ class UserAgent:
         await asyncio.gather(self._connector, *(t for t in (self._watchdog,) if t),
                              return_exceptions=True)
         await asyncio.gather(*(s.close(flush_timeout=0.5) for s in self.sessions.values()))
+        if self.rtc is not None:
+            await self.rtc.aclose()
 
     async def wait_connected(self, timeout: float = 120.0) -> None:
         await asyncio.wait_for(asyncio.gather(*(s.wait_connected() for s in
@@ -181,6 +204,12 @@ class UserAgent:
         rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
                          clean=clean, bytes_up=len(image) + len(mask_png))
         self.records[task_id] = rec
+        sent = req
+        if self.rtc is not None:  # the node may deliver over WebRTC; maybe fetch ours too
+            sent = req = replace(req, rtc=True)
+            if self.delivery.over_webrtc(rec.bytes_up):
+                self.rtc.hold_upload(task_id, a.user_id, image, mask_png)
+                sent = replace(req, image=b"", mask=b"", content="webrtc")
         self._requests[task_id] = req
         self._arm(task_id, a.steps)
         self._outstanding += 1
@@ -188,7 +217,7 @@ class UserAgent:
         self.metrics.sent.inc()
         self.metrics.outstanding.set(self._outstanding)
         self.metrics.bytes.labels("sent").inc(rec.bytes_up)
-        self.sessions[a.user_id].send(TOPICS.request, req, user_id=a.user_id)
+        self.sessions[a.user_id].send(TOPICS.request, sent, user_id=a.user_id)
         return rec
 
     def _retry(self, rec: TaskRecord, reason: str) -> bool:
@@ -233,6 +262,8 @@ class UserAgent:
             return
         if rec.outcome is not None:
             return  # a duplicate (QoS 1 or a retry answered twice)
+        if res.content == "webrtc" and self.rtc is not None:
+            res = replace(res, image=self.rtc.take_result(res.task_id))
         req = self._requests.get(rec.task_id)
         try:
             check_result(res, reply_key=req.reply_key if req is not None else None,
@@ -248,9 +279,14 @@ class UserAgent:
                     self._settle(rec, Outcome.ERROR, error="result damaged on every try")
                 return
             rec.node_id, rec.quality = res.node_id, res.quality
+            self._observe_delivery(res, len(res.image))
             self._settle(rec, Outcome.FINISHED, latency=self.clock.now() - rec.sent_at)
         else:
             rec.node_id = res.node_id
+            if res.error is not None and res.error.code == ErrorCode.CONTENT_UNAVAILABLE \
+                    and self._retry(rec, res.error.code):
+                self.delivery_metrics.fallbacks.labels("user", "upload").inc()
+                return  # the node could not fetch it over WebRTC: asked again, inline
             self._settle(rec, Outcome.of_status(res.status),
                          error=res.error.code if res.error is not None else None)
 
@@ -279,6 +315,8 @@ class UserAgent:
             self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
                                                                 user_id=rec.user_id),
                                             user_id=rec.user_id)
+        if self.rtc is not None:
+            self.rtc.forget(rec.task_id)
         self.metrics.outcomes.labels(outcome).inc()
         if outcome is Outcome.FINISHED:
             node = rec.node_id or "none"
@@ -294,6 +332,26 @@ class UserAgent:
             self._stream_out(rec)
         if self._outstanding == 0:
             self._done.set()
+
+    # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    def _on_rtc_offer(self, offer: RtcOffer, p: Params) -> None:
+        if offer.user_id != p["user_id"] or self.rtc is None:
+            raise ProtocolError(ErrorCode.INVALID, "offer's user_id does not match the topic")
+        self.rtc.on_offer(offer)
+
+    def _on_preview(self, task_id: str, _step: int) -> None:
+        rec = self.records.get(task_id)
+        if rec is not None and rec.outcome is None and rec.first_preview_s is None:
+            rec.first_preview_s = self.clock.now() - rec.sent_at
+            self.delivery_metrics.first_preview.observe(rec.first_preview_s)
+
+    def _observe_delivery(self, res: TaskResult, size: int) -> None:
+        """Emulated time from the node's finish to the content here, per MB, by path."""
+        done = res.timings.finished_at
+        if done is not None and size > 0:
+            path = "webrtc" if res.content == "webrtc" else "broker"
+            self.delivery_metrics.seconds_per_mb.labels(path).observe(
+                max(0.0, self.clock.now() - done) / (size / 1e6))
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for every answer, the rest is lost: for emulated *timeout_s*, or (when it

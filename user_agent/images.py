@@ -19,8 +19,10 @@ class ImageSource:
     """Clean images and masks for the requests (the clean one stays with the user)."""
 
     def __init__(self, *, size: int, rng: np.random.Generator, folder: Path | None = None,
-                 mask_fraction: float = 0.25) -> None:
+                 mask_fraction: float = 0.25, noise: float = 0.0) -> None:
         self.size = size
+        self.noise = noise
+        """Sensor noise (grey levels) on procedural images: photo-sized PNGs."""
         self.rng = rng
         self.mask_fraction = mask_fraction
         self.files: list[Path] = []
@@ -40,4 +42,7 @@ class ImageSource:
                                    dtype=np.uint8)
         else:
             clean = synthetic_image(self.rng, self.size)
+            if self.noise > 0:
+                grain = self.rng.normal(0.0, self.noise, clean.shape)
+                clean = np.clip(clean + grain, 0, 255).astype(np.uint8)
         return clean, random_mask(self.rng, self.size, fraction=self.mask_fraction)

@@ -35,6 +35,8 @@ class TaskRecord:
     error: str | None = None
     bytes_up: int = 0
     bytes_down: int = 0
+    first_preview_s: float | None = None
+    """Emulated seconds from sending to the first preview (WebRTC delivery, repaint)."""
     clean: np.ndarray | None = field(default=None, repr=False)
     """The original image (emulation only: for full-reference metrics)."""
     repeat: int = 0

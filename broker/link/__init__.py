@@ -12,6 +12,7 @@ from .metrics import LinkMetrics, LinkStats
 from .profile import LinkProfile
 from .profiles import LinkProfiles, load_link_profiles, parse_link_table
 from .proxy import LinkProxy
+from .udp import UdpRelay
 
 __all__ = [
     "FADING_MODELS",
@@ -25,6 +26,7 @@ __all__ = [
     "LinkProxy",
     "LinkStats",
     "Transmission",
+    "UdpRelay",
     "error_modes",
     "fault_chain",
     "load_link_profiles",

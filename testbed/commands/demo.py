@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..brokers import BROKER_KINDS
-from ..options import Subparsers, add_broker, add_metrics, add_policy, add_scenario
+from ..options import (
+    Subparsers,
+    add_broker,
+    add_delivery,
+    add_metrics,
+    add_policy,
+    add_scenario,
+)
 
 if TYPE_CHECKING:
     from aaas.config import Scenario
@@ -49,6 +56,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "wireless link")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
+    add_delivery(p)
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
                    help="write a Prometheus file_sd targets JSON for the metrics endpoint "
                    "(needs --metrics-port; see monitoring/prometheus.yml)")
@@ -102,6 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     from aaas.config import load_scenario
 
     from ..demo import DemoOptions, run_demo
+    from ..options import delivery_settings
     from ..runner import run_until_stopped
     from ..summary import summary_table
 
@@ -113,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("aaas demo: --secure starts its own broker; leave out --broker")
     scenario = load_scenario(args.scenario)
     policy = args.policy or default_policy(scenario, args.checkpoint)
+    delivery = delivery_settings(args)
     result: dict[str, Any] = {}
 
     async def main(stop: asyncio.Event) -> int:
@@ -137,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
-                           progress=not args.no_progress, stop=stop)
+                           progress=not args.no_progress, stop=stop, delivery=delivery)
         opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0

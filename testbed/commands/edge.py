@@ -6,7 +6,14 @@ import argparse
 import asyncio
 import logging
 
-from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+from testbed.options import (
+    Subparsers,
+    add_broker,
+    add_clock,
+    add_delivery,
+    add_metrics,
+    add_scenario,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -26,6 +33,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "after 1.5 times this without a packet (default: 30)")
     add_clock(p)
     add_metrics(p)
+    add_delivery(p)
     p.set_defaults(run=_run)
 
 
@@ -35,8 +43,13 @@ def _run(args: argparse.Namespace) -> int:
     from aaas import ConfigError, load_scenario
     from edge_node import start_nodes
     from edge_node.backends import check_backends
-    from monitoring import EdgeMetrics
-    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from monitoring import DeliveryMetrics, EdgeMetrics
+    from testbed.options import (
+        broker_or_default,
+        delivery_settings,
+        metrics_server,
+        resolve_clock,
+    )
     from testbed.runner import run_until_stopped
 
     scenario = load_scenario(args.scenario)
@@ -50,13 +63,16 @@ def _run(args: argparse.Namespace) -> int:
     # anything connects (not a node that answers every task with backend_error)
     check_backends(s.backend for s in specs)
     url, registry = broker_or_default(args), CollectorRegistry()
+    delivery = delivery_settings(args)
 
     async def main(stop: asyncio.Event) -> int:
         clock = await resolve_clock(args, url, identity=specs[0].id)
         with metrics_server(args, registry):
             async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
                                    metrics=EdgeMetrics(registry), device=args.device,
-                                   keepalive=args.keepalive):
+                                   keepalive=args.keepalive,
+                                   delivery=delivery,
+                                   delivery_metrics=DeliveryMetrics(registry)):
                 logging.getLogger("aaas.edge").info(
                     "%d edge node(s) on %s: %s", len(specs), url, ", ".join(s.id for s in specs))
                 await stop.wait()

@@ -9,7 +9,14 @@ import json
 import logging
 from pathlib import Path
 
-from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_scenario
+from testbed.options import (
+    Subparsers,
+    add_broker,
+    add_clock,
+    add_delivery,
+    add_metrics,
+    add_scenario,
+)
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -49,6 +56,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "detection to the run (default: random)")
     add_clock(p)
     add_metrics(p)
+    add_delivery(p)
     p.set_defaults(run=_run)
 
 
@@ -91,8 +99,13 @@ def _run(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry
 
     from aaas import ConfigError, load_scenario
-    from monitoring import UserMetrics
-    from testbed.options import broker_or_default, metrics_server, resolve_clock
+    from monitoring import DeliveryMetrics, UserMetrics
+    from testbed.options import (
+        broker_or_default,
+        delivery_settings,
+        metrics_server,
+        resolve_clock,
+    )
     from testbed.runner import run_until_stopped
     from user_agent import ImageSource, UserAgent, poisson_arrivals
 
@@ -112,8 +125,10 @@ def _run(args: argparse.Namespace) -> int:
                                 np.random.default_rng([args.seed, 0]))
     mine = [a for a in arrivals if a.user_id in set(users)]
     url, registry = broker_or_default(args), CollectorRegistry()
+    delivery = delivery_settings(args)
     images = ImageSource(size=scenario.limits.image_size,
-                         rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images)
+                         rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images,
+                         noise=scenario.limits.image_noise)
     log = logging.getLogger("aaas.user")
 
     async def main(stop: asyncio.Event) -> int:
@@ -125,7 +140,9 @@ def _run(args: argparse.Namespace) -> int:
             async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
                                  images=images, metrics=UserMetrics(registry),
                                  run_id=args.run_id, lost_after_s=args.lost_after,
-                                 records_out=records) as agent:
+                                 records_out=records,
+                                 delivery=delivery,
+                                 delivery_metrics=DeliveryMetrics(registry)) as agent:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)
@@ -135,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
                 sender.cancel()
                 drain = 0.0 if stop.is_set() else (
                     2 * scenario.runtime(scenario.workload.steps_max)
-                    + scenario.limits.queue_timeout_s)
+                    + scenario.limits.queue_timeout_s + delivery.grace_wall_s() * clock.scale)
                 await agent.drain(drain)
                 stopper.cancel()
                 summary = agent.summary()

@@ -8,7 +8,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from broker.link.metrics import LinkMetrics
-from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
+from broker.link.udp import UdpRelay
+from monitoring import DeliveryMetrics, EdgeMetrics, OrchestratorMetrics, UserMetrics
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
 
@@ -27,6 +28,8 @@ def test_every_metric_is_documented_with_its_type() -> None:
     OrchestratorMetrics(registry)
     UserMetrics(registry)
     LinkMetrics(registry=registry)
+    DeliveryMetrics(registry)
+    UdpRelay(user=lambda _u: None, clock=None, registry=registry)  # type: ignore[arg-type,return-value]
     types = {f.name + ("_total" if f.type == "counter" else ""): f.type
              for f in registry.collect()}
     assert len(types) > 40

@@ -1,0 +1,220 @@
+"""The node's side of WebRTC delivery (aiortc): it offers, the user answers over MQTT.
+
+One peer connection per user, opened when the node first has content to move for
+that user (a result to deliver, or a request's content to fetch) and reused for the
+user's later tasks; a connection with nothing to do for ``idle_close_s`` is closed.
+Every operation returns ``None``/``False`` instead of raising when the peer cannot
+be reached in time: the caller then falls back to MQTT and counts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from aaas import EmulatedClock, ErrorCode, ProtocolError, RtcAnswer, RtcOffer
+from aaas.datachannel import CHANNEL_LABEL, DeliverySettings, Frame, FrameHeader, FramePeer
+from aaas.images import checksum
+from monitoring import DeliveryMetrics
+
+__all__ = ["PeerUnavailableError", "RtcNodeDelivery"]
+
+_SERVICE = "edge"
+
+
+class PeerUnavailableError(Exception):
+    """The peer connection could not be set up (or broke) in time."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class _Peer:
+    user_id: str
+    session: str
+    pc: RTCPeerConnection
+    answer: asyncio.Future[str]
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    frames: FramePeer | None = None
+    dead: bool = False
+
+
+class RtcNodeDelivery:
+    """Peer connections of one node, one per user (see the module doc)."""
+
+    def __init__(self, settings: DeliverySettings, *, node_id: str, clock: EmulatedClock,
+                 send_offer: Callable[[RtcOffer], None], metrics: DeliveryMetrics,
+                 logger: logging.Logger | None = None) -> None:
+        self.settings = settings
+        self.node_id = node_id
+        self.clock = clock
+        self._send_offer = send_offer
+        self.metrics = metrics
+        self.log = logger or logging.getLogger(f"aaas.edge.{node_id}.rtc")
+        self.peers: dict[str, _Peer] = {}
+        self._setups: dict[str, asyncio.Task[_Peer]] = {}
+        self._ids = itertools.count()
+        self._reaper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap(), name=f"rtc-reaper:{self.node_id}")
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
+        for t in self._setups.values():
+            t.cancel()
+        await asyncio.gather(*self._setups.values(), return_exceptions=True)
+        await asyncio.gather(*(self._close(p) for p in list(self.peers.values())),
+                             return_exceptions=True)
+
+    async def _reap(self) -> None:
+        idle = self.settings.idle_close_s
+        while True:
+            await asyncio.sleep(min(1.0, idle / 2))
+            now = time.monotonic()
+            for p in list(self.peers.values()):
+                f = p.frames
+                if p.dead or (f is not None and not f.busy and now - f.last_used > idle):
+                    await self._close(p)
+
+    async def _close(self, p: _Peer) -> None:
+        if self.peers.get(p.user_id) is p:
+            del self.peers[p.user_id]
+            self.metrics.peers.labels(_SERVICE).dec()
+        p.dead = True
+        if p.frames is not None:
+            p.frames.fail(PeerUnavailableError("closed"))
+        with contextlib.suppress(Exception):
+            await p.pc.close()
+
+    # -- signalling --------------------------------------------------------------------
+    def on_answer(self, answer: RtcAnswer) -> None:
+        """An ``rtc_answer`` from a user (the node's dispatcher calls this)."""
+        p = self.peers.get(answer.user_id)
+        if p is None or p.session != answer.session:
+            raise ProtocolError(ErrorCode.INVALID, f"no open offer {answer.session!r} to "
+                                f"{answer.user_id!r}")
+        if not p.answer.done():
+            p.answer.set_result(answer.sdp)
+
+    async def _peer(self, user_id: str) -> FramePeer:
+        p = self.peers.get(user_id)
+        if p is not None and not p.dead and p.frames is not None and p.opened.is_set():
+            return p.frames
+        setup = self._setups.get(user_id)
+        if setup is None:  # one setup per user at a time; others wait for it
+            setup = self._setups[user_id] = asyncio.create_task(
+                self._setup(user_id), name=f"rtc-setup:{self.node_id}:{user_id}")
+            setup.add_done_callback(lambda _t: self._setups.pop(user_id, None))
+        p = await asyncio.shield(setup)
+        assert p.frames is not None  # set before _setup returns
+        return p.frames
+
+    async def _setup(self, user_id: str) -> _Peer:
+        old = self.peers.get(user_id)
+        if old is not None:
+            await self._close(old)
+        t0 = time.monotonic()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        p = _Peer(user_id, f"{self.node_id}.{next(self._ids)}", pc,
+                  asyncio.get_running_loop().create_future())
+        self.peers[user_id] = p
+        self.metrics.peers.labels(_SERVICE).inc()
+        channel = pc.createDataChannel(CHANNEL_LABEL)
+        p.frames = FramePeer(channel, on_frame=lambda f: self._unexpected(user_id, f),
+                             on_bad=lambda e: self.log.warning("%s: bad frame: %s", user_id, e))
+        channel.on("message", p.frames.on_message)
+        channel.on("open", p.opened.set)
+        channel.on("close", lambda: self._broken(p, "closed"))
+        pc.on("connectionstatechange",
+              lambda: self._broken(p, "failed") if pc.connectionState == "failed" else None)
+        try:
+            async with asyncio.timeout(self.settings.setup_timeout_s):
+                await pc.setLocalDescription(await pc.createOffer())
+                self._send_offer(RtcOffer(node_id=self.node_id, user_id=user_id,
+                                          session=p.session, sdp=pc.localDescription.sdp,
+                                          at=self.clock.now()))
+                sdp = await p.answer
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+                await p.opened.wait()
+        except Exception as exc:  # aiortc raises many kinds; each one means "no peer"
+            reason = "timeout" if isinstance(exc, TimeoutError) else "error"
+            self.metrics.peer_failures.labels(_SERVICE, reason).inc()
+            self.log.info("no peer connection to %s (%s)", user_id, reason)
+            await self._close(p)
+            raise PeerUnavailableError(reason) from None
+        self.metrics.peer_setup.labels(_SERVICE).observe(time.monotonic() - t0)
+        return p
+
+    def _broken(self, p: _Peer, reason: str) -> None:
+        if p.dead:
+            return
+        self.metrics.peer_failures.labels(_SERVICE, reason).inc()
+        p.dead = True
+        if p.frames is not None:
+            p.frames.fail(PeerUnavailableError(reason))
+
+    def _unexpected(self, user_id: str, frame: Frame) -> None:
+        self.log.info("%s: unexpected %s frame for %s", user_id, frame.header.kind,
+                      frame.header.task_id)
+
+    # -- content -------------------------------------------------------------------------
+    async def deliver_result(self, user_id: str, task_id: str, image: bytes) -> bool:
+        """Send a result's image; True once the user acknowledged it intact."""
+        try:
+            peer = await self._peer(user_id)
+            ack = peer.expect("ack", task_id)
+            n = await peer.send(FrameHeader(kind="result", task_id=task_id, size=len(image),
+                                            checksum=checksum(image)), image)
+            self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
+            async with asyncio.timeout(self.settings.transfer_timeout_s):
+                frame = await ack
+        except Exception as exc:  # a broken channel, a timeout: the caller falls back
+            self.log.info("result of %s not delivered over WebRTC: %r", task_id, exc)
+            return False
+        return frame.header.ok
+
+    async def fetch_content(self, user_id: str, task_id: str) -> tuple[bytes, bytes] | None:
+        """A request's image and mask from its user (not yet checked), or None."""
+        try:
+            peer = await self._peer(user_id)
+            content = peer.expect("request", task_id)
+            await peer.send(FrameHeader(kind="pull", task_id=task_id))
+            async with asyncio.timeout(self.settings.transfer_timeout_s):
+                frame = await content
+        except Exception as exc:  # a broken channel, a timeout: the caller falls back
+            self.log.info("content of %s not fetched over WebRTC: %r", task_id, exc)
+            return None
+        self.metrics.bytes.labels("webrtc", _SERVICE, "received").inc(len(frame.data))
+        split = frame.header.split
+        return frame.data[:split], frame.data[split:]
+
+    def send_preview(self, user_id: str, task_id: str, step: int, image: bytes) -> None:
+        """Send a preview if the user's peer connection is open (never sets one up)."""
+        p = self.peers.get(user_id)
+        if p is None or p.dead or p.frames is None or not p.opened.is_set():
+            return
+        frames = p.frames
+
+        async def send() -> None:
+            with contextlib.suppress(Exception):
+                n = await frames.send(FrameHeader(kind="preview", task_id=task_id, step=step,
+                                                  size=len(image)), image)
+                self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
+
+        task = asyncio.get_running_loop().create_task(send(), name=f"preview:{task_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,72 @@
+"""The demo's delivery wiring: the link's UDP relay for WebRTC, and the summary section."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+from prometheus_client import CollectorRegistry
+
+from aaas.datachannel import DeliveryMode
+
+if TYPE_CHECKING:
+    from broker.link import UdpRelay
+
+__all__ = ["DeliveryTotals", "delivery_totals"]
+
+
+class DeliveryTotals(msgspec.Struct, kw_only=True):
+    """How content travelled (``delivery`` in the demo's JSON)."""
+
+    mode: DeliveryMode
+    broker_bytes: int
+    """MQTT payload bytes through the broker: published to it plus delivered by it, summed
+    over every client (users, edge nodes, orchestrator)."""
+    webrtc_bytes: int
+    """Content bytes over WebRTC data channels (counted once, at the receiver)."""
+    fallbacks: int
+    """Content that went over MQTT although WebRTC was asked for (users and nodes)."""
+    peer_setups: int
+    """Peer connections opened (at the nodes)."""
+    udp_datagrams_lost: int = 0
+    """WebRTC datagrams the link's channel lost (loss and outage)."""
+    seconds_per_mb: dict[str, float] = {}
+    """Mean emulated seconds per MB from a result's finish at the node to its content at
+    the user, by path (``broker``, ``webrtc``; a path that carried none is left out)."""
+
+
+def _sum(registry: CollectorRegistry, name: str, **match: str) -> float:
+    total = 0.0
+    for metric in registry.collect():
+        for s in metric.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in match.items()):
+                total += s.value
+    return total
+
+
+def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
+                    relay: UdpRelay | None = None) -> DeliveryTotals:
+    """The totals of a run from its registry (every service's metrics on it)."""
+    broker = (_sum(registry, "aaas_delivery_bytes_total", path="broker")
+              + _sum(registry, "aaas_orchestrator_payload_bytes_total"))
+    lost = 0
+    if relay is not None:
+        lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate != "delivered")
+    return DeliveryTotals(
+        mode=mode, broker_bytes=int(broker),
+        webrtc_bytes=int(_sum(registry, "aaas_delivery_bytes_total", path="webrtc",
+                              direction="received")),
+        fallbacks=int(_sum(registry, "aaas_delivery_fallbacks_total")),
+        peer_setups=int(_sum(registry, "aaas_delivery_peer_setup_wall_seconds_count",
+                             service="edge")),
+        udp_datagrams_lost=lost, seconds_per_mb=_per_mb(registry))
+
+
+def _per_mb(registry: CollectorRegistry) -> dict[str, float]:
+    out = {}
+    for path in ("broker", "webrtc"):
+        n = _sum(registry, "aaas_delivery_seconds_per_megabyte_count", path=path)
+        if n:
+            out[path] = round(_sum(registry, "aaas_delivery_seconds_per_megabyte_sum",
+                                   path=path) / n, 3)
+    return out
