@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import require_mosquitto
+from tests.conftest import require_mosquitto
 from stack_helpers import small_scenario
 
 from aaas import load_scenario
