@@ -142,7 +142,7 @@ class RepaintBackend(InpaintBackend):
         stop = threading.Event()
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(self._executor, self._infer, batch, stop,
-                                    _preview_hook(batch, loop))
+                                    _preview_hook(batch, loop, self.unet_calls(batch[0].job.steps)))
         watchers: list[asyncio.Future[Any]] = [p.future for p in batch]
         while not work.done():
             await asyncio.wait([work, *watchers], return_when=asyncio.FIRST_COMPLETED)
@@ -199,8 +199,10 @@ class RepaintBackend(InpaintBackend):
             torch.cuda.empty_cache()
 
 
-def _preview_hook(batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> StepHook | None:
-    """The step hook that sends the batch's jobs their previews, or None if none asks."""
+def _preview_hook(batch: list[_Pending], loop: asyncio.AbstractEventLoop,
+                  last: int) -> StepHook | None:
+    """The step hook that sends the batch's jobs their previews, or None if none asks.
+    The *last* step (the batch's UNet calls) has none: the result itself follows."""
     wanted = [(k, p) for k, p in enumerate(batch)
               if p.job.preview is not None and p.job.preview_every > 0]
     if not wanted:
@@ -208,7 +210,7 @@ def _preview_hook(batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> Ste
 
     def on_step(step: int, x0: Any) -> None:  # worker thread: keep it quick
         due = [(k, p) for k, p in wanted if step % p.job.preview_every == 0
-               and not p.future.done()]
+               and step < last and not p.future.done()]
         if not due:
             return
         small = _small_uint8(x0[[k for k, _ in due]])
