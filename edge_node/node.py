@@ -282,6 +282,10 @@ class EdgeNode:
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
                               error=ErrorInfo(code=code, message=str(exc)[:500]))
+            if code == ErrorCode.CONTENT_UNAVAILABLE:
+                # Not an answer to keep: the user's repeat (content inline) must run the
+                # task, not get this error sent again (_repeated_or_stale).
+                self._results.pop(task.task_id, None)
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
