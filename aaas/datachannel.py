@@ -78,6 +78,9 @@ class DeliverySettings:
     """Wall seconds one frame may take to be answered (acknowledged or sent back)."""
     idle_close_s: float = 30.0
     """Wall seconds a peer connection with nothing to do stays open for the next task."""
+    preview_every: int = 0
+    """Edge node, ``repaint`` backend: a small ``preview`` frame every this many diffusion
+    steps to users that take WebRTC (0: none)."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("mqtt", "webrtc", "auto"):
@@ -87,6 +90,8 @@ class DeliverySettings:
                 raise ValueError(f"{name} must be > 0")
         if self.threshold_bytes < 0:
             raise ValueError("threshold_bytes must be >= 0")
+        if self.preview_every < 0:
+            raise ValueError("preview_every must be >= 0")
 
     def grace_wall_s(self) -> float:
         """Wall seconds a task may wait on WebRTC before every fallback is done: set up

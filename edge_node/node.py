@@ -21,6 +21,7 @@ import secrets
 from collections import OrderedDict
 from types import TracebackType
 
+import numpy as np
 from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
 
@@ -58,7 +59,7 @@ from aaas.lag import LagMeter
 from aaas.validate import check_content
 from monitoring import DeliveryMetrics, EdgeMetrics
 
-from .backends import InpaintBackend, InpaintJob
+from .backends import InpaintBackend, InpaintJob, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
 from .checks import check_assignment
 from .delivery import make_node_delivery
@@ -260,7 +261,9 @@ class EdgeNode:
                              image=await asyncio.to_thread(decode_image, req.image,
                                                            max_pixels=limit),
                              mask=await asyncio.to_thread(decode_mask, req.mask,
-                                                          max_pixels=limit))
+                                                          max_pixels=limit),
+                             preview=self._previews(req),
+                             preview_every=self.delivery.preview_every)
             out = await self.backend.run(job)
             image = await asyncio.to_thread(encode_png, out.image)
         except asyncio.CancelledError:
@@ -279,6 +282,10 @@ class EdgeNode:
                               sent_at=req.sent_at, assigned_at=a.assigned_at,
                               started_at=task.started_at, now=self.clock.now(),
                               error=ErrorInfo(code=code, message=str(exc)[:500]))
+            if code == ErrorCode.CONTENT_UNAVAILABLE:
+                # Not an answer to keep: the user's repeat (content inline) must run the
+                # task, not get this error sent again (_repeated_or_stale).
+                self._results.pop(task.task_id, None)
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
@@ -317,6 +324,25 @@ class EdgeNode:
         self.log.info("content of %s unavailable over WebRTC (%s)", req.task_id, why)
         raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"content not received over "
                             f"WebRTC ({why}); ask again with it inline")
+
+    def _previews(self, req: TaskRequest) -> PreviewHook | None:
+        """Where the backend's previews of *req* go: its user's data channel, when the
+        node sends previews (``--preview-every``) and the user takes WebRTC."""
+        rtc = self.rtc
+        if rtc is None or not req.rtc or self.delivery.preview_every <= 0:
+            return None
+        rtc.connect_soon(req.user_id)
+
+        async def send(step: int, image: np.ndarray) -> None:
+            png = await asyncio.to_thread(encode_png, image)  # off the event loop
+            rtc.send_preview(req.user_id, req.task_id, step, png)
+
+        def hook(step: int, image: np.ndarray) -> None:  # on the event loop's thread
+            job = asyncio.create_task(send(step, image), name=f"preview:{req.task_id}")
+            self._deliveries.add(job)
+            job.add_done_callback(self._deliveries.discard)
+
+        return hook
 
     def _send_ok(self, req: TaskRequest, result: TaskResult) -> None:
         """Send a result: its image over WebRTC when the user takes it, else inline."""

@@ -33,6 +33,12 @@ class DeliveryTotals(msgspec.Struct, kw_only=True):
     seconds_per_mb: dict[str, float] = {}
     """Mean emulated seconds per MB from a result's finish at the node to its content at
     the user, by path (``broker``, ``webrtc``; a path that carried none is left out)."""
+    tasks_with_preview: int = 0
+    """Tasks whose user got at least one ``preview`` frame before the answer
+    (``--preview-every``, repaint nodes)."""
+    first_preview_s: float | None = None
+    """Mean emulated seconds from sending a task to its first preview (None: no previews);
+    compare with the summary's ``latency_s``."""
 
 
 def _sum(registry: CollectorRegistry, name: str, **match: str) -> float:
@@ -49,6 +55,7 @@ def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
     """The totals of a run from its registry (every service's metrics on it)."""
     broker = (_sum(registry, "aaas_delivery_bytes_total", path="broker")
               + _sum(registry, "aaas_orchestrator_payload_bytes_total"))
+    previewed = _sum(registry, "aaas_delivery_first_preview_seconds_count")
     lost = 0
     if relay is not None:
         lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate != "delivered")
@@ -59,7 +66,10 @@ def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
         fallbacks=int(_sum(registry, "aaas_delivery_fallbacks_total")),
         peer_setups=int(_sum(registry, "aaas_delivery_peer_setup_wall_seconds_count",
                              service="edge")),
-        udp_datagrams_lost=lost, seconds_per_mb=_per_mb(registry))
+        udp_datagrams_lost=lost, seconds_per_mb=_per_mb(registry),
+        tasks_with_preview=int(previewed),
+        first_preview_s=round(_sum(registry, "aaas_delivery_first_preview_seconds_sum")
+                              / previewed, 3) if previewed else None)
 
 
 def _per_mb(registry: CollectorRegistry) -> dict[str, float]:

@@ -175,8 +175,9 @@ def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:
                    "on the broker (aaas/v1/clock) instead of --time-scale/--clock-epoch")
 
 
-def add_delivery(p: argparse.ArgumentParser) -> None:
-    """``--delivery`` and its settings (docs/protocol.md#content-over-webrtc)."""
+def add_delivery(p: argparse.ArgumentParser, *, previews: bool = False) -> None:
+    """``--delivery`` and its settings (docs/protocol.md#content-over-webrtc);
+    *previews*: also ``--preview-every`` (commands that run edge nodes)."""
     d = DeliverySettings()
     p.add_argument("--delivery", choices=("mqtt", "webrtc", "auto"), default="mqtt",
                    help="how content travels: mqtt (inline, through the broker), webrtc "
@@ -192,6 +193,11 @@ def add_delivery(p: argparse.ArgumentParser) -> None:
     p.add_argument("--delivery-idle", type=float, default=d.idle_close_s, metavar="SECONDS",
                    help="close a peer connection idle this many wall seconds "
                    f"(default: {d.idle_close_s:g})")
+    if previews:
+        p.add_argument("--preview-every", type=int, default=d.preview_every, metavar="K",
+                       help="repaint nodes send a user that takes WebRTC a small preview "
+                       "(PNG, at most 64x64) of its task every K diffusion steps over the data "
+                       f"channel; 0: none (default: {d.preview_every})")
 
 
 def delivery_settings(args: argparse.Namespace) -> DeliverySettings:
@@ -199,7 +205,8 @@ def delivery_settings(args: argparse.Namespace) -> DeliverySettings:
     try:
         return DeliverySettings(mode=args.delivery, threshold_bytes=args.delivery_threshold,
                                 setup_timeout_s=args.delivery_setup_timeout,
-                                idle_close_s=args.delivery_idle)
+                                idle_close_s=args.delivery_idle,
+                                preview_every=getattr(args, "preview_every", 0))
     except ValueError as exc:
         raise AaasError(f"--delivery: {exc}") from None
 

@@ -2,7 +2,7 @@
 registry :data:`BACKENDS` (:mod:`.registry`): ``modeled`` (OpenCV) and ``repaint``
 (torch + diffusers, imported when a model loads)."""
 
-from .base import InpaintBackend, InpaintJob, InpaintOutput
+from .base import InpaintBackend, InpaintJob, InpaintOutput, PreviewHook
 from .modeled import ModeledBackend, classical_inpaint
 from .registry import BACKENDS, BackendFactory, BackendPlugin, check_backends
 from .repaint import RepaintBackend, load_repaint_backend
@@ -15,6 +15,7 @@ __all__ = [
     "InpaintJob",
     "InpaintOutput",
     "ModeledBackend",
+    "PreviewHook",
     "RepaintBackend",
     "check_backends",
     "classical_inpaint",

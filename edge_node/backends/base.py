@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput"]
+__all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput", "PreviewHook"]
+
+PreviewHook = Callable[[int, np.ndarray], None]
+"""Gets a task's intermediate image (step, H×W×3 uint8, at most 64×64), called on the
+event loop's thread. Backends that have no intermediate images never call it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +27,10 @@ class InpaintJob:
     """H×W×3 uint8, the damaged image."""
     mask: np.ndarray
     """H×W bool, True where pixels are missing."""
+    preview: PreviewHook | None = None
+    """Where intermediate previews go (the ``repaint`` backend; None: none are made)."""
+    preview_every: int = 0
+    """A preview every this many steps (0: none)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,14 +6,21 @@ batched pipeline call, up to ``max_batch`` at a time, in one worker thread so
 the event loop (and the node's MQTT loop) keeps running. A job whose waiter
 is cancelled (the node crashed) is dropped; a running batch that nobody waits
 for any more stops at its next step.
+
+Previews: a job with ``preview_every = k`` gets the batch's current x0 prediction of
+its image every k UNet steps, cut down to at most :data:`PREVIEW_SIZE` pixels a side in
+the worker thread (cheap) and handed to the job's hook on the event loop's thread
+(``loop.call_soon_threadsafe``); the hook encodes and sends it off the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +34,16 @@ from .registry import BACKENDS, BackendPlugin
 from .repaint_pipeline import (
     BatchStoppedError,
     RepaintModel,
+    StepHook,
     inpaint_batch,
     load_repaint_model,
     unet_call_formula,
 )
 
-__all__ = ["RepaintBackend", "load_repaint_backend"]
+__all__ = ["PREVIEW_SIZE", "RepaintBackend", "load_repaint_backend"]
+
+PREVIEW_SIZE = 64
+"""Previews are at most this many pixels a side."""
 
 log = logging.getLogger("aaas.edge.repaint")
 
@@ -130,7 +141,8 @@ class RepaintBackend(InpaintBackend):
     async def _run_batch(self, batch: list[_Pending]) -> None:
         stop = threading.Event()
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._executor, self._infer, batch, stop)
+        work = loop.run_in_executor(self._executor, self._infer, batch, stop,
+                                    _preview_hook(batch, loop, self.unet_calls(batch[0].job.steps)))
         watchers: list[asyncio.Future[Any]] = [p.future for p in batch]
         while not work.done():
             await asyncio.wait([work, *watchers], return_when=asyncio.FIRST_COMPLETED)
@@ -153,14 +165,15 @@ class RepaintBackend(InpaintBackend):
             if not p.future.done():
                 p.future.set_result(out)
 
-    def _infer(self, batch: list[_Pending], stop: threading.Event) -> list[InpaintOutput]:
+    def _infer(self, batch: list[_Pending], stop: threading.Event,
+               on_step: StepHook | None = None) -> list[InpaintOutput]:
         """Worker thread: one pipeline call, then the no-reference metrics."""
         jobs = [p.job for p in batch]
         start = time.perf_counter()
         images = inpaint_batch(self.model, [j.image for j in jobs], [j.mask for j in jobs],
                                steps=jobs[0].steps, seeds=[p.seed for p in batch],
                                jump_length=self.jump_length, jump_n_sample=self.jump_n_sample,
-                               eta=self.eta, stop=stop)
+                               eta=self.eta, stop=stop, on_step=on_step)
         wall_s = time.perf_counter() - start
         scores: list[dict[str, float]] = [{} for _ in jobs]
         if self.metrics:
@@ -184,6 +197,52 @@ class RepaintBackend(InpaintBackend):
 
             self.model.pipe.to("cpu")
             torch.cuda.empty_cache()
+
+
+def _preview_hook(batch: list[_Pending], loop: asyncio.AbstractEventLoop,
+                  last: int) -> StepHook | None:
+    """The step hook that sends the batch's jobs their previews, or None if none asks.
+    The *last* step (the batch's UNet calls) has none: the result itself follows."""
+    wanted = [(k, p) for k, p in enumerate(batch)
+              if p.job.preview is not None and p.job.preview_every > 0]
+    if not wanted:
+        return None
+
+    def on_step(step: int, x0: Any) -> None:  # worker thread: keep it quick
+        due = [(k, p) for k, p in wanted if step % p.job.preview_every == 0
+               and step < last and not p.future.done()]
+        if not due:
+            return
+        small = _small_uint8(x0[[k for k, _ in due]])
+        for (_, p), image in zip(due, small, strict=True):
+            hook = p.job.preview
+            assert hook is not None
+            _call_soon(loop, hook, step, image)
+
+    return on_step
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, hook: Callable[[int, np.ndarray], None],
+               step: int, image: np.ndarray) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed (the node stopped): no one to tell
+        loop.call_soon_threadsafe(hook, step, image)
+
+
+def _small_uint8(x0: Any) -> list[np.ndarray]:
+    """B×3×H×W in [-1, 1] (torch) to B images H'×W'×3 uint8, at most PREVIEW_SIZE a side."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    with torch.no_grad():
+        x = x0.detach().float()
+        h, w = x.shape[-2:]
+        if max(h, w) > PREVIEW_SIZE:
+            f = PREVIEW_SIZE / max(h, w)
+            x = F.interpolate(x, size=(max(1, round(h * f)), max(1, round(w * f))),
+                              mode="area")
+        x = ((x / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
+        arr = x.permute(0, 2, 3, 1).cpu().numpy()
+    return [np.ascontiguousarray(a) for a in arr]
 
 
 def _evaluate_each(evaluate: Any, images: list[np.ndarray],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchStoppedError",
     "RepaintModel",
+    "StepHook",
     "inpaint_batch",
     "load_repaint_model",
     "unet_call_formula",
@@ -39,6 +40,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("aaas.edge.repaint")
+
+StepHook = Callable[[int, "torch.Tensor"], None]
+"""Called in the worker thread after every UNet step of a batch with the step's number
+(1, 2, …, counting UNet calls) and the scheduler's current x0 prediction (B×3×H×W in
+[-1, 1], on the model's device). It must be quick: the diffusion loop waits for it."""
 
 
 def unet_call_formula(steps: int, jump_length: int, jump_n_sample: int) -> int:
@@ -211,23 +217,30 @@ def _to_batch(m: RepaintModel, images: Sequence[np.ndarray],
 
 def inpaint_batch(m: RepaintModel, images: Sequence[np.ndarray], masks: Sequence[np.ndarray], *,
                   steps: int, seeds: Sequence[int], jump_length: int = 1, jump_n_sample: int = 1,
-                  eta: float = 0.0, stop: threading.Event | None = None) -> list[np.ndarray]:
+                  eta: float = 0.0, stop: threading.Event | None = None,
+                  on_step: StepHook | None = None) -> list[np.ndarray]:
     """Inpaint same-sized-after-resize images in one RePaint pipeline call.
 
     Images are resized to the UNet's sample size and back; the known pixels of
     every result are the input's, exactly. Blocking: run it in a worker thread.
+    *on_step* (see :data:`StepHook`) sees every step's x0 prediction (previews).
     """
     import torch
 
     img_B3HW, known_B1HW = _to_batch(m, images, masks)
     generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
     m.pipe.stop_event = stop
+    scheduler = m.pipe.scheduler
+    if on_step is not None:
+        _observe_steps(scheduler, on_step)
     try:
         out = m.pipe(image=img_B3HW, mask_image=known_B1HW, num_inference_steps=steps, eta=eta,
                      jump_length=jump_length, jump_n_sample=jump_n_sample,
                      generator=generators, output_type="np").images
     finally:
         m.pipe.stop_event = None
+        if on_step is not None:
+            del scheduler.step  # back to the class's own step
     results = []
     for k, (image, mask) in enumerate(zip(images, masks, strict=True)):
         restored = np.clip(np.rint(np.asarray(out[k], dtype=np.float32) * 255), 0, 255)
@@ -235,6 +248,27 @@ def inpaint_batch(m: RepaintModel, images: Sequence[np.ndarray], masks: Sequence
         restored[~mask] = image[~mask]
         results.append(restored)
     return results
+
+
+def _observe_steps(scheduler: Any, on_step: StepHook) -> None:
+    """Make *scheduler*'s ``step`` report its x0 prediction to *on_step*.
+
+    Hand-written: diffusers' RePaintPipeline has no per-step callback (its loop calls
+    ``scheduler.step`` and keeps the sample to itself), so the one scheduler call that
+    sees ``pred_original_sample`` is wrapped, on the instance, for one pipeline call
+    (the caller removes it). Batches run one at a time in one worker thread.
+    """
+    step = type(scheduler).step
+    count = 0
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        out = step(scheduler, *args, **kwargs)
+        count += 1
+        on_step(count, out.pred_original_sample)
+        return out
+
+    scheduler.step = observed
 
 
 def _resize_hw(a: np.ndarray, hw: tuple[int, ...]) -> np.ndarray:

@@ -202,6 +202,21 @@ class RtcNodeDelivery:
         split = frame.header.split
         return frame.data[:split], frame.data[split:]
 
+    def connect_soon(self, user_id: str) -> None:
+        """Open a peer connection to *user_id* in the background unless one is open (so
+        that previews of a task whose content came over MQTT have somewhere to go)."""
+        p = self.peers.get(user_id)
+        if p is not None and not p.dead and p.opened.is_set():
+            return
+
+        async def connect() -> None:
+            with contextlib.suppress(Exception):  # counted in _setup; results fall back
+                await self._peer(user_id)
+
+        task = asyncio.get_running_loop().create_task(connect(), name=f"rtc-warm:{user_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def send_preview(self, user_id: str, task_id: str, step: int, image: bytes) -> None:
         """Send a preview if the user's peer connection is open (never sets one up)."""
         p = self.peers.get(user_id)

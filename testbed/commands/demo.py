@@ -56,7 +56,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "wireless link")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
-    add_delivery(p)
+    add_delivery(p, previews=True)
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
                    help="write a Prometheus file_sd targets JSON for the metrics endpoint "
                    "(needs --metrics-port; see monitoring/prometheus.yml)")

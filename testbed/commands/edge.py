@@ -33,7 +33,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "after 1.5 times this without a packet (default: 30)")
     add_clock(p)
     add_metrics(p)
-    add_delivery(p)
+    add_delivery(p, previews=True)
     p.set_defaults(run=_run)
 
 
