@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import aiomqtt
 import msgspec
+from aiomqtt.exceptions import MqttConnectError
 
 from .contract import Route, encode
 from .errors import AaasError, ConfigError
@@ -61,7 +62,9 @@ def is_refusal(exc: BaseException) -> bool:
     """Whether *exc* is the broker refusing the credentials (not a network fault)."""
     rc = getattr(exc, "rc", None)
     value = getattr(rc, "value", rc)
-    return isinstance(exc, aiomqtt.MqttCodeError) and isinstance(value, int) \
+    # Only a CONNACK (MqttConnectError): other MqttCodeErrors carry paho's own error
+    # numbers, where 4 is MQTT_ERR_NO_CONN ("not currently connected"), a network fault.
+    return isinstance(exc, MqttConnectError) and isinstance(value, int) \
         and value in _REFUSED_CODES
 
 
