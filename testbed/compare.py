@@ -117,7 +117,9 @@ class _Agreement:
 def _agreement(scenario: Scenario, sim_actions: list[int],
                records: list[dict[str, Any]]) -> _Agreement:
     ids = [a.id for a in scenario.asps]
-    live = {int(r["task_id"][1:]): r.get("node_id") for r in records}
+    # Task ids are "<run id>-t<index>" (the run id keeps runs apart, docs/reliability.md).
+    live = {int(r["task_id"].rsplit("-t", 1)[-1].lstrip("t")): r.get("node_id")
+            for r in records}
     same = [live.get(i) == ids[a] for i, a in enumerate(sim_actions)]
     first = next((i for i, s in enumerate(same) if not s), None)
     return _Agreement(share=round(sum(same) / max(len(same), 1), 4), first=first)
