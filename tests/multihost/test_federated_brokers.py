@@ -37,7 +37,10 @@ PROBE_BYTES = 16_000  # about a request's or a result's size (a 64x64 image and 
 def test_bridge_directions_follow_the_route_table() -> None:
     want = {"request": "out", "result": "both", "user_error": "in", "assign": "in",
             "event": "out", "load": "out", "status": "both", "node_error": "out",
-            "clock": "in", "link_control": "in"}
+            "clock": "in", "link_control": "in",
+            # an ack goes to the orchestrator (core) and to nodes (any site); the WebRTC
+            # signalling runs between a node and a user that may be at different sites
+            "ack": "both", "rtc_offer": "both", "rtc_answer": "both"}
     assert {r.name: direction(r) for r in TOPICS.all()} == want
     assert all(line.endswith(" 1") for line in bridge_topics())  # the routes' QoS
 

@@ -28,11 +28,11 @@ EDGE_KEEPALIVE_S = 30.0
 """``aaas.MqttSession``'s default keepalive, which the edge nodes use; Mosquitto drops a
 silent client after 1.5 keepalives."""
 
-EXPECT_REASSIGNMENT = False
-"""What the reliability guarantee says today about a node that drops off: its unfinished
-tasks end ``crashed`` (``node_offline``) at their users. When the reliability issue's
-re-assignment lands ("an edge process that dies is an infrastructure fault: its tasks are
-re-assigned"), set this to True: then no task may end crashed or lost because of the cut."""
+EXPECT_REASSIGNMENT = True
+"""The reliability guarantee (docs/reliability.md): a node that drops off is an
+infrastructure fault, its unfinished tasks are placed again (``--on-node-loss
+reassign``, the default), so no task may end crashed or lost because of the cut. (False:
+the older guarantee, where they ended ``crashed`` with ``node_offline``.)"""
 
 
 class StatusWatch:
