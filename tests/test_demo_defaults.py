@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import require_mosquitto
 from stack_helpers import small_scenario
 
 from aaas import load_scenario
@@ -11,6 +10,7 @@ from testbed.brokers import running_broker
 from testbed.cli import build_parser
 from testbed.commands.demo import default_policy
 from testbed.demo import DemoOptions, run_demo
+from tests.conftest import require_mosquitto
 
 
 def test_demo_runs_sac_by_default_where_a_checkpoint_ships() -> None:

@@ -38,6 +38,8 @@ from aaas import (
     NodeStatus,
     ProtocolError,
     Route,
+    RtcAnswer,
+    RtcOffer,
     TaskAck,
     TaskEvent,
     TaskResult,
@@ -68,6 +70,8 @@ VALID: dict[str, msgspec.Struct] = {
     "node_error": ErrorReply(topic="t", error=ErrorInfo(code="invalid", message="m")),
     "clock": ClockSpec(scale=1.0, epoch=0.0, wall_epoch=0.0),
     "ack": TaskAck(task_id="prop-1", user_id=USER),
+    "rtc_offer": RtcOffer(node_id=NODE, user_id=USER, session="s1", sdp="v=0", at=0.0),
+    "rtc_answer": RtcAnswer(node_id=NODE, user_id=USER, session="s1", sdp="v=0", at=0.0),
     "link_control": LinkUpdate(),
 }
 PARAMS = {"user_id": USER, "node_id": NODE}
