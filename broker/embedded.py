@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -19,8 +21,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class _SnapshotTable(dict[str, list[Any]]):
+    """amqtt's subscription table, walked over a snapshot.
+
+    amqtt 0.12 iterates its table and awaits inside the loop (the ACL plugin on each
+    broadcast, the retained replay on reconnect). A SUBSCRIBE or a session that goes
+    away during that await resizes the dict; the loop raises ``RuntimeError:
+    dictionary changed size during iteration`` and the message being broadcast is
+    silently dropped for every subscriber. Iterating a copy keeps each walk
+    consistent (a subscriber that joined mid-walk gets the next message).
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[str, list[Any]]]:  # type: ignore[override]
+        return [(k, list(v)) for k, v in super().items()]
+
+
 def _fixed_broker_class() -> Any:
-    """amqtt's Broker with its retained-message replay on connect fixed.
+    """amqtt's Broker with its retained-message replay on connect fixed, its
+    subscription table walked over snapshots (:class:`_SnapshotTable`), and the
+    messages a client published just before it disconnected still broadcast.
 
     amqtt 0.12, on every CONNECT, replays the retained messages of *every*
     subscription in the broker to the connecting client, whether or not that
@@ -28,11 +50,28 @@ def _fixed_broker_class() -> Any:
     connect costs O(subscriptions x retained messages), which stalls a testbed
     of 1000 users. Only the session's own subscriptions should be replayed; on
     SUBSCRIBE the session is already registered, so this check keeps that path.
-    Written by hand because no released amqtt has the fix; remove it once one does.
+    Written by hand because no released amqtt has these fixes; remove them once one does.
     """
     from amqtt.broker import Broker
 
     class _Broker(Broker):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            table: dict[str, list[Any]] = self._subscriptions  # type: ignore[has-type]
+            self._subscriptions = _SnapshotTable(table)
+
+        async def _handle_disconnect(self, client_session: Any, handler: Any,
+                                     disconnect_waiter: Any) -> None:
+            # amqtt 0.12 leaves the client's loop on DISCONNECT and cancels the pending
+            # delivery: a message it already acknowledged (PUBACK) but had not yet
+            # broadcast is dropped. Broadcast what is queued first.
+            queue = client_session.delivered_message_queue
+            while not queue.empty():
+                done = asyncio.get_running_loop().create_future()
+                done.set_result(queue.get_nowait())
+                await self._handle_message_delivery(client_session, handler, done)
+            await super()._handle_disconnect(client_session, handler, disconnect_waiter)
+
         async def _publish_retained_messages_for_subscription(
             self, subscription: tuple[str, int], session: Any
         ) -> None:
