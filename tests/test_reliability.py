@@ -14,6 +14,7 @@ import struct
 import time
 import zlib
 
+import aiomqtt
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
@@ -25,13 +26,17 @@ from aaas import (
     Assignment,
     BrokerURL,
     EmulatedClock,
+    ErrorCode,
+    ErrorInfo,
     ErrorReply,
     NodeStatus,
     Outcome,
     TaskAck,
     TaskRequest,
     TaskResult,
+    Timings,
     decode,
+    encode,
 )
 from aaas.images import checksum, encode_png, random_mask
 from edge_node import start_nodes
@@ -298,3 +303,58 @@ async def test_records_streamed_to_disk_leave_memory(embedded: BrokerURL, tmp_pa
         summary = agent.summary()
         assert (summary.tasks.sent, summary.tasks.finished) == (5, 5)
         assert summary.latency_s.p50 is not None and summary.bytes.up > 0
+
+
+async def test_slow_answers_cause_no_retry_storm(embedded: BrokerURL) -> None:
+    # Every answer takes 0.5 wall s, five times the 0.1 s floor. A fixed wait would ask
+    # again for every task (twice); the learned wait (user_agent/resend.py) stops after
+    # the first answers come back: later tasks are sent once.
+    scenario = small_scenario(asps=1, users=2, runtime={"unit_s": 0.0001})
+    clock = EmulatedClock(scale=1.0)
+    requests: dict[str, int] = {}
+
+    async def slow_answers() -> None:
+        async with aiomqtt.Client(hostname=embedded.host, port=embedded.port,
+                                  identifier="slow-services") as c:
+            await c.subscribe(TOPICS.request.topic.format(user_id=USER), 1)
+            ready.set()
+            async with asyncio.TaskGroup() as tg:
+                async for m in c.messages:
+                    req = decode(bytes(m.payload), TaskRequest)
+                    requests[req.task_id] = requests.get(req.task_id, 0) + 1
+                    if requests[req.task_id] == 1:
+                        tg.create_task(answer(c, req))
+
+    async def answer(c: aiomqtt.Client, req: TaskRequest) -> None:
+        await asyncio.sleep(0.5)
+        res = TaskResult(task_id=req.task_id, user_id=req.user_id, status="rejected",
+                         steps=req.steps, timings=Timings(sent_at=req.sent_at),
+                         error=ErrorInfo(code=ErrorCode.OVERLOAD, message="slow test services"),
+                         reply_key=req.reply_key)
+        await c.publish(TOPICS.result.topic.format(user_id=USER), encode(res), qos=1)
+
+    ready = asyncio.Event()
+    services = asyncio.create_task(slow_answers())
+    await asyncio.wait_for(ready.wait(), 10)
+    agent = UserAgent(scenario=scenario, user_ids=[USER], url=embedded, clock=clock,
+                      images=ImageSource(size=32, rng=np.random.default_rng(0)),
+                      metrics=UserMetrics(CollectorRegistry()), resend_min_s=0.1,
+                      lost_after_s=20)
+    try:
+        async with agent:
+            await agent.wait_connected(10)
+            recs = []
+            for i in range(16):
+                recs.append(agent.send(Arrival(index=i, at=0.0, user_id=USER, steps=120),
+                                       task_id=f"slow-{i:02d}"))
+                await asyncio.sleep(0.15)
+            t0 = time.monotonic()
+            while any(r.outcome is None for r in recs) \
+                    and time.monotonic() - t0 < 15:  # noqa: ASYNC110 - polled
+                await asyncio.sleep(0.05)
+    finally:
+        services.cancel()
+    assert all(r.outcome is Outcome.REJECTED for r in recs)
+    late = [requests[f"slow-{i:02d}"] for i in range(8, 16)]
+    assert late == [1] * 8, f"tasks sent after answers were seen were asked again: {requests}"
+    assert agent.resend.srtt is not None and agent.resend.srtt >= 0.4

@@ -62,6 +62,7 @@ from .delivery import PathHook, make_user_delivery
 from .images import ImageSource
 from .qos import QoSSummary, SettledTotals, TaskRecord
 from .repeats import RepeatAsker
+from .resend import ResendTimer
 from .workload import Arrival
 
 __all__ = ["UserAgent"]
@@ -99,6 +100,10 @@ class UserAgent:
         which an unanswered task is lost (wall: an outage lasts wall time)."""
         self._due: dict[str, tuple[float, float, float]] = {}
         """Open task id -> (resend at, resend interval, deadline), wall monotonic seconds."""
+        self._first_sent: dict[str, float] = {}
+        """Open task id -> wall monotonic time of its first send (answer latency samples)."""
+        self.resend = ResendTimer(floor_s=resend_min_s, ceiling_s=resend_max_s)
+        """The wait before asking again, learned from how long answers take."""
         self._watchdog: asyncio.Task[None] | None = None
         self.records_out = records_out
         """Where settled records go as JSON lines, leaving memory (None: kept in ``records``)."""
@@ -309,6 +314,9 @@ class UserAgent:
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         self._requests.pop(rec.task_id, None)
         self._due.pop(rec.task_id, None)
+        first = self._first_sent.pop(rec.task_id, None)
+        if first is not None and outcome is not Outcome.LOST:
+            self.resend.answered(time.monotonic() - first)
         rec.clean = None  # bounded memory: a settled record keeps no image
         if outcome is not Outcome.LOST and rec.user_id in self.sessions:
             # Whoever keeps the answer for sending again may forget it now.
@@ -381,8 +389,8 @@ class UserAgent:
 
     def _arm(self, task_id: str, steps: int) -> None:
         now = time.monotonic()
-        expected = self._expected_wall(steps)
-        first = max(self.resend_min_s, 1.5 * expected)
+        first = self.resend.wait_s(self._expected_wall(steps))
+        self._first_sent[task_id] = now
         deadline = now + self.clock.to_wall(2 * self.scenario.runtime(steps)
                                             + self.scenario.limits.queue_timeout_s) \
             + self.lost_after_s
