@@ -14,7 +14,7 @@ from aaas import BrokerURL, ConfigError
 
 from .embedded import free_port
 
-__all__ = ["MosquittoProcess", "mosquitto_exe", "wait_port"]
+__all__ = ["MosquittoProcess", "mosquitto_exe", "stop_process", "wait_port"]
 
 
 def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
@@ -27,6 +27,16 @@ def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
                 return
         time.sleep(0.05)
     raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout:g} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if the broker is not gone within *grace_s*."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def mosquitto_exe() -> str | None:
@@ -76,12 +86,6 @@ class MosquittoProcess:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._proc is None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None

@@ -16,7 +16,7 @@ from types import TracebackType
 from aaas import BrokerURL, ConfigError
 
 from .embedded import free_port
-from .mosquitto import mosquitto_exe, wait_port
+from .mosquitto import mosquitto_exe, stop_process, wait_port
 from .security import SecurityDir, mosquitto_config
 
 __all__ = ["SecureMosquitto"]
@@ -67,12 +67,6 @@ class SecureMosquitto:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._proc is None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
