@@ -94,7 +94,6 @@ class UserAgent:
         self._requests: dict[str, TaskRequest] = {}
         self.run_id = run_id or secrets.token_hex(4)
         """Scopes the task ids to this run: a new run with the same seed is new work."""
-        self.resend_min_s, self.resend_max_s = resend_min_s, resend_max_s
         self.lost_after_s = lost_after_s
         """Wall seconds past a task's expected end (2 runtimes + the queue timeout) after
         which an unanswered task is lost (wall: an outage lasts wall time)."""
@@ -420,7 +419,7 @@ class UserAgent:
                         # Still in the outbox (the broker is away): a second copy would
                         # only pile up behind the first.
                         continue
-                    every = min(2 * every, max(self.resend_max_s, every))
+                    every = min(2 * every, max(self.resend.ceiling_s, every))
                     self._due[task_id] = (now + every, every, deadline)
                     self.metrics.retries.labels("no_answer").inc()
                     self.log.info("%s: no answer for %s yet; sending it again", rec.user_id,
