@@ -197,7 +197,11 @@ class Orchestrator:
     def _enqueue_or_place(self, req: TaskRequest) -> None:
         # A request sent before our latest connect was held up by an outage (ours or
         # the broker's): it is part of a backlog, placed paced and only where it fits.
-        if not self._can_place() or self._queue or req.sent_at < self._connected_at:
+        # While a node is within its grace (a fault took it out of reach, its tasks and
+        # capacity may come back), a task that fits no online node waits for room: the
+        # nodes left must not be overloaded by the fault alone.
+        if (not self._can_place() or self._queue or req.sent_at < self._connected_at
+                or (self._grace and not self._fits(req.steps))):
             self._queue.append((req, self.clock.now()))
             self.metrics.queued.labels(self._pname).set(len(self._queue))
             self._wake.set()

@@ -82,13 +82,18 @@ def test_mosquitto_graceful_restart_causes_no_false_node_death(tmp_path: Path) -
 
 
 def test_node_frozen_past_keepalive_then_resumed_keeps_its_tasks(tmp_path: Path) -> None:
-    with ChaosBed(tmp_path, edge_args=("--keepalive", "2")) as bed:
+    with ChaosBed(tmp_path, edge_args=("--keepalive", "2"),
+                  orchestrator_args=("--node-grace", "30")) as bed:
         wait_until(lambda: bed.running_on(1) > 0, 60, "tasks running on asp-01/asp-02")
         bed.edges[1].signal(signal.SIGSTOP)  # the host is cut off: no packets at all
         try:
             # The broker gives up after 1.5 keepalives and publishes the last will.
             wait_until(lambda: "asp-01 is offline" in bed.orch.text(), 30,
                        "the broker declaring asp-01 offline")
+            # Both of its nodes stay away well within their grace: asp-00 alone cannot
+            # run the workload, so tasks that fit nowhere must wait, not crash asp-00
+            # (in CI a slow keepalive check left it alone long enough to crash).
+            time.sleep(10)
         finally:
             bed.edges[1].signal(signal.SIGCONT)
         summary = bed.finish()
