@@ -263,10 +263,13 @@ async def test_live_edge_nodes_give_the_hand_computed_numbers() -> None:
                     if r.started_at + r.runtime_s <= case.arrival_s:
                         assert isinstance(node.backend, GatedBackend)
                         node.backend.gate(r.task_id).set_result(None)
-                        for _ in range(100):
-                            await asyncio.sleep(0)
+                        # The node encodes the result in a worker thread (to_thread) before
+                        # it frees the capacity: wait for that thread (a hundred bare yields
+                        # were not enough on a loaded CI machine), within 10 s.
+                        for _ in range(10_000):
                             if r.task_id not in node.ledger.running:
                                 break
+                            await asyncio.sleep(0.001)
                         assert r.task_id not in node.ledger.running
             assert tuple(n.load().free for n in nodes) == case.free_before, case
             node = nodes[case.asp]
