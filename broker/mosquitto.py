@@ -14,7 +14,7 @@ from aaas import BrokerURL, ConfigError
 
 from .embedded import free_port
 
-__all__ = ["MosquittoProcess", "mosquitto_exe", "stop_process", "wait_port"]
+__all__ = ["MosquittoProcess", "mosquitto_exe", "start_broker", "stop_process", "wait_port"]
 
 
 def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
@@ -27,6 +27,32 @@ def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
                 return
         time.sleep(0.05)
     raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout:g} s")
+
+
+def start_broker(cmd: list[str], *, port: int, log_path: Path, what: str,
+                 timeout_s: float = 15.0) -> subprocess.Popen[bytes]:
+    """Start a broker logging to *log_path*; return once it listens on *port*.
+
+    It gets a session of its own: Ctrl-C in a terminal signals the whole foreground
+    process group, and the broker must outlive its parent's clean shutdown (outbox
+    flush, offline status); the parent stops it (:func:`stop_process`). If it never
+    listens, it is stopped and the error carries the end of its log.
+    """
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            wait_port(port, what=what, timeout=0.25)
+            return proc
+        except TimeoutError:
+            continue
+    why = (f"exited with code {proc.returncode}" if proc.poll() is not None
+           else f"did not listen on 127.0.0.1:{port} within {timeout_s:g} s")
+    stop_process(proc)
+    tail = log_path.read_text(errors="replace")[-2000:].strip()
+    raise TimeoutError(f"{what} {why}; its log ends:\n{tail}")
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
@@ -59,6 +85,8 @@ class MosquittoProcess:
                               "(or apt-get install mosquitto)")
         self.exe = exe
         self.port = port or free_port()
+        # A folder made here (config and log) is removed on exit; one given is the caller's.
+        self._own_dir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="aaas-mosquitto-"))
         self.config = config
         self._proc: subprocess.Popen[bytes] | None = None
@@ -71,15 +99,10 @@ class MosquittoProcess:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
                         f"max_queued_messages 0\nmax_inflight_messages 0\n{self.config}\n")
-        log = (self.workdir / "mosquitto.log").open("wb")
-        # A session of its own: Ctrl-C in a terminal signals the whole foreground process
-        # group, and the broker must outlive its parent's clean shutdown (outbox flush,
-        # offline status); the parent terminates it on exit.
-        self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_port(self.port, what="mosquitto")
-        except TimeoutError:
+            self._proc = start_broker([self.exe, "-c", str(conf)], port=self.port,
+                                      log_path=self.workdir / "mosquitto.log", what="mosquitto")
+        except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
@@ -89,3 +112,5 @@ class MosquittoProcess:
         if self._proc is not None:
             stop_process(self._proc)
             self._proc = None
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

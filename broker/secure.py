@@ -7,6 +7,7 @@ For ``aaas demo --secure`` and the attack tests: it runs the config that
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -16,7 +17,7 @@ from types import TracebackType
 from aaas import BrokerURL, ConfigError
 
 from .embedded import free_port
-from .mosquitto import mosquitto_exe, stop_process, wait_port
+from .mosquitto import mosquitto_exe, start_broker, stop_process
 from .security import SecurityDir, mosquitto_config
 
 __all__ = ["SecureMosquitto"]
@@ -35,6 +36,7 @@ class SecureMosquitto:
         if not self.dir.passwd.exists():
             raise ConfigError(f"{security}: run 'aaas security init' first")
         self.port = port or free_port()
+        self._own_dir = workdir is None  # removed on exit; a folder given is the caller's
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="aaas-secure-mosquitto-"))
         self.log_path = self.workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -49,12 +51,10 @@ class SecureMosquitto:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.dir, port=self.port, bind="127.0.0.1")
                         + "log_dest stdout\nconnection_messages true\n")
-        log = self.log_path.open("wb")
-        self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log,
-                                      stderr=subprocess.STDOUT)
         try:
-            wait_port(self.port, what="mosquitto (TLS)")
-        except TimeoutError:
+            self._proc = start_broker([self.exe, "-c", str(conf)], port=self.port,
+                                      log_path=self.log_path, what="mosquitto (TLS)")
+        except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
@@ -70,3 +70,5 @@ class SecureMosquitto:
         if self._proc is not None:
             stop_process(self._proc)
             self._proc = None
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from stack_helpers import small_scenario
 
@@ -37,6 +40,23 @@ async def test_default_broker_is_a_private_mosquitto() -> None:
         from testbed.options import require_broker
 
         await require_broker(b.url)
+
+
+def test_private_mosquitto_leaves_no_folder_behind(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every demo used to leave /tmp/aaas-mosquitto-* (its config and log) behind."""
+    require_mosquitto()
+    from broker.mosquitto import MosquittoProcess
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with MosquittoProcess() as b:
+        assert b.workdir.parent == tmp_path and (b.workdir / "mosquitto.conf").exists()
+    assert list(tmp_path.iterdir()) == []
+    given = tmp_path / "kept"  # a folder the caller gave is the caller's to keep
+    given.mkdir()
+    with MosquittoProcess(workdir=given):
+        pass
+    assert (given / "mosquitto.log").exists()
 
 
 @pytest.mark.parametrize("kind", ["embedded", pytest.param("mosquitto",
