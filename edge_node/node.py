@@ -252,12 +252,15 @@ class EdgeNode:
 
     async def _execute(self, a: Assignment, task: Running) -> None:
         req = a.request
+        # Content that came inline was there at admission: the modelled runtime counts
+        # from then. Content over WebRTC arrives later, and the inference with it.
+        started_at = task.started_at if req.content != "webrtc" else None
         try:
             if req.content == "webrtc":
                 req = await self._fetch_content(req)
             # Off the event loop: a slow decode must not stall the node's MQTT session.
             limit = self.scenario.limits.max_image_pixels
-            job = InpaintJob(task_id=req.task_id, steps=req.steps,
+            job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
                              image=await asyncio.to_thread(decode_image, req.image,
                                                            max_pixels=limit),
                              mask=await asyncio.to_thread(decode_mask, req.mask,
@@ -265,6 +268,13 @@ class EdgeNode:
                              preview=self._previews(req),
                              preview_every=self.delivery.preview_every)
             out = await self.backend.run(job)
+            # The inference is over: the capacity is free now, as in the simulator,
+            # not after the result is encoded (a thread hop later).
+            if self.ledger.finish(task.task_id) is None:
+                self._jobs.pop(task.task_id, None)
+                return  # lost in a crash meanwhile
+            done_at = self.clock.now()
+            self._publish_load()
             image = await asyncio.to_thread(encode_png, out.image)
         except asyncio.CancelledError:
             raise
@@ -289,9 +299,7 @@ class EdgeNode:
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
-        if self.ledger.finish(task.task_id) is None:
-            return  # lost in a crash meanwhile
-        now = self.clock.now()
+        now = done_at
         self.lag.observe("finish", now - task.started_at - out.runtime_s, task.runtime_s)
         quality = task.quality
         self.metrics.tasks.labels(self.id, "finished").inc()
@@ -304,7 +312,7 @@ class EdgeNode:
             timings=Timings(sent_at=req.sent_at, assigned_at=a.assigned_at,
                             started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
         ))
-        self._finished_event(task, quality=quality)
+        self._finished_event(task, quality=quality, load=False)  # reported at done_at
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
     async def _fetch_content(self, req: TaskRequest) -> TaskRequest:
@@ -366,12 +374,14 @@ class EdgeNode:
                 self.delivery_metrics.fallbacks.labels("edge", "result").inc()
             self._send_kept(result)
 
-    def _finished_event(self, task: Running, *, quality: float | None) -> None:
+    def _finished_event(self, task: Running, *, quality: float | None,
+                        load: bool = True) -> None:
         self.session.send(TOPICS.event, TaskEvent(kind="finished", task_id=task.task_id,
                                                   user_id=task.user_id, node_id=self.id,
                                                   steps=task.steps, quality=quality, progress=1.0,
                                                   at=self.clock.now()), node_id=self.id)
-        self._publish_load()
+        if load:
+            self._publish_load()
 
     # -- outgoing helpers ----------------------------------------------------------------
     def _send_result(self, user_id: str, task_id: str, steps: int, status: TaskStatus, *,

@@ -27,6 +27,9 @@ class InpaintJob:
     """H×W×3 uint8, the damaged image."""
     mask: np.ndarray
     """H×W bool, True where pixels are missing."""
+    started_at: float | None = None
+    """Emulated time the node admitted the task: a modelled runtime ends runtime(t)
+    after it, however long the node took to decode the content (None: from now)."""
     preview: PreviewHook | None = None
     """Where intermediate previews go (the ``repaint`` backend; None: none are made)."""
     preview_every: int = 0
