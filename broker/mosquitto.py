@@ -14,7 +14,8 @@ from aaas import BrokerURL, ConfigError
 
 from .embedded import free_port
 
-__all__ = ["MosquittoProcess", "mosquitto_exe", "start_broker", "stop_process", "wait_port"]
+__all__ = ["MosquittoChild", "MosquittoProcess", "mosquitto_exe", "start_broker", "stop_process",
+           "wait_port"]
 
 
 def wait_port(port: int, *, host: str = "127.0.0.1", timeout: float = 15.0,
@@ -71,41 +72,34 @@ def mosquitto_exe() -> str | None:
         "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
 
-class MosquittoProcess:
-    """A Mosquitto on 127.0.0.1:*port* (0: a free one) while entered.
+class MosquittoChild:
+    """A Mosquitto child process with its config and log in a folder of its own.
 
-    *config* is appended to a minimal configuration (anonymous access, no limits
-    on queued or in-flight messages).
+    The folder is made here and removed on exit, unless *workdir* is given (then it is
+    the caller's). Subclasses write the config and call :meth:`_start` on entry.
     """
 
-    def __init__(self, *, port: int = 0, config: str = "", workdir: Path | None = None) -> None:
+    def __init__(self, *, port: int, workdir: Path | None, prefix: str) -> None:
         exe = mosquitto_exe()
         if exe is None:
             raise ConfigError("mosquitto is not installed: run scripts/setup.sh "
                               "(or apt-get install mosquitto)")
         self.exe = exe
         self.port = port or free_port()
-        # A folder made here (config and log) is removed on exit; one given is the caller's.
         self._own_dir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="aaas-mosquitto-"))
-        self.config = config
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=prefix))
+        self.log_path = self.workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> BrokerURL:
-        return BrokerURL(host="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> MosquittoProcess:
+    def _start(self, config: str, *, what: str) -> None:
         conf = self.workdir / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                        f"max_queued_messages 0\nmax_inflight_messages 0\n{self.config}\n")
+        conf.write_text(config)
         try:
             self._proc = start_broker([self.exe, "-c", str(conf)], port=self.port,
-                                      log_path=self.workdir / "mosquitto.log", what="mosquitto")
+                                      log_path=self.log_path, what=what)
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -114,3 +108,25 @@ class MosquittoProcess:
             self._proc = None
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class MosquittoProcess(MosquittoChild):
+    """A Mosquitto on 127.0.0.1:*port* (0: a free one) while entered.
+
+    *config* is appended to a minimal configuration (anonymous access, no limits
+    on queued or in-flight messages).
+    """
+
+    def __init__(self, *, port: int = 0, config: str = "", workdir: Path | None = None) -> None:
+        super().__init__(port=port, workdir=workdir, prefix="aaas-mosquitto-")
+        self.config = config
+
+    @property
+    def url(self) -> BrokerURL:
+        return BrokerURL(host="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> MosquittoProcess:
+        self._start(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                    f"max_queued_messages 0\nmax_inflight_messages 0\n{self.config}\n",
+                    what="mosquitto")
+        return self

@@ -299,8 +299,7 @@ class EdgeNode:
             self._finished_event(task, quality=None)
             return
         self._jobs.pop(task.task_id, None)
-        now = done_at
-        self.lag.observe("finish", now - task.started_at - out.runtime_s, task.runtime_s)
+        self.lag.observe("finish", done_at - task.started_at - out.runtime_s, task.runtime_s)
         quality = task.quality
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
@@ -310,7 +309,8 @@ class EdgeNode:
             steps=task.steps, image=image, checksum=checksum(image), quality=quality,
             metrics=out.metrics, reply_key=task.reply_key,
             timings=Timings(sent_at=req.sent_at, assigned_at=a.assigned_at,
-                            started_at=task.started_at, finished_at=now, runtime_s=out.runtime_s),
+                            started_at=task.started_at, finished_at=done_at,
+                            runtime_s=out.runtime_s),
         ))
         self._finished_event(task, quality=quality, load=False)  # reported at done_at
 
