@@ -22,6 +22,7 @@ import contextvars
 import logging
 import socket
 import ssl
+import threading
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -79,6 +80,48 @@ def _no_delay(client: aiomqtt.Client) -> None:
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _write_from_the_loop(client: aiomqtt.Client) -> None:
+    """Write queued packets from the event loop directly, without a writer per packet.
+
+    aiomqtt asks for every packet paho queues: it schedules ``add_writer`` with
+    ``call_soon_threadsafe`` (a write to the loop's self-pipe and a wake-up), the
+    loop registers the socket with epoll, writes once it is writable, and removes it
+    again: three system calls and two loop turns per packet, the largest part of the
+    messaging cost in the profiles (docs/performance.md). A socket is nearly always
+    writable, so on the loop's own thread this writes the queued packets on the next
+    turn of the loop (``call_soon``: not from inside paho's callbacks, whose lock
+    ``loop_write`` may take) and registers a writer only when the socket did not take
+    everything. Other threads (paho's connect runs in an executor) keep aiomqtt's way.
+    Hand-written because aiomqtt has no option for it.
+    """
+    paho = client._client  # aiomqtt exposes no hook for it
+    via_writer = paho.on_socket_register_write  # aiomqtt's: add_writer, thread-safe
+    if via_writer is None:
+        return
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+
+    def write_now(c: Any, userdata: Any, sock: Any) -> None:
+        try:
+            c.loop_write()
+            if not c.want_write():
+                return
+        except Exception:  # aiomqtt's writer meets the error again below and disconnects
+            pass
+        # The socket's buffer is full (or writing failed): hand over to aiomqtt's writer,
+        # unless the socket was closed meanwhile (the session reconnects and sends again).
+        if c.socket() is sock and sock.fileno() >= 0:
+            via_writer(c, userdata, sock)
+
+    def register_write(c: Any, userdata: Any, sock: Any) -> None:
+        if threading.get_ident() == loop_thread and not loop.is_closed():
+            loop.call_soon(write_now, c, userdata, sock)
+        else:
+            via_writer(c, userdata, sock)
+
+    paho.on_socket_register_write = register_write
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,7 +316,7 @@ class MqttSession:
         will = None
         if self.will is not None:
             will = aiomqtt.Will(self.will.topic, self.will.payload, self.will.qos, self.will.retain)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             **self.url.client_kwargs(self.client_id),
             identifier=self.client_id,
             protocol=aiomqtt.ProtocolVersion.V311,
@@ -283,6 +326,8 @@ class MqttSession:
             timeout=10,
             logger=self.logger.getChild("paho"),
         )
+        _write_from_the_loop(client)
+        return client
 
     async def _run(self) -> None:
         delay = self.reconnect_min_s
