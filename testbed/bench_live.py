@@ -51,8 +51,10 @@ class RateStep(msgspec.Struct, kw_only=True):
     the rate: its p99 lag stayed within :data:`MAX_BACKLOG_S` wall seconds."""
     wall_s: float
     cpu: dict[str, float]
-    """CPU seconds per wall second of each process: ``testbed`` (this process: broker
-    if embedded, nodes, orchestrator, users, link) and ``broker`` (the Mosquitto child)."""
+    """CPU seconds per wall second: ``testbed`` (this process: the broker if embedded, the
+    orchestrator, the users, and the nodes and link unless spread), ``broker`` (the
+    Mosquitto child) and ``workers`` (a spread demo's edge-node and link processes,
+    testbed.spread)."""
     emulation: dict[str, Any]
 
 
@@ -82,7 +84,7 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
 
     opts = replace(base, time_scale=scale, duration_s=sustain_s * scale)
     me = psutil.Process()
-    children: dict[int, float] = {}
+    children: dict[int, tuple[str, float]] = {}
 
     # The broker child starts and ends inside run_demo: sample its CPU while it lives.
     import asyncio
@@ -90,8 +92,9 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
     async def sample() -> None:
         while True:
             for c in me.children(recursive=True):
-                try:
-                    children[c.pid] = _cpu(c)
+                try:  # the Mosquitto child, or a spread demo's Python children
+                    role = "broker" if "mosquitto" in c.name() else "workers"
+                    children[c.pid] = (role, _cpu(c))
                 except psutil.Error:
                     continue
             await asyncio.sleep(0.5)
@@ -114,7 +117,9 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
         zero_loss=tasks["lost"] == 0 and tasks["error"] == 0 and tasks["sent"] > 0
         and backlog <= MAX_BACKLOG_S,
         wall_s=round(wall, 2),
-        cpu={"testbed": round(cpu / wall, 3), "broker": round(sum(children.values()) / wall, 3)},
+        cpu={"testbed": round(cpu / wall, 3),
+             **{role: round(sum(t for r, t in children.values() if r == role) / wall, 3)
+                for role in ("broker", "workers")}},
         emulation=em)
     log.info("x%g (%g tasks/s): %d sent, %d finished, %d lost; CPU %s; emulation %s (p99 lag "
              "%.1f%%)", scale, rate, tasks["sent"], tasks["finished"], tasks["lost"], step.cpu,

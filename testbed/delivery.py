@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -41,18 +42,21 @@ class DeliveryTotals(msgspec.Struct, kw_only=True):
     compare with the summary's ``latency_s``."""
 
 
-def _sum(registry: CollectorRegistry, name: str, **match: str) -> float:
+def _sum(registry: CollectorRegistry | Sequence[CollectorRegistry], name: str,
+         **match: str) -> float:
     total = 0.0
-    for metric in registry.collect():
-        for s in metric.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in match.items()):
-                total += s.value
+    for reg in [registry] if isinstance(registry, CollectorRegistry) else registry:
+        for metric in reg.collect():
+            for s in metric.samples:
+                if s.name == name and all(s.labels.get(k) == v for k, v in match.items()):
+                    total += s.value
     return total
 
 
-def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
+def delivery_totals(registry: CollectorRegistry | Sequence[CollectorRegistry], mode: DeliveryMode,
                     relay: UdpRelay | None = None) -> DeliveryTotals:
-    """The totals of a run from its registry (every service's metrics on it)."""
+    """The totals of a run from its registry (every service's metrics on it), or from the
+    registries of its processes (a spread demo: testbed.spread)."""
     broker = (_sum(registry, "aaas_delivery_bytes_total", path="broker")
               + _sum(registry, "aaas_orchestrator_payload_bytes_total"))
     previewed = _sum(registry, "aaas_delivery_first_preview_seconds_count")
@@ -72,7 +76,7 @@ def delivery_totals(registry: CollectorRegistry, mode: DeliveryMode,
                               / previewed, 3) if previewed else None)
 
 
-def _per_mb(registry: CollectorRegistry) -> dict[str, float]:
+def _per_mb(registry: CollectorRegistry | Sequence[CollectorRegistry]) -> dict[str, float]:
     out = {}
     for path in ("broker", "webrtc"):
         n = _sum(registry, "aaas_delivery_seconds_per_megabyte_count", path=path)

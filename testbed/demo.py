@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import numpy as np
@@ -37,6 +37,7 @@ from user_agent import QoSSummary
 
 from .brokers import BrokerChoice, RunningBroker, running_broker
 from .delivery import DeliveryTotals, delivery_totals
+from .spread import Child, Part, child, should_spread
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
     from broker.link import LinkProxy, LinkStats, UdpRelay
@@ -88,6 +89,9 @@ class DemoOptions:
     """Set to end the run early (Ctrl-C): what was sent is still accounted for."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     """How content travels (--delivery): inline over MQTT, or over WebRTC."""
+    spread: bool | None = None
+    """Run the edge nodes and the link in processes of their own (testbed.spread); None:
+    when the workload's task rate needs it and nothing keeps the demo in one process."""
 
 
 def _scenario_for(opts: DemoOptions) -> Scenario:
@@ -162,6 +166,9 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Which broker ran: ``mosquitto`` (a private child), ``embedded`` (amqtt) or ``external``."""
     time_scale: float
     wall_s: float
+    processes: int = 1
+    """Python processes the testbed ran in: 1, or 3 when spread (edge nodes and link in
+    their own; testbed.spread). The broker's is not counted."""
     users: int
     asps: int
     crashes: int
@@ -230,19 +237,37 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         delivery_metrics = DeliveryMetrics(registry)
         edge_lag = LagMeter("edge nodes", max_share=opts.max_lag_share,
                             logger=logging.getLogger("aaas.edge"))
-        await stack.enter_async_context(start_nodes(
-            scenario=scenario, specs=scenario.asps, url=url, clock=clock,
-            metrics=EdgeMetrics(registry), lag=edge_lag, delivery=opts.delivery,
-            delivery_metrics=delivery_metrics))
+        children: list[Child] = []
+        spread = should_spread(spread=opts.spread,
+                               tasks_per_s=scenario.workload.arrival_rate * opts.time_scale,
+                               metrics_port=opts.metrics_port, delivery=opts.delivery,
+                               link_tls=opts.link_tls)
+        if spread:
+            log.info("spreading the testbed: edge nodes and link in processes of their own")
+            children.append(await stack.enter_async_context(child(_part(
+                "edge", opts, scenario, url, clock))))
+        else:
+            await stack.enter_async_context(start_nodes(
+                scenario=scenario, specs=scenario.asps, url=url, clock=clock,
+                metrics=EdgeMetrics(registry), lag=edge_lag, delivery=opts.delivery,
+                delivery_metrics=delivery_metrics))
         orch = await stack.enter_async_context(Orchestrator(
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
         await _wait_nodes_online(orch, len(scenario.asps))
-        link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
+        link_child = None
+        if spread and opts.link:
+            link_child = await stack.enter_async_context(child(_part(
+                "link", opts, scenario, url, clock)))
+            children.append(link_child)
+            link, users_url = None, link_child.ready
+        else:
+            link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
+            users_url = link.url if link is not None else url
         relay = await stack.enter_async_context(_udp_relay(opts, link, clock, registry))
         agent = await stack.enter_async_context(UserAgent(
             scenario=scenario, user_ids=scenario.user_ids(),
-            url=link.url if link is not None else url, clock=clock, images=images,
+            url=users_url, clock=clock, images=images,
             metrics=UserMetrics(registry), delivery=opts.delivery,
             delivery_metrics=delivery_metrics,
             rtc_path=relay.route if relay is not None else None))
@@ -251,16 +276,26 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             m.max_share = opts.max_lag_share
         await _connect_users(agent, opts)
         await _run_workload(agent, arrivals, clock, scenario, opts)
+        registries = [registry]
+        link_stats = link.stats() if link is not None else None
+        for c in children:  # what the children measured, while they still run
+            report = await c.report()
+            registries.append(report.registry())
+            if c.role == "edge":
+                meters = (agent.lag, orch.lag, report.lag_meter("edge nodes",
+                                                                opts.max_lag_share))
+            else:
+                link_stats = report.link_stats
         emulation = emulation_report(meters, time_scale=opts.time_scale,
                                      max_share=opts.max_lag_share)
         if not emulation.valid:
             log.warning("this run did not keep up with its clock: %s", emulation.reason)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,
                              emulation,
-                             link=_link_summary(link.stats()) if link is not None else None,
+                             link=_link_summary(link_stats) if link_stats is not None else None,
                              records=_records(agent) if opts.json_records else None,
-                             delivery=delivery_totals(registry, opts.delivery.mode, relay)
-                             ).as_json()
+                             delivery=delivery_totals(registries, opts.delivery.mode, relay),
+                             processes=1 + len(children)).as_json()
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
             log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -271,6 +306,13 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
         log.info("summary written to %s", opts.json_path)
     return summary
+
+
+def _part(role: Literal["edge", "link"], opts: DemoOptions, scenario: Scenario, url: BrokerURL,
+          clock: EmulatedClock) -> Part:
+    return Part(role=role, scenario=scenario, url=url, clock=clock, seed=opts.seed,
+                max_lag_share=opts.max_lag_share, delivery=opts.delivery,
+                log_level=logging.getLogger("aaas").getEffectiveLevel())
 
 
 def _write_sd(opts: DemoOptions, port: int, scenario: str, policy: str) -> None:
@@ -394,7 +436,7 @@ async def _drain(agent: UserAgent, clock: EmulatedClock, drain_s: float) -> None
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,
                wall_s: float, broker: RunningBroker, emulation: EmulationReport, *,
                link: LinkTotals | None, records: list[dict[str, Any]] | None,
-               delivery: DeliveryTotals | None = None) -> DemoSummary:
+               delivery: DeliveryTotals | None = None, processes: int = 1) -> DemoSummary:
     qos: QoSSummary = agent.summary()
     return DemoSummary(
         **msgspec.structs.asdict(qos),
@@ -411,4 +453,5 @@ def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: D
         link=link,
         records=records,
         delivery=delivery,
+        processes=processes,
     )
