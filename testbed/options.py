@@ -223,6 +223,15 @@ def add_logging(p: argparse.ArgumentParser) -> None:
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level (default: INFO)")
 
 
+def add_spread(p: argparse.ArgumentParser) -> None:
+    """``--spread``/``--no-spread``: the demo's testbed over processes (testbed.spread)."""
+    p.add_argument("--spread", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the edge nodes and the link in processes of their own, so the "
+                   "testbed uses more than one core (default: when the workload offers at "
+                   "least 30 tasks per wall second and no --metrics-port, WebRTC or --secure "
+                   "needs one process; docs/performance.md)")
+
+
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(name)s: %(message)s", datefmt="[%X]",
                         handlers=[RichHandler(rich_tracebacks=True, show_path=False)])

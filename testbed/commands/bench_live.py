@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..brokers import BROKER_KINDS
-from ..options import Subparsers, add_broker, add_scenario
+from ..options import Subparsers, add_broker, add_scenario, add_spread
 
 __all__ = ["DEFAULT_RATES", "register_live"]
 
@@ -53,6 +53,7 @@ def register_live(bsub: Subparsers[argparse.ArgumentParser]) -> None:
                    "to the broker: the bench measures the messaging)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the sweep as JSON")
+    add_spread(p)
     p.set_defaults(run=_run)
 
 
@@ -70,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> int:
         base = DemoOptions(scenario=scenario, policy=args.policy, broker=args.broker,
-                           users=args.users, link=args.link, progress=False, stop=stop)
+                           users=args.users, link=args.link, progress=False, stop=stop,
+                           spread=args.spread)
         out.update(msgspec.to_builtins(await bench_live(base, args.rates, args.sustain)))
         return 130 if stop.is_set() else 0
 

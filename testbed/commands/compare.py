@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..brokers import BROKER_KINDS
-from ..options import Subparsers, add_broker, add_scenario
+from ..options import Subparsers, add_broker, add_scenario, add_spread
 from .demo import add_time_scale, resolve_time_scale
 
 
@@ -42,6 +42,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the comparison as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_spread(p)
     p.set_defaults(run=_run)
 
 
@@ -65,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
             opts = DemoOptions(scenario=scenario, policy=policy, checkpoint=args.checkpoint,
                                broker=args.broker, users=args.users, duration_s=args.duration,
                                seed=args.seed, link=not args.no_link,
-                               progress=not args.no_progress, stop=stop)
+                               progress=not args.no_progress, stop=stop, spread=args.spread)
             opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
             runs.append(await compare_policy(opts))
             if stop.is_set():

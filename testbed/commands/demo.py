@@ -1,4 +1,4 @@
-"""``aaas demo``: the whole testbed emulated in one process."""
+"""``aaas demo``: the whole testbed emulated end to end (in one process, or spread)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..options import (
     add_metrics,
     add_policy,
     add_scenario,
+    add_spread,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "wireless link")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_metrics(p)
+    add_spread(p)
     add_delivery(p, previews=True)
     p.add_argument("--prometheus-sd", type=Path, default=None, metavar="PATH",
                    help="write a Prometheus file_sd targets JSON for the metrics endpoint "
@@ -147,7 +149,8 @@ def _run(args: argparse.Namespace) -> int:
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
-                           progress=not args.no_progress, stop=stop, delivery=delivery)
+                           progress=not args.no_progress, stop=stop, delivery=delivery,
+                           spread=args.spread)
         opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
