@@ -423,10 +423,14 @@ async def _drain(agent: UserAgent, clock: EmulatedClock, drain_s: float) -> None
     clock (an overrun, which the summary's ``emulation`` reports) slows down instead
     of declaring tasks lost that are still on their way. At high time scales the
     emulated drain is a fraction of a wall second, less than a busy broker's queue.
+    Nor does it end while a task may still be recovered (``UserAgent.recovering``: its
+    user has not yet asked again after its resend wait, or asked less than a wait
+    ago): a request lost on the way, or a user the link cut off and whose session is
+    reconnecting, is answered after the resend; each task's deadline bounds the wait.
     """
     quiet_s = max(clock.to_wall(drain_s), DRAIN_QUIET_WALL_S)
     seen, since = agent.outstanding, time.monotonic()
-    while agent.outstanding and time.monotonic() - since < quiet_s:
+    while agent.outstanding and (time.monotonic() - since < quiet_s or agent.recovering):
         await asyncio.sleep(0.05)
         if agent.outstanding != seen:
             seen, since = agent.outstanding, time.monotonic()

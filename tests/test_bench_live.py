@@ -23,7 +23,7 @@ def test_bench_live_sweeps_rates_and_writes_the_capacity(tmp_path: Path) -> None
     assert [s["offered_tasks_per_s"] for s in data["steps"]] == [5.0, 10.0]
     for step in data["steps"]:
         assert step["tasks"]["sent"] > 0
-        assert set(step["cpu"]) == {"testbed", "broker"} and step["cpu"]["testbed"] > 0
+        assert set(step["cpu"]) == {"testbed", "broker", "workers"} and step["cpu"]["testbed"] > 0
         assert {"valid", "lag_share", "lag_s"} <= set(step["emulation"])
         assert step["time_scale"] == step["offered_tasks_per_s"] / 0.001
     ok = [s["offered_tasks_per_s"] for s in data["steps"] if s["zero_loss"]]

@@ -101,6 +101,9 @@ class UserAgent:
         """Open task id -> (resend at, resend interval, deadline), wall monotonic seconds."""
         self._first_sent: dict[str, float] = {}
         """Open task id -> wall monotonic time of its first send (answer latency samples)."""
+        self._second_chance: dict[str, float] = {}
+        """Open task id -> wall monotonic time by which its first resend has had its wait
+        (the resend's time plus the wait): until then the task may still be recovered."""
         self.resend = ResendTimer(floor_s=resend_min_s, ceiling_s=resend_max_s)
         """The wait before asking again, learned from how long answers take."""
         self._watchdog: asyncio.Task[None] | None = None
@@ -185,6 +188,18 @@ class UserAgent:
     @property
     def outstanding(self) -> int:
         return self._outstanding
+
+    @property
+    def recovering(self) -> int:
+        """Open tasks that may still be answered: not yet sent again after their resend
+        wait (their user may be reconnecting), or sent again less than a wait ago.
+
+        A run that ends (the demo's drain) while some are counts them lost although one
+        more wait would have recovered them; each is settled by its deadline at the
+        latest (``lost_after_s``), so waiting for them is bounded."""
+        now = time.monotonic()
+        return sum(1 for task_id in self._due
+                   if now < self._second_chance.get(task_id, float("inf")))
 
     # -- sending ------------------------------------------------------------------------
     async def run(self, arrivals: Iterable[Arrival], *, start: float, prefix: str = "t") -> None:
@@ -313,6 +328,7 @@ class UserAgent:
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         self._requests.pop(rec.task_id, None)
         self._due.pop(rec.task_id, None)
+        self._second_chance.pop(rec.task_id, None)
         first = self._first_sent.pop(rec.task_id, None)
         if first is not None and outcome is not Outcome.LOST:
             self.resend.answered(time.monotonic() - first)
@@ -419,6 +435,7 @@ class UserAgent:
                         # Still in the outbox (the broker is away): a second copy would
                         # only pile up behind the first.
                         continue
+                    self._second_chance.setdefault(task_id, now + every)
                     every = min(2 * every, max(self.resend.ceiling_s, every))
                     self._due[task_id] = (now + every, every, deadline)
                     self.metrics.retries.labels("no_answer").inc()
