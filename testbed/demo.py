@@ -37,6 +37,7 @@ from user_agent import QoSSummary
 
 from .brokers import BrokerChoice, RunningBroker, running_broker
 from .delivery import DeliveryTotals, delivery_totals
+from .runner import freeze_heap
 from .spread import Child, Part, child, should_spread
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
@@ -275,6 +276,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         for m in meters:
             m.max_share = opts.max_lag_share
         await _connect_users(agent, opts)
+        freeze_heap()
         await _run_workload(agent, arrivals, clock, scenario, opts)
         registries = [registry]
         link_stats = link.stats() if link is not None else None

@@ -45,6 +45,8 @@ from aaas.errors import AaasError
 from aaas.lag import LagMeter
 from aaas.mqtt import BrokerURL
 
+from .runner import freeze_heap
+
 __all__ = ["SPREAD_MIN_TASKS_PER_S", "Child", "Part", "PartReport", "run_part", "should_spread"]
 
 log = logging.getLogger("aaas.demo")
@@ -161,6 +163,7 @@ async def _serve_part(part: Part, conn: Connection) -> None:
                 upstream=part.url, profiles=load_link_profiles(part.scenario), clock=part.clock,
                 rng=np.random.default_rng([part.seed, 3]), registry=registry))
             conn.send(("ready", link.url))
+        freeze_heap()
         while True:
             command = await _receive(conn)
             if command == "report":
