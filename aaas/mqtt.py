@@ -93,15 +93,17 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
     writable, so on the loop's own thread this writes the queued packets on the next
     turn of the loop (``call_soon``: not from inside paho's callbacks, whose lock
     ``loop_write`` may take) and registers a writer only when the socket did not take
-    everything. Other threads (paho's connect runs in an executor) keep aiomqtt's way.
+    everything (and asks aiomqtt to remove one only then). Other threads (paho's connect runs in an executor) keep aiomqtt's way.
     Hand-written because aiomqtt has no option for it.
     """
     paho = client._client  # aiomqtt exposes no hook for it
     via_writer = paho.on_socket_register_write  # aiomqtt's: add_writer, thread-safe
-    if via_writer is None:
+    no_writer = paho.on_socket_unregister_write  # aiomqtt's: remove_writer
+    if via_writer is None or no_writer is None:
         return
     loop = asyncio.get_running_loop()
     loop_thread = threading.get_ident()
+    writer = [False]  # whether aiomqtt's writer is registered (only it needs removing)
 
     def write_now(c: Any, userdata: Any, sock: Any) -> None:
         try:
@@ -113,15 +115,23 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
         # The socket's buffer is full (or writing failed): hand over to aiomqtt's writer,
         # unless the socket was closed meanwhile (the session reconnects and sends again).
         if c.socket() is sock and sock.fileno() >= 0:
+            writer[0] = True
             via_writer(c, userdata, sock)
 
     def register_write(c: Any, userdata: Any, sock: Any) -> None:
         if threading.get_ident() == loop_thread and not loop.is_closed():
             loop.call_soon(write_now, c, userdata, sock)
         else:
+            writer[0] = True
             via_writer(c, userdata, sock)
 
+    def unregister_write(c: Any, userdata: Any, sock: Any) -> None:
+        if writer[0] or threading.get_ident() != loop_thread:
+            writer[0] = False
+            no_writer(c, userdata, sock)
+
     paho.on_socket_register_write = register_write
+    paho.on_socket_unregister_write = unregister_write
 
 
 @dataclass(frozen=True, kw_only=True)

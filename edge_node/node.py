@@ -20,8 +20,10 @@ import logging
 import secrets
 from collections import OrderedDict
 from types import TracebackType
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
 
@@ -109,6 +111,7 @@ class EdgeNode:
         # Content over WebRTC (--delivery): None for mqtt, the default.
         self.delivery = delivery or DeliverySettings()
         self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
+        self._byte_counters: dict[str, tuple[Any, Any]] = {}
         self.rtc = make_node_delivery(
             self.delivery, node_id=self.id, clock=clock, metrics=self.delivery_metrics,
             send_offer=lambda o: self.session.send(TOPICS.rtc_offer, o, user_id=o.user_id),
@@ -177,8 +180,14 @@ class EdgeNode:
         self.rtc.on_answer(answer)
 
     def _count_bytes(self, direction: str, n: int) -> None:
-        self.metrics.bytes.labels(self.id, direction).inc(n)
-        self.delivery_metrics.bytes.labels("broker", "edge", direction).inc(n)
+        # Called for every message: the labelled counters are looked up once.
+        counters = self._byte_counters.get(direction)
+        if counters is None:
+            counters = self._byte_counters[direction] = (
+                self.metrics.bytes.labels(self.id, direction),
+                self.delivery_metrics.bytes.labels("broker", "edge", direction))
+        for c in counters:
+            c.inc(n)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(self.id, exc.code).inc()
@@ -259,13 +268,10 @@ class EdgeNode:
             if req.content == "webrtc":
                 req = await self._fetch_content(req)
             # Off the event loop: a slow decode must not stall the node's MQTT session.
-            limit = self.scenario.limits.max_image_pixels
+            image_in, mask_in = await asyncio.to_thread(
+                _decode_content, req.image, req.mask, self.scenario.limits.max_image_pixels)
             job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
-                             image=await asyncio.to_thread(decode_image, req.image,
-                                                           max_pixels=limit),
-                             mask=await asyncio.to_thread(decode_mask, req.mask,
-                                                          max_pixels=limit),
-                             preview=self._previews(req),
+                             image=image_in, mask=mask_in, preview=self._previews(req),
                              preview_every=self.delivery.preview_every)
             out = await self.backend.run(job)
             # The inference is over: the capacity is free now, as in the simulator,
@@ -275,7 +281,8 @@ class EdgeNode:
                 return  # lost in a crash meanwhile
             done_at = self.clock.now()
             self._publish_load()
-            image = await asyncio.to_thread(encode_png, out.image)
+            image = out.png if out.png is not None else \
+                await asyncio.to_thread(encode_png, out.image)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the backend failed: tell the user, free the capacity
@@ -456,3 +463,10 @@ class EdgeNode:
             self._acked[ack.task_id] = ack.user_id
             while len(self._acked) > ACKED_MEMORY:
                 self._acked.popitem(last=False)
+
+
+def _decode_content(image: bytes, mask: bytes,
+                    max_pixels: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """A request's image and mask, decoded in one worker call (one thread hop)."""
+    return (decode_image(image, max_pixels=max_pixels),
+            decode_mask(mask, max_pixels=max_pixels))

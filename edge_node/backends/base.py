@@ -46,6 +46,9 @@ class InpaintOutput:
     """Emulated seconds the inference took (measured wall s × clock scale for real backends)."""
     metrics: dict[str, float] = field(default_factory=dict)
     """No-reference quality metrics of the result (may be empty)."""
+    png: bytes | None = None
+    """``image`` already encoded as PNG, when the backend made it so while the runtime
+    passed (the node then sends it as it is instead of encoding after the runtime)."""
 
 
 class InpaintBackend(abc.ABC):

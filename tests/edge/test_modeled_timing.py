@@ -4,6 +4,7 @@ simulator: not also for the thread hops that make and encode its content."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -23,7 +24,7 @@ from aaas import (
     parse_scenario,
 )
 from aaas.images import checksum, encode_png
-from edge_node.backends import InpaintJob
+from edge_node.backends import InpaintJob, InpaintOutput
 from edge_node.backends.modeled import ModeledBackend
 from edge_node.node import EdgeNode
 from monitoring import EdgeMetrics
@@ -73,10 +74,17 @@ async def test_capacity_is_free_when_the_runtime_ends_not_after_the_encoding(
         return real_encode(a)
 
     monkeypatch.setattr(node_module, "encode_png", slow_encode)
+
+    class UnencodedContent(ModeledBackend):
+        """A backend that leaves the encoding to the node (as repaint does)."""
+
+        async def run(self, job: InpaintJob) -> InpaintOutput:
+            return dataclasses.replace(await super().run(job), png=None)
+
     sc = one_asp()
     clock = EmulatedClock(scale=SCALE)
     node = EdgeNode(spec=sc.asps[0], scenario=sc, url=BrokerURL(), clock=clock,
-                    backend=ModeledBackend(clock=clock, runtime=sc.runtime),
+                    backend=UnencodedContent(clock=clock, runtime=sc.runtime),
                     metrics=EdgeMetrics(CollectorRegistry()))
     rec = Recorder()
     node.session = rec  # type: ignore[assignment]
@@ -115,3 +123,5 @@ async def test_the_modelled_runtime_counts_from_admission() -> None:
     out = await backend.run(job)
     assert out.runtime_s == 200.0
     assert time.monotonic() - t0 < 1.5  # the 50 s left (0.5 s wall), not 200 s (2 s)
+    # The content came encoded with it, made while the runtime passed (one thread hop).
+    assert out.png == encode_png(out.image)
