@@ -93,8 +93,9 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
     writable, so on the loop's own thread this writes the queued packets on the next
     turn of the loop (``call_soon``: not from inside paho's callbacks, whose lock
     ``loop_write`` may take) and registers a writer only when the socket did not take
-    everything (and asks aiomqtt to remove one only then). Other threads (paho's connect runs in an executor) keep aiomqtt's way.
-    Hand-written because aiomqtt has no option for it.
+    everything (and asks aiomqtt to remove one only then). Other threads (paho's
+    connect runs in an executor) keep aiomqtt's way. Hand-written because aiomqtt has
+    no option for it.
     """
     paho = client._client  # aiomqtt exposes no hook for it
     via_writer = paho.on_socket_register_write  # aiomqtt's: add_writer, thread-safe
