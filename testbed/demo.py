@@ -280,8 +280,14 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         await _run_workload(agent, arrivals, clock, scenario, opts)
         registries = [registry]
         link_stats = link.stats() if link is not None else None
+        died: list[str] = []
         for c in children:  # what the children measured, while they still run
-            report = await c.report()
+            try:
+                report = await c.report()
+            except AaasError as exc:  # the run went on without it: say so, keep the rest
+                log.error("%s; its measurements are missing from the summary", exc)
+                died.append(str(exc))
+                continue
             registries.append(report.registry())
             if c.role == "edge":
                 meters = (agent.lag, orch.lag, report.lag_meter("edge nodes",
@@ -290,6 +296,8 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
                 link_stats = report.link_stats
         emulation = emulation_report(meters, time_scale=opts.time_scale,
                                      max_share=opts.max_lag_share)
+        if died:
+            emulation = replace(emulation, valid=False, reason="; ".join(died))
         if not emulation.valid:
             log.warning("this run did not keep up with its clock: %s", emulation.reason)
         summary = _summarise(agent, orch, scenario, opts, time.perf_counter() - wall0, broker,

@@ -207,7 +207,12 @@ class Child:
         return self.process.pid  # type: ignore[no-any-return]
 
     async def report(self, timeout_s: float = 30.0) -> PartReport:
-        self.conn.send("report")
+        try:
+            self.conn.send("report")
+        except OSError:  # the child is gone: say how it ended
+            await asyncio.to_thread(self.process.join, 5.0)
+            raise AaasError(f"the {self.role} process exited (code {self.process.exitcode}) "
+                            f"during the run; its log is above") from None
         kind, payload = await self._answer(timeout_s)
         if kind != "report":
             raise AaasError(f"the {self.role} process failed: {payload}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+
 import pytest
 from prometheus_client import CollectorRegistry
 from stack_helpers import small_scenario
@@ -57,3 +60,28 @@ def test_a_childs_metrics_count_in_the_delivery_totals() -> None:
     report = PartReport(metrics=list(theirs.collect()))
     assert delivery_totals([mine, report.registry()], "mqtt").broker_bytes == 150
     assert delivery_totals(mine, "mqtt").broker_bytes == 100
+
+
+@pytest.mark.mosquitto
+async def test_a_child_that_dies_makes_the_run_not_valid_and_says_why(
+        mosquitto: BrokerURL) -> None:
+    scenario = small_scenario(asps=4, workload={"users": 20, "horizon_s": 100_000,
+                                                "arrival_rate": 0.0003})
+    run = asyncio.create_task(run_demo(DemoOptions(
+        scenario=scenario, broker=mosquitto, time_scale=20_000, progress=False,
+        spread=True, link=False)))
+    for _ in range(600):  # until the edge nodes' process runs and tasks flow
+        edge = [p for p in multiprocessing.active_children() if p.name == "aaas-edge"]
+        if edge:
+            break
+        await asyncio.sleep(0.05)
+    assert edge, "no edge process"
+    await asyncio.sleep(2.0)
+    edge[0].kill()
+    summary = await asyncio.wait_for(run, 120)
+    assert summary["processes"] == 2
+    assert summary["emulation"]["valid"] is False
+    assert "edge process exited" in summary["emulation"]["reason"]
+    tasks = summary["tasks"]
+    assert sum(tasks[k] for k in ("finished", "crashed", "rejected", "error", "lost")) \
+        == tasks["sent"]
