@@ -82,6 +82,10 @@ def _no_delay(client: aiomqtt.Client) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+OPERATION_TIMEOUT_S = 10.0
+"""Wall seconds a subscribe or a QoS 1 publish may wait for the broker's answer."""
+
+
 def _write_from_the_loop(client: aiomqtt.Client) -> None:
     """Write queued packets from the event loop directly, without a writer per packet.
 
@@ -247,6 +251,10 @@ class MqttSession:
     keepalive: int = 30
     reconnect_min_s: float = 0.2
     reconnect_max_s: float = 5.0
+    connect_timeout_s: float = OPERATION_TIMEOUT_S
+    """Wall seconds to wait for each answer of the handshake (the CONNACK, the SUBACKs,
+    the birth messages' PUBACKs). A handshake that the network (the emulated link)
+    dropped is noticed only by this timeout: the session waits it out, then retries."""
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("aaas.mqtt"))
     on_connect: Callable[[], None] | None = None
     on_bytes: Callable[[str, int], None] | None = None
@@ -334,7 +342,7 @@ class MqttSession:
             will=will,
             clean_session=self.clean_session,
             keepalive=self.keepalive,
-            timeout=10,
+            timeout=OPERATION_TIMEOUT_S,
             logger=self.logger.getChild("paho"),
         )
         _write_from_the_loop(client)
@@ -344,6 +352,7 @@ class MqttSession:
         delay = self.reconnect_min_s
         client = self._make_client()
         while True:
+            client.timeout = self.connect_timeout_s  # the handshake's: CONNACK, SUBACKs, birth
             try:
                 async with client:
                     self._client = client
@@ -352,6 +361,7 @@ class MqttSession:
                         await client.subscribe(filt, qos)
                     for msg in self.birth:
                         await client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
+                    client.timeout = OPERATION_TIMEOUT_S
                     self.connects += 1
                     self._connected.set()
                     delay = self.reconnect_min_s

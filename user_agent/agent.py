@@ -65,7 +65,14 @@ from .repeats import RepeatAsker
 from .resend import ResendTimer
 from .workload import Arrival
 
-__all__ = ["UserAgent"]
+__all__ = ["CONNECT_EMULATED_S", "CONNECT_FLOOR_WALL_S", "UserAgent"]
+
+CONNECT_EMULATED_S = 10.0
+"""How long an emulated device waits for the broker's CONNACK, on its own clock."""
+
+CONNECT_FLOOR_WALL_S = 1.0
+"""The shortest wall wait for a CONNACK whatever the time scale: a busy testbed may take
+hundreds of milliseconds to answer a handshake that is not lost."""
 
 # Error codes a damaged request produces; asking again (bounded) may succeed.
 _RETRYABLE = frozenset({ErrorCode.CHECKSUM_MISMATCH, ErrorCode.BAD_IMAGE, ErrorCode.MALFORMED,
@@ -107,6 +114,12 @@ class UserAgent:
         self.resend = ResendTimer(floor_s=resend_min_s, ceiling_s=resend_max_s)
         """The wait before asking again, learned from how long answers take."""
         self._watchdog: asyncio.Task[None] | None = None
+        self.connect_timeout_s = max(CONNECT_FLOOR_WALL_S,
+                                     min(CONNECT_EMULATED_S, clock.to_wall(CONNECT_EMULATED_S)))
+        """Wall seconds a user waits for its CONNACK: a device's 10 s on the emulated
+        clock, at least 1 s. With the session's fixed 10 wall s, a user whose handshake
+        the link dropped was away 1,000,000 emulated s at x10^5 (25-56 task runtimes:
+        the largest lags of those runs)."""
         self.records_out = records_out
         """Where settled records go as JSON lines, leaving memory (None: kept in ``records``)."""
         self._settled = SettledTotals()
@@ -141,6 +154,7 @@ class UserAgent:
             url=url, client_id=uid,
             subscriptions=self.dispatch.subscriptions(user_id=uid),
             handler=self._on_message, logger=self.log, keepalive=60,
+            connect_timeout_s=self.connect_timeout_s,
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
