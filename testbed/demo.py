@@ -167,7 +167,7 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Which broker ran: ``mosquitto`` (a private child), ``embedded`` (amqtt) or ``external``."""
     time_scale: float
     wall_s: float
-    processes: int = 1
+    processes: int
     """Python processes the testbed ran in: 1, or 3 when spread (edge nodes and link in
     their own; testbed.spread). The broker's is not counted."""
     users: int
