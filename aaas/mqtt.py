@@ -108,9 +108,10 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
         return
     loop = asyncio.get_running_loop()
     loop_thread = threading.get_ident()
-    writer = [False]  # whether aiomqtt's writer is registered (only it needs removing)
+    writer_registered = False  # aiomqtt's writer: only a registered one needs removing
 
     def write_now(c: Any, userdata: Any, sock: Any) -> None:
+        nonlocal writer_registered
         try:
             c.loop_write()
             if not c.want_write():
@@ -120,19 +121,21 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
         # The socket's buffer is full (or writing failed): hand over to aiomqtt's writer,
         # unless the socket was closed meanwhile (the session reconnects and sends again).
         if c.socket() is sock and sock.fileno() >= 0:
-            writer[0] = True
+            writer_registered = True
             via_writer(c, userdata, sock)
 
     def register_write(c: Any, userdata: Any, sock: Any) -> None:
+        nonlocal writer_registered
         if threading.get_ident() == loop_thread and not loop.is_closed():
             loop.call_soon(write_now, c, userdata, sock)
         else:
-            writer[0] = True
+            writer_registered = True
             via_writer(c, userdata, sock)
 
     def unregister_write(c: Any, userdata: Any, sock: Any) -> None:
-        if writer[0] or threading.get_ident() != loop_thread:
-            writer[0] = False
+        nonlocal writer_registered
+        if writer_registered or threading.get_ident() != loop_thread:
+            writer_registered = False
             no_writer(c, userdata, sock)
 
     paho.on_socket_register_write = register_write

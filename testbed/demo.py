@@ -256,12 +256,10 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
             scenario=scenario, policy=policy, url=url, clock=clock,
             metrics=OrchestratorMetrics(registry)))
         await _wait_nodes_online(orch, len(scenario.asps))
-        link_child = None
         if spread and opts.link:
-            link_child = await stack.enter_async_context(child(_part(
-                "link", opts, scenario, url, clock)))
-            children.append(link_child)
-            link, users_url = None, link_child.ready
+            children.append(await stack.enter_async_context(child(_part(
+                "link", opts, scenario, url, clock))))
+            link, users_url = None, children[-1].ready
         else:
             link = await stack.enter_async_context(_link(opts, scenario, url, clock, registry))
             users_url = link.url if link is not None else url

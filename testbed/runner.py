@@ -26,11 +26,11 @@ def freeze_heap() -> None:
     set-up is done (services built, clients connected).
 
     A full collection walks every tracked object; with the demo's 1000 users' clients,
-    the services and torch loaded that paused the event loop for up to 131 ms (about
-    13,000 emulated seconds at x10^5, a third of a task's runtime: the largest lags of a
-    run, docs/performance.md). ``gc.freeze`` moves what exists now out of the
-    collector's reach for good, so a later full collection walks only what the run
-    made. The set-up's objects live until the process ends anyway.
+    the services and torch loaded, one paused the event loop for 177 ms inside a x10^5
+    run (17,700 emulated seconds, up to a task's runtime; docs/performance.md).
+    ``gc.freeze`` moves what exists now out of the collector's reach for good, so a
+    later full collection walks only what the run made. The set-up's objects live
+    until the process ends anyway.
     """
     gc.collect()
     gc.freeze()

@@ -202,10 +202,6 @@ class Child:
     ready: Any = None
     """What the child said when ready (the link's :class:`BrokerURL`)."""
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid  # type: ignore[no-any-return]
-
     async def report(self, timeout_s: float = 30.0) -> PartReport:
         try:
             self.conn.send("report")
