@@ -72,6 +72,13 @@ RESULT_CACHE = 4096
 """Answers kept for sending again until their users acknowledge them (oldest dropped)."""
 ACKED_MEMORY = 100_000
 """Acknowledged task ids remembered, so that a late repeat of one is not run again."""
+LOAD_RETAIN_EVERY_S = 0.2
+"""Wall seconds between the retained load reports that follow a task's events. The
+events carry the load to the orchestrator (TaskEvent.load); the retained report is for
+a subscriber that comes later (an orchestrator that restarts or reconnects, a
+``mosquitto_sub``), so it may lag the events by this much. Before, a report of its own
+followed each admission and each finish: two of the seven messages the orchestrator
+handled per task (docs/performance.md)."""
 
 
 class EdgeNode:
@@ -98,11 +105,13 @@ class EdgeNode:
         """This run of the node's process (NodeStatus.boot)."""
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
         self._acked: OrderedDict[str, str] = OrderedDict()
         """Tasks whose user acknowledged this node's answer (task id -> user id): an
         assignment of one again (the orchestrator forwarding a user's resend that crossed
         the ack) must not run it a second time."""
-        """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
+        self._retain_load: asyncio.TimerHandle | None = None
+        """The retained load report due after events carried the load (_load_changed)."""
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name,
                              boot=self.boot)
         self.dispatch = Dispatcher(on_error=self._bad)
@@ -143,6 +152,8 @@ class EdgeNode:
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
+        if self._retain_load is not None:
+            self._retain_load.cancel()
         for job in list(self._jobs.values()):
             job.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
@@ -212,14 +223,15 @@ class EdgeNode:
             self._admit(a, task, verdict, now)
         else:
             self._crash(a, verdict, now)
-        self._publish_load()
+        self._load_changed()  # the event carried it
 
     # -- admission and crash ---------------------------------------------------------
     def _admit(self, a: Assignment, task: Running, verdict: Admission, now: float) -> None:
         self.metrics.tasks.labels(self.id, "admitted").inc()
         self.session.send(TOPICS.event, TaskEvent(kind="admitted", task_id=task.task_id,
                                                   user_id=task.user_id, node_id=self.id,
-                                                  steps=task.steps, reward=verdict.reward, at=now),
+                                                  steps=task.steps, reward=verdict.reward, at=now,
+                                                  load=self.load(at=now)),
                           node_id=self.id)
         self._jobs[task.task_id] = asyncio.create_task(self._execute(a, task),
                                                        name=f"job:{self.id}:{task.task_id}")
@@ -257,7 +269,8 @@ class EdgeNode:
         self.session.send(TOPICS.event, TaskEvent(kind="crashed", task_id=req.task_id,
                                                   user_id=req.user_id, node_id=self.id,
                                                   steps=req.steps, reward=verdict.reward,
-                                                  lost=lost, at=now), node_id=self.id)
+                                                  lost=lost, at=now, load=self.load(at=now)),
+                          node_id=self.id)
 
     async def _execute(self, a: Assignment, task: Running) -> None:
         req = a.request
@@ -280,9 +293,11 @@ class EdgeNode:
                 self._jobs.pop(task.task_id, None)
                 return  # lost in a crash meanwhile
             done_at = self.clock.now()
-            self._publish_load()
-            image = out.png if out.png is not None else \
-                await asyncio.to_thread(encode_png, out.image)
+            if out.png is not None:
+                image = out.png  # the finished event, sent now, carries the freed capacity
+            else:  # a thread hop before that event: report the capacity free at once
+                self._publish_load()
+                image = await asyncio.to_thread(encode_png, out.image)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the backend failed: tell the user, free the capacity
@@ -319,7 +334,7 @@ class EdgeNode:
                             started_at=task.started_at, finished_at=done_at,
                             runtime_s=out.runtime_s),
         ))
-        self._finished_event(task, quality=quality, load=False)  # reported at done_at
+        self._finished_event(task, quality=quality)
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
     async def _fetch_content(self, req: TaskRequest) -> TaskRequest:
@@ -381,14 +396,14 @@ class EdgeNode:
                 self.delivery_metrics.fallbacks.labels("edge", "result").inc()
             self._send_kept(result)
 
-    def _finished_event(self, task: Running, *, quality: float | None,
-                        load: bool = True) -> None:
+    def _finished_event(self, task: Running, *, quality: float | None) -> None:
+        now = self.clock.now()
         self.session.send(TOPICS.event, TaskEvent(kind="finished", task_id=task.task_id,
                                                   user_id=task.user_id, node_id=self.id,
                                                   steps=task.steps, quality=quality, progress=1.0,
-                                                  at=self.clock.now()), node_id=self.id)
-        if load:
-            self._publish_load()
+                                                  at=now, load=self.load(at=now)),
+                          node_id=self.id)
+        self._load_changed()
 
     # -- outgoing helpers ----------------------------------------------------------------
     def _send_result(self, user_id: str, task_id: str, steps: int, status: TaskStatus, *,
@@ -408,14 +423,25 @@ class EdgeNode:
         self.metrics.running.labels(self.id).set(len(self.ledger.running))
 
     def _publish_load(self) -> None:
+        if self._retain_load is not None:
+            self._retain_load.cancel()
+            self._retain_load = None
         self._publish_gauges()
         self.session.send(TOPICS.load, self.load(), node_id=self.id)
 
-    def load(self) -> NodeLoad:
-        """The node's current load report."""
+    def _load_changed(self) -> None:
+        """An event carried the new load: the retained report follows within
+        LOAD_RETAIN_EVERY_S, one for every change in that time."""
+        self._publish_gauges()
+        if self._retain_load is None:
+            self._retain_load = asyncio.get_running_loop().call_later(
+                LOAD_RETAIN_EVERY_S, self._publish_load)
+
+    def load(self, *, at: float | None = None) -> NodeLoad:
+        """The node's current load report (*at*: an event's time, default now)."""
         return NodeLoad(node_id=self.id, capacity=self.ledger.capacity, used=self.ledger.used,
                         free=self.ledger.free, running=len(self.ledger.running), seq=self.seq,
-                        crashes=self.ledger.crashes, at=self.clock.now())
+                        crashes=self.ledger.crashes, at=self.clock.now() if at is None else at)
 
     # -- delivery across faults (docs/reliability.md) ------------------------------------
     def _send_kept(self, result: TaskResult) -> None:

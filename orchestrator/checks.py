@@ -101,7 +101,13 @@ class NodeReportChecks:
     # -- events ----------------------------------------------------------------------
     def event(self, ev: TaskEvent, node: NodeState) -> None:
         """An event must be about a task assigned to that node, and its reward must be
-        the one the paper's model gives."""
+        the one the paper's model gives. A load it carries is checked as a load report
+        of that node, before anything of the event counts."""
+        if ev.load is not None:
+            if ev.load.node_id != ev.node_id or ev.load.v != ev.v:
+                raise ProtocolError(ErrorCode.INVALID, f"an event of {ev.node_id} carries a "
+                                    f"v{ev.load.v} load of {ev.load.node_id}")
+            self.load(ev.load, node)
         for name, value in (("at", ev.at), ("reward", ev.reward), ("quality", ev.quality),
                             ("progress", ev.progress)):
             finite(name, value)

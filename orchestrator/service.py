@@ -250,9 +250,12 @@ class Orchestrator:
     def _on_load(self, load: NodeLoad, p: Params) -> None:
         self._check_node_id(load.node_id, p)
         self.checks.load(load, self.cluster.nodes[self.cluster.index[load.node_id]])
-        if self._stale_load(load):
-            return
-        self.cluster.apply_load(load)
+        self._apply_load(load)
+
+    def _apply_load(self, load: NodeLoad) -> None:
+        """A checked load report (on its own topic or in an event), unless stale."""
+        if not self._stale_load(load):
+            self.cluster.apply_load(load)
 
     def _on_status(self, status: NodeStatus, p: Params) -> None:
         self._check_node_id(status.node_id, p)
@@ -291,6 +294,8 @@ class Orchestrator:
         if ev.kind != "finished":
             self.ledger.reward += ev.reward
             self.metrics.reward.labels(self._pname).set(self.ledger.reward)
+        if ev.load is not None:  # checked with the event; applied after it, as it was sent
+            self._apply_load(ev.load)
 
     # -- the queue for tasks that arrived with no node online --------------------------------
     async def _serve_queue(self) -> None:

@@ -200,9 +200,10 @@ def test_any_payload_on_any_route(services: Services, route: Route[Any], data: s
         if refused and not ignored:
             assert bad_total(reg, service) == before + 1, (service, raw[:200])
             if session is not None:
-                assert session.pending > queued
-                last = session._outbox[-1]
-                assert "/error" in last.topic
-                assert decode(last.payload, ErrorReply).error.code
+                # The reply among what was queued meanwhile (a node's retained load
+                # report, due from an earlier valid assignment, may come after it).
+                replies = [m for m in list(session._outbox)[queued:] if "/error" in m.topic]
+                assert replies, (service, raw[:200])
+                assert decode(replies[-1].payload, ErrorReply).error.code
         if session is not None:
             session._outbox.clear()  # never connected: keep the outbox small

@@ -29,7 +29,6 @@ from aaas import (
     Assignment,
     BrokerURL,
     EmulatedClock,
-    NodeLoad,
     Scenario,
     TaskEvent,
     TaskRequest,
@@ -281,7 +280,8 @@ async def test_live_edge_nodes_give_the_hand_computed_numbers() -> None:
             assert event.kind == ("crashed" if case.crash else "admitted"), case
             assert event.reward == case.reward, case
             assert {t.task_id: t.progress for t in event.lost} == case.lost, case
-            load = [m for m in new if isinstance(m, NodeLoad)][-1]
+            load = event.load  # the event carries the node's load after it
+            assert load is not None
             if case.crash:
                 assert load.free == CAPACITY[case.asp] and load.running == 0
                 assert sum(t.steps for t in event.lost) == case.freed

@@ -111,6 +111,22 @@ def test_events_only_for_tasks_assigned_to_that_node() -> None:
                    view.nodes[0]) == "not_assigned"
 
 
+def test_a_load_carried_by_an_event_is_checked_before_the_event_counts() -> None:
+    node, q = cluster_with(("t1", "user-0001", 120)).nodes[0], SC.asp(NODE).curve(120)
+    checks = NodeReportChecks(SC)
+    busy = load(used=120, free=880, running=1, seq=0)
+    other = SC.asps[1].id
+    assert code_of(checks.event, event("admitted", reward=q, load=load(node_id=other)),
+                   node) == "invalid"  # another node's load
+    assert code_of(checks.event, event("admitted", reward=q, load=load(
+        capacity=10**23, free=10**23)), node) == "implausible"
+    assert code_of(checks.event, event("admitted", reward=q, load=load(seq=7)),
+                   node) == "not_assigned"
+    # None of the refused ones counted the admission: the real one still does, once.
+    checks.event(event("admitted", reward=q, load=busy), node)
+    assert code_of(checks.event, event("admitted", reward=q, load=busy), node) == "not_assigned"
+
+
 def test_crash_event_must_follow_the_crash_rule() -> None:
     view = cluster_with(*[(f"t{i}", "user-0001", 250) for i in range(5)])
     node, checks, rule = view.nodes[0], NodeReportChecks(SC), SC.crash
