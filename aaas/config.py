@@ -245,6 +245,9 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Standard deviation (grey levels) of sensor noise on the generated images: 0 keeps
     them smooth (small PNGs); 8 makes PNGs as large as photos (1024²: ≈ 2.3 MB, 1824²:
     ≈ 7.4 MB, near the paper's ~10 MB wallpapers)."""
+    image_pool: int = 256
+    """Generated images the users draw from: each is made once, on first use (0: a new
+    one for every task). The mask and the noise are new for every task."""
     queue_timeout_s: float = 3600.0
     """Emulated seconds a task may wait for an online node before rejection."""
     max_image_pixels: int = 4_194_304
@@ -253,6 +256,8 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         _positive(self, "max_image_bytes", "image_size", "queue_timeout_s", "max_image_pixels")
+        if not 0 <= self.image_pool <= 1_000_000:
+            raise ValueError(f"limits.image_pool must be in [0, 10^6], got {self.image_pool}")
         if not 0 <= self.image_noise <= 128:
             raise ValueError(f"limits.image_noise must be in [0, 128], got {self.image_noise}")
 

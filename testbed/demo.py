@@ -219,7 +219,8 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([opts.seed, 0]))
     images = ImageSource(size=scenario.limits.image_size, rng=np.random.default_rng([opts.seed, 1]),
-                         folder=opts.images, noise=scenario.limits.image_noise)
+                         folder=opts.images, noise=scenario.limits.image_noise,
+                         pool=scenario.limits.image_pool)
     async with contextlib.AsyncExitStack() as stack:
         if opts.metrics_port is not None:
             server = stack.enter_context(serve_metrics(registry, host=opts.metrics_host,

@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     delivery = delivery_settings(args)
     images = ImageSource(size=scenario.limits.image_size,
                          rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images,
-                         noise=scenario.limits.image_noise)
+                         noise=scenario.limits.image_noise, pool=scenario.limits.image_pool)
     log = logging.getLogger("aaas.user")
 
     async def main(stop: asyncio.Event) -> int:
