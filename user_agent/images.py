@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from aaas import ConfigError
+from aaas.config import Limits
 from aaas.images import random_mask, synthetic_image
 
 __all__ = ["ImageSource"]
@@ -15,8 +16,8 @@ __all__ = ["ImageSource"]
 _EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
-POOL = 256
-"""Procedural images a source draws from by default (see ImageSource.pool)."""
+POOL = Limits().image_pool
+"""Procedural images a source draws from by default: the scenario's default (ImageSource.pool)."""
 
 
 class ImageSource:
