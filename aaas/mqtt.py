@@ -34,8 +34,6 @@ from typing import Any, TypeVar
 import aiomqtt
 import msgspec
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt import client as mqtt
-from paho.mqtt.enums import MQTTErrorCode
 
 from .contract import Route, encode
 from .errors import AaasError, ConfigError
@@ -88,91 +86,6 @@ OPERATION_TIMEOUT_S = 10.0
 """Wall seconds a subscribe or a QoS 1 publish may wait for the broker's answer."""
 
 
-READ_BUDGET = 64
-"""Packets one session reads each time its socket is readable (see _read_what_came)."""
-RECV_CHUNK = 65536
-"""Bytes one ``recv`` asks for; paho's small reads are served from them."""
-
-
-def _read_what_came(client: aiomqtt.Client) -> None:
-    """Read what arrived in few system calls, up to READ_BUDGET packets per readable event.
-
-    paho's ``loop_read`` (aiomqtt's reader callback) reads one packet, or as many as the
-    session has QoS 1 publishes in flight (it ignores its ``max_packets``), and reads
-    each packet with three ``recv`` calls or more: its first byte, each byte of its
-    length, then the rest. A session that receives a burst then handles one message per
-    turn of the event loop, answering each with a PUBACK of its own ``send``. This reads
-    up to RECV_CHUNK bytes at a time and hands paho its small reads from them, goes on
-    while packets are there, within a budget that keeps the other sessions served, and
-    so lets the PUBACKs of a burst leave together (_one_write). Large reads (a payload
-    beyond RECV_CHUNK) go to the socket as before. Hand-written because neither paho nor
-    aiomqtt has an option for it.
-    """
-    paho = client._client  # aiomqtt exposes no hook for it
-    packet_read = paho._packet_read
-    loop_rc_handle = paho._loop_rc_handle
-    recv = paho._sock_recv
-    chunk, pos, source = b"", 0, None  # bytes read ahead, how far paho took them, from where
-
-    def sock_recv(bufsize: int) -> bytes:
-        nonlocal chunk, pos, source
-        if source is not paho._sock or pos >= len(chunk):  # (another socket: drop the rest)
-            source, chunk, pos = paho._sock, b"", 0
-            data = recv(max(bufsize, RECV_CHUNK))
-            if len(data) <= bufsize:
-                return data
-            chunk, pos = data, bufsize
-            return data[:bufsize]
-        data = chunk[pos:pos + bufsize]
-        pos += len(data)
-        return data
-
-    def loop_read(max_packets: int = 1) -> MQTTErrorCode:
-        packets = 0
-        while True:
-            if paho._sock is None:
-                return MQTTErrorCode.MQTT_ERR_NO_CONN
-            rc = packet_read()
-            buffered = source is paho._sock and pos < len(chunk)
-            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
-                if buffered:
-                    continue  # paho paused inside a long packet: read on from the buffer
-                break  # the socket has nothing more
-            if rc > 0:
-                return loop_rc_handle(rc)
-            packets += 1
-            if packets >= READ_BUDGET and not buffered:
-                break  # the socket is readable still: the loop calls again
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    paho._sock_recv = sock_recv  # type: ignore[method-assign]
-    paho.loop_read = loop_read  # type: ignore[method-assign]
-
-
-def _one_write(paho: Any) -> None:
-    """Join the packets paho has queued into one, so that one ``send`` writes them all.
-
-    paho writes each queued packet with a ``send`` of its own: a PUBACK, then the
-    publish a handler made of the message, then the next PUBACK... A system call on a
-    loopback socket costs tens of microseconds (it runs the receiving side too); it
-    was the largest single item of the demo's profile (docs/performance.md). Only
-    packets paho does nothing with after writing them are joined: not a QoS 0 publish
-    (paho reports it published) nor a DISCONNECT (paho closes the socket), nor one
-    partly written. Hand-written because paho has no option for it.
-    """
-    out = paho._out_packet  # paho exposes no hook for it
-    if len(out) < 2:
-        return
-    for p in out:
-        kind = p["command"] & 0xF0
-        if p["pos"] or kind == mqtt.DISCONNECT or (kind == mqtt.PUBLISH and p["qos"] == 0):
-            return
-    data = b"".join(p["packet"] for p in out)
-    first = out[0]
-    out.clear()
-    out.append({**first, "packet": data, "pos": 0, "to_process": len(data)})
-
-
 def _write_from_the_loop(client: aiomqtt.Client) -> None:
     """Write queued packets from the event loop directly, without a writer per packet.
 
@@ -196,13 +109,10 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
     loop = asyncio.get_running_loop()
     loop_thread = threading.get_ident()
     writer_registered = False  # aiomqtt's writer: only a registered one needs removing
-    write_due = False  # a write_now is scheduled: the packets queued meanwhile go with it
 
     def write_now(c: Any, userdata: Any, sock: Any) -> None:
-        nonlocal writer_registered, write_due
-        write_due = False
+        nonlocal writer_registered
         try:
-            _one_write(c)
             c.loop_write()
             if not c.want_write():
                 return
@@ -215,11 +125,9 @@ def _write_from_the_loop(client: aiomqtt.Client) -> None:
             via_writer(c, userdata, sock)
 
     def register_write(c: Any, userdata: Any, sock: Any) -> None:
-        nonlocal writer_registered, write_due
+        nonlocal writer_registered
         if threading.get_ident() == loop_thread and not loop.is_closed():
-            if not write_due:
-                write_due = True
-                loop.call_soon(write_now, c, userdata, sock)
+            loop.call_soon(write_now, c, userdata, sock)
         else:
             writer_registered = True
             via_writer(c, userdata, sock)
@@ -354,10 +262,6 @@ class MqttSession:
     on_connect: Callable[[], None] | None = None
     on_bytes: Callable[[str, int], None] | None = None
     """Called with ("sent" | "received", bytes) for payload accounting."""
-    read_ahead: bool = True
-    """Read what arrived in a few ``recv`` calls and handle it in one go (_read_what_came).
-    False: paho's way, about one packet per turn of the event loop, so that the
-    process's due timers run between the messages of a backlog (an edge node)."""
 
     _outbox: deque[Outgoing] = field(default_factory=deque, init=False)
     _outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -445,8 +349,6 @@ class MqttSession:
             logger=self.logger.getChild("paho"),
         )
         _write_from_the_loop(client)
-        if self.read_ahead:
-            _read_what_came(client)
         return client
 
     async def _run(self) -> None:

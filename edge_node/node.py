@@ -138,13 +138,6 @@ class EdgeNode:
             on_connect=self._on_connect,
             on_bytes=self._count_bytes,
             logger=self.log,
-            # One assignment per turn of the loop, as paho reads them: after a freeze
-            # (a host stopped past its keepalive, then resumed) the assignments the
-            # broker had sent wait in the socket while the runtimes of the node's tasks
-            # have passed. Read at once, they were all admitted before the overdue
-            # finishes freed the capacity, and the node crashed (tests/chaos, frozen
-            # past keepalive); one per turn lets the finishes in between.
-            read_ahead=False,
         )
         metrics.capacity.labels(self.id).set(spec.capacity)
         metrics.init_node(self.id)

@@ -7,7 +7,6 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from paho.mqtt import client as paho_client
 
 from aaas import BrokerURL
 from aaas.mqtt import MqttSession
@@ -92,52 +91,3 @@ async def test_a_socket_closed_before_the_write_is_left_to_the_reconnect(
         await _until(lambda: b"after-reconnect" in got)
     assert b"queued" in got
     assert not [e for e in errors if "add_writer" in repr(e)], errors
-
-
-async def test_a_burst_is_read_together_and_acknowledged_in_few_sends(
-        mosquitto: BrokerURL, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Messages that arrived together are read in few ``recv`` calls and in one go
-    (aaas.mqtt._read_what_came), and their PUBACKs leave in one ``send``
-    (aaas.mqtt._one_write); paho reads about one packet per readable event, with three
-    ``recv`` calls or more each, and sends each packet on its own."""
-    got: list[bytes] = []
-    recvs = [0]
-    sock_recv = paho_client.Client._sock_recv
-
-    def count_recv(self: paho_client.Client, bufsize: int) -> bytes:
-        if self._client_id == b"w4":
-            recvs[0] += 1
-        return sock_recv(self, bufsize)
-
-    monkeypatch.setattr(paho_client.Client, "_sock_recv", count_recv)
-
-    async def on_message(msg: aiomqtt.Message) -> None:
-        got.append(bytes(msg.payload))
-
-    async with MqttSession(url=mosquitto, client_id="w4", subscriptions=[("w/#", 1)],
-                           handler=on_message) as s, aiomqtt.Client(
-            mosquitto.host, mosquitto.port, identifier="w4-burst") as sender:
-        await s.wait_connected(10)
-        client = s._client
-        assert client is not None
-        paho = client._client
-        acks, sends = [0], [0]
-        queue, send = paho._packet_queue, paho._sock_send
-
-        def count_queue(*args: Any, **kw: Any) -> Any:
-            acks[0] += 1
-            return queue(*args, **kw)
-
-        def count_send(buf: Any) -> int:
-            sends[0] += 1
-            return int(send(buf))
-
-        paho._packet_queue = count_queue
-        paho._sock_send = count_send
-        await asyncio.gather(*(sender.publish("w/x", str(i).encode(), qos=1)
-                               for i in range(300)))
-        await _until(lambda: len(got) == 300)
-    assert sorted(got) == sorted(str(i).encode() for i in range(300))
-    assert acks[0] >= 300
-    assert sends[0] < acks[0] / 2, (sends[0], acks[0])
-    assert recvs[0] < 300, recvs[0]  # paho alone: 3 per message, 900 and more
