@@ -60,9 +60,11 @@ def _header(data: bytes, what: str, max_pixels: int | None) -> Image.Image:
     return img
 
 
-def check_pixels(data: bytes, what: str, max_pixels: int) -> None:
-    """Raise ProtocolError when *data*'s header says more than *max_pixels* (no decoding)."""
-    _header(data, what, max_pixels)
+def check_pixels(data: bytes, what: str, max_pixels: int) -> int:
+    """The pixels *data*'s header says it has, read without decoding; ProtocolError
+    when they are more than *max_pixels* or the header is not an image's."""
+    w, h = _header(data, what, max_pixels).size
+    return int(w * h)
 
 
 def _open(data: bytes, what: str, max_pixels: int | None) -> Image.Image:

@@ -56,12 +56,12 @@ from aaas import (
     error_reply,
 )
 from aaas.datachannel import DeliverySettings
-from aaas.images import checksum, decode_image, decode_mask, encode_png
+from aaas.images import check_pixels, checksum, decode_image, decode_mask, encode_png
 from aaas.lag import LagMeter
 from aaas.validate import check_content
 from monitoring import DeliveryMetrics, EdgeMetrics
 
-from .backends import InpaintBackend, InpaintJob, PreviewHook
+from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
 from .checks import check_assignment
 from .delivery import make_node_delivery
@@ -280,9 +280,8 @@ class EdgeNode:
         try:
             if req.content == "webrtc":
                 req = await self._fetch_content(req)
-            # Off the event loop: a slow decode must not stall the node's MQTT session.
-            image_in, mask_in = await asyncio.to_thread(
-                _decode_content, req.image, req.mask, self.scenario.limits.max_image_pixels)
+            image_in, mask_in = await decode_content(req.image, req.mask,
+                                                     self.scenario.limits.max_image_pixels)
             job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
                              image=image_in, mask=mask_in, preview=self._previews(req),
                              preview_every=self.delivery.preview_every)
@@ -491,8 +490,18 @@ class EdgeNode:
                 self._acked.popitem(last=False)
 
 
-def _decode_content(image: bytes, mask: bytes,
-                    max_pixels: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
-    """A request's image and mask, decoded in one worker call (one thread hop)."""
+async def decode_content(image: bytes, mask: bytes, max_pixels: int
+                         ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """A request's image and mask, decoded: on the event loop when both are small
+    (INLINE_MAX_PIXELS, from their headers), else in one worker call (one thread hop) so
+    that a slow decode does not stall the node's MQTT session."""
+    if max(check_pixels(image, "image", max_pixels),
+           check_pixels(mask, "mask", max_pixels)) <= INLINE_MAX_PIXELS:
+        return _decode_both(image, mask, max_pixels)
+    return await asyncio.to_thread(_decode_both, image, mask, max_pixels)
+
+
+def _decode_both(image: bytes, mask: bytes,
+                 max_pixels: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
     return (decode_image(image, max_pixels=max_pixels),
             decode_mask(mask, max_pixels=max_pixels))

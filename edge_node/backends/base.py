@@ -9,7 +9,15 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["InpaintBackend", "InpaintJob", "InpaintOutput", "PreviewHook"]
+__all__ = ["INLINE_MAX_PIXELS", "InpaintBackend", "InpaintJob", "InpaintOutput", "PreviewHook"]
+
+INLINE_MAX_PIXELS = 128 * 128
+"""Content up to this many pixels is decoded (the node) and inpainted (``modeled``) on
+the event loop, not in a worker thread: at the paper's 64×64 that work takes a few
+tenths of a millisecond, less than what a worker thread costs the loop. The loop's MQTT
+sessions release the GIL at every send and receive; a worker that takes it then keeps
+it until its own next release, and the loop waits. At 150 tasks/s the edge process's
+loop spent a quarter of its time in such waits (docs/performance.md, "The GIL")."""
 
 PreviewHook = Callable[[int, np.ndarray], None]
 """Gets a task's intermediate image (step, H×W×3 uint8, at most 64×64), called on the
@@ -52,8 +60,9 @@ class InpaintOutput:
 
 
 class InpaintBackend(abc.ABC):
-    """Restores damaged images. ``run`` must never block the event loop and
-    must be cancellable: when the node crashes it cancels the awaiting task."""
+    """Restores damaged images. ``run`` must never block the event loop (work on
+    content up to :data:`INLINE_MAX_PIXELS` may run on it: it is shorter than a thread
+    hop) and must be cancellable: when the node crashes it cancels the awaiting task."""
 
     name: ClassVar[str]
 
