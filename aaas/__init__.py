@@ -18,7 +18,7 @@ from .config import (
     parse_scenario,
     scenario_names,
 )
-from .contract import ROOT, TOPICS, Role, Route, decode, encode
+from .contract import NO_NODE, ROOT, TOPICS, Role, Route, decode, encode
 from .dispatch import Dispatcher, Incoming, Params
 from .errors import AaasError, ConfigError, ProtocolError
 from .models import CrashRule, QualityCurve, RuntimeModel
@@ -51,6 +51,7 @@ from .schemas import (
 from .topics import TopicTemplate
 
 __all__ = [
+    "NO_NODE",
     "ROOT",
     "SCHEMA_VERSION",
     "TOPICS",

@@ -37,9 +37,13 @@ from .schemas import (
 )
 from .topics import TopicTemplate
 
-__all__ = ["MAX_JSON_DEPTH", "ROOT", "TOPICS", "Role", "Route", "check_depth", "decode", "encode"]
+__all__ = ["MAX_JSON_DEPTH", "NO_NODE", "ROOT", "TOPICS", "Role", "Route", "check_depth",
+           "decode", "encode"]
 
 ROOT = "aaas/v1"
+
+NO_NODE = "none"
+"""The ``{node_id}`` level of an ack whose answer named no node."""
 
 MAX_JSON_DEPTH = 32
 """Deepest JSON nesting a payload may have (the contract's own payloads need 4)."""
@@ -113,8 +117,12 @@ class _Topics:
     node_error = _route("node_error", "nodes/{node_id}/error", ErrorReply, sender=(_N, _O),
                         receiver=Role.OPERATOR)
     clock = _route("clock", "clock", ClockSpec, sender=_O, receiver=Role.ANY, retain=True)
-    ack = _route("ack", "users/{user_id}/ack", TaskAck, sender=_U, receiver=(_O, _N))
-    """The user settled the task: results kept for sending again may be dropped."""
+    ack = _route("ack", "users/{user_id}/ack/{node_id}", TaskAck, sender=_U,
+                 receiver=(_O, _N))
+    """The user settled the task: results kept for sending again may be dropped. The last
+    level is the node the answer named (NO_NODE when it named none): a node subscribes
+    to its own (every node got every user's acks before, 20 per task in the paper's
+    testbed), the orchestrator to all."""
     rtc_offer = _route("rtc_offer", "users/{user_id}/rtc/offer", RtcOffer, sender=_N,
                        receiver=_U)
     """WebRTC signalling: the node that has content for a user offers a peer connection."""

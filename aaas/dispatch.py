@@ -77,15 +77,14 @@ class Dispatcher:
         return [e.route for e in self._entries]
 
     def subscriptions(self, **params: str) -> list[tuple[str, int]]:
-        """(filter, QoS) of every route; a route whose parameters are all in *params*
-        is narrowed to that one topic (``subscriptions(node_id="asp-01")``)."""
+        """(filter, QoS) of every route, each parameter in *params* filled in: a node
+        (``subscriptions(node_id="asp-01")``) subscribes to its own assignments
+        (``nodes/asp-01/assign``) and to the acks of its own answers from any user
+        (``users/+/ack/asp-01``)."""
         out = []
         for e in self._entries:
-            names = e.route.topic.params
-            if names and set(names) <= set(params):
-                filt = e.route.topic.format(**{n: params[n] for n in names})
-            else:
-                filt = e.route.topic.filter
+            topic = e.route.topic
+            filt = topic.narrowed(**{n: params[n] for n in topic.params if n in params})
             out.append((filt, e.route.qos))
         return out
 

@@ -305,7 +305,8 @@ class NodeStatus(_Payload, frozen=True, kw_only=True):
 
 
 class TaskAck(_Payload, frozen=True, kw_only=True):
-    """A user has settled a task: users/{user_id}/ack, QoS 1.
+    """A user has settled a task: users/{user_id}/ack/{node_id}, QoS 1 (``node_id``: the
+    node its answer named, ``none`` when it named none).
 
     Whoever keeps the task's result for sending again (the node, the orchestrator)
     may forget it.

@@ -77,6 +77,17 @@ class TopicTemplate:
             out = out.replace("{" + name + "}", validate_topic_value(name, value))
         return out
 
+    def narrowed(self, **values: str) -> str:
+        """The subscription filter with the given parameters filled and the others ``+``."""
+        unknown = set(values) - set(self.params)
+        if unknown:
+            raise ConfigError(f"{self.template!r} has no parameter {sorted(unknown)}")
+        out = self.template
+        for name in self.params:
+            value = validate_topic_value(name, values[name]) if name in values else "+"
+            out = out.replace("{" + name + "}", value)
+        return out
+
     def match(self, topic: str) -> dict[str, str] | None:
         """The parameters of *topic*, or ``None`` when it is not of this template."""
         m = self._regex.match(topic)

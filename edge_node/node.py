@@ -482,8 +482,8 @@ class EdgeNode:
         return False
 
     def _on_ack(self, ack: TaskAck, p: Params) -> None:
-        kept = self._results.get(ack.task_id)
-        if kept is not None and kept[0] == ack.user_id == p["user_id"]:
+        kept = self._results.get(ack.task_id)  # (subscribed to the acks naming this node)
+        if kept is not None and kept[0] == ack.user_id == p["user_id"] and p["node_id"] == self.id:
             del self._results[ack.task_id]
             self._acked[ack.task_id] = ack.user_id
             while len(self._acked) > ACKED_MEMORY:

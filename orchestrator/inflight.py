@@ -3,7 +3,7 @@
 A task is keyed by (user id, task id) and is ``queued`` (no node yet),
 ``assigned`` (to a node, under that node's process run ``boot``) or ``done``
 (a node or the orchestrator answered it). It leaves the table when its user
-acknowledges it (``users/{user_id}/ack``); acknowledged keys are remembered
+acknowledges it (``users/{user_id}/ack/{node_id}``); acknowledged keys are remembered
 (bounded) so a late copy of the request gets a ``duplicate`` reply, not a second run.
 
 With a *path* the table is mirrored to SQLite (the standard library's; one

@@ -13,6 +13,7 @@ import pytest
 
 from aaas import (
     TOPICS,
+    ConfigError,
     Dispatcher,
     ErrorCode,
     ErrorInfo,
@@ -143,6 +144,20 @@ def test_dispatcher_subscriptions_narrow_to_given_parameters() -> None:
     assert d.subscriptions() == [("aaas/v1/users/+/result", 1), ("aaas/v1/clock", 1)]
     assert d.subscriptions(user_id="user-0007") == [("aaas/v1/users/user-0007/result", 1),
                                                     ("aaas/v1/clock", 1)]
+
+
+def test_a_node_subscribes_to_the_acks_naming_it_not_to_every_users_ack() -> None:
+    d = Dispatcher(on_error=lambda exc, msg: None)
+    d.on(TOPICS.assign, lambda m, p: None)
+    d.on(TOPICS.ack, lambda m, p: None)
+    assert d.subscriptions(node_id="asp-01") == [("aaas/v1/nodes/asp-01/assign", 1),
+                                                 ("aaas/v1/users/+/ack/asp-01", 1)]
+    assert d.subscriptions() == [("aaas/v1/nodes/+/assign", 1), ("aaas/v1/users/+/ack/+", 1)]
+    assert TOPICS.ack.topic.narrowed(user_id="u-1") == "aaas/v1/users/u-1/ack/+"
+    with pytest.raises(ConfigError, match="no parameter"):
+        TOPICS.ack.topic.narrowed(task_id="t")
+    with pytest.raises(ProtocolError):
+        TOPICS.ack.topic.narrowed(node_id="a/b")
 
 
 # -- error codes and the link control payload --------------------------------------------------

@@ -88,7 +88,9 @@ async def test_repeated_request_is_answered_never_run_twice(embedded: BrokerURL)
                                   outcome="admitted") for n in stack.nodes)
             assert admitted == 1
             # Acknowledged: the kept answers are dropped; a late copy gets `duplicate`.
-            probe.session.send(TOPICS.ack, TaskAck(task_id="dup-1", user_id=USER), user_id=USER)
+            assert first.node_id is not None
+            probe.session.send(TOPICS.ack, TaskAck(task_id="dup-1", user_id=USER), user_id=USER,
+                               node_id=first.node_id)
             for _ in range(100):
                 if not stack.orch.store.get(USER, "dup-1"):
                     break

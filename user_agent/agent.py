@@ -10,7 +10,7 @@ Delivery across faults (docs/reliability.md): task ids carry the agent's run id,
 so a new run with the same seed is new work; a task with no answer by the time it
 should have finished is sent again (same task id: the orchestrator answers, it does
 not run it twice), with back-off; a ``duplicate`` reply means "we have it, keep
-waiting"; every settled task is acknowledged (``users/{user_id}/ack``) so the
+waiting"; every settled task is acknowledged (``users/{user_id}/ack/{node_id}``) so the
 services forget its result; a task with no answer by its own deadline is ``lost``
 then, not only when the run drains. Records keep no images once settled.
 """
@@ -34,6 +34,7 @@ from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
 
 from aaas import (
+    NO_NODE,
     TOPICS,
     BrokerURL,
     Dispatcher,
@@ -351,7 +352,7 @@ class UserAgent:
             # Whoever keeps the answer for sending again may forget it now.
             self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
                                                                 user_id=rec.user_id),
-                                            user_id=rec.user_id)
+                                            user_id=rec.user_id, node_id=rec.node_id or NO_NODE)
         if self.rtc is not None:
             self.rtc.forget(rec.task_id)
         self.metrics.outcomes.labels(outcome).inc()
