@@ -54,7 +54,7 @@ from aaas import (
     guess_task_id,
 )
 from aaas.datachannel import DeliverySettings
-from aaas.images import checksum, encode_png
+from aaas.images import checksum
 from aaas.lag import LagMeter
 from monitoring import DeliveryMetrics, UserMetrics
 
@@ -228,10 +228,7 @@ class UserAgent:
             self.send(a, task_id=f"{self.run_id}-{prefix}{a.index:06d}")
 
     def send(self, a: Arrival, *, task_id: str) -> TaskRecord:
-        clean, mask = self.images.next()
-        damaged = clean.copy()
-        damaged[mask] = 0
-        image, mask_png = encode_png(damaged), encode_png(mask)
+        clean, image, mask_png = self.images.content()
         req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps, image=image,
                           mask=mask_png, checksum=checksum(image, mask_png),
                           sent_at=self.clock.now(), reply_key=secrets.token_hex(16))

@@ -9,15 +9,19 @@ from PIL import Image
 
 from aaas import ConfigError
 from aaas.config import Limits
-from aaas.images import random_mask, synthetic_image
+from aaas.images import encode_png, random_mask, synthetic_image
 
-__all__ = ["ImageSource"]
+__all__ = ["Content", "ImageSource"]
 
 _EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
 POOL = Limits().image_pool
 """Procedural images a source draws from by default: the scenario's default (ImageSource.pool)."""
+
+Content = tuple[np.ndarray, bytes, bytes]
+"""A request's content: the clean H×W×3 image (the user keeps it), and the damaged image
+(the mask's pixels black) and the mask, each as PNG."""
 
 
 class ImageSource:
@@ -31,12 +35,14 @@ class ImageSource:
         self.rng = rng
         self.mask_fraction = mask_fraction
         self.pool = pool
-        """Procedural images: each task takes one of this many, made on first use and
-        kept (0: a new one for every task; the scenario's ``limits.image_pool``). Like a
-        folder of photos, a finite set; the mask (and the noise) is new for every task.
-        Making an image costs about half a millisecond, a sixth of what the demo's
-        process spends on a task at 300 tasks/s (docs/performance.md)."""
-        self._made: dict[int, np.ndarray] = {}
+        """Procedural content: each task takes one of this many image and mask pairs, made
+        on first use and kept, PNGs included (0: a new pair for every task; the
+        scenario's ``limits.image_pool``). Like a folder of photos, a finite set; the
+        noise is new for every task. Making and encoding a pair costs about 0.9 ms, a
+        quarter of what the demo's process spends on a task at 300 tasks/s
+        (docs/performance.md)."""
+        self._made: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._encoded: dict[int, Content] = {}
         self._pool_seed = int(rng.integers(2**63)) if pool > 0 else 0
         self.files: list[Path] = []
         if folder is not None:
@@ -53,20 +59,40 @@ class ImageSource:
             with Image.open(path) as im:
                 clean = np.asarray(im.convert("RGB").resize((self.size, self.size)),
                                    dtype=np.uint8)
-        else:
-            clean = self._procedural()
-            if self.noise > 0:
-                grain = self.rng.normal(0.0, self.noise, clean.shape)
-                clean = np.clip(clean + grain, 0, 255).astype(np.uint8)
-        return clean, random_mask(self.rng, self.size, fraction=self.mask_fraction)
-
-    def _procedural(self) -> np.ndarray:
+            return clean, self._mask(self.rng)
         if self.pool <= 0:
-            return synthetic_image(self.rng, self.size)
+            return synthetic_image(self.rng, self.size), self._mask(self.rng)
+        clean, mask = self._pair(int(self.rng.integers(self.pool)))
+        if self.noise > 0:
+            grain = self.rng.normal(0.0, self.noise, clean.shape)
+            clean = np.clip(clean + grain, 0, 255).astype(np.uint8)
+        return clean, mask
+
+    def content(self) -> Content:
+        """The next request's content. A pooled pair without noise is encoded once."""
+        if self.files or self.pool <= 0 or self.noise > 0:
+            return _encoded(*self.next())
         i = int(self.rng.integers(self.pool))
-        image = self._made.get(i)
-        if image is None:  # its own generator: the same image whenever it is drawn
-            image = synthetic_image(np.random.default_rng([self._pool_seed, i]), self.size)
-            image.setflags(write=False)
-            self._made[i] = image
-        return image
+        made = self._encoded.get(i)
+        if made is None:
+            made = self._encoded[i] = _encoded(*self._pair(i))
+        return made
+
+    def _pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        pair = self._made.get(i)
+        if pair is None:  # its own generator: the same pair whenever it is drawn
+            rng = np.random.default_rng([self._pool_seed, i])
+            pair = (synthetic_image(rng, self.size), self._mask(rng))
+            for a in pair:
+                a.setflags(write=False)
+            self._made[i] = pair
+        return pair
+
+    def _mask(self, rng: np.random.Generator) -> np.ndarray:
+        return random_mask(rng, self.size, fraction=self.mask_fraction)
+
+
+def _encoded(clean: np.ndarray, mask: np.ndarray) -> Content:
+    damaged = clean.copy()
+    damaged[mask] = 0
+    return clean, encode_png(damaged), encode_png(mask)
