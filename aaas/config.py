@@ -246,8 +246,8 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     them smooth (small PNGs); 8 makes PNGs as large as photos (1024²: ≈ 2.3 MB, 1824²:
     ≈ 7.4 MB, near the paper's ~10 MB wallpapers)."""
     image_pool: int = 256
-    """Generated images the users draw from: each is made once, on first use (0: a new
-    one for every task). The mask and the noise are new for every task."""
+    """Generated image and mask pairs the users draw from: each is made and encoded once,
+    on first use (0: a new pair for every task). The noise is new for every task."""
     queue_timeout_s: float = 3600.0
     """Emulated seconds a task may wait for an online node before rejection."""
     max_image_pixels: int = 4_194_304

@@ -72,10 +72,7 @@ class TopicTemplate:
         """Fill every parameter; each value must be one valid topic level."""
         if set(values) != set(self.params):
             raise ConfigError(f"{self.template!r} takes {self.params}, got {tuple(values)}")
-        out = self.template
-        for name, value in values.items():
-            out = out.replace("{" + name + "}", validate_topic_value(name, value))
-        return out
+        return self.narrowed(**values)
 
     def narrowed(self, **values: str) -> str:
         """The subscription filter with the given parameters filled and the others ``+``."""
