@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from aaas import BrokerURL
-from broker import EmbeddedBroker, MosquittoProcess, mosquitto_exe
-
-
-def require_mosquitto() -> None:
-    if mosquitto_exe() is None:
-        # The setup script installs it; a missing broker must not pass silently in CI.
-        if os.environ.get("CI"):
-            pytest.fail("mosquitto is not installed: run scripts/setup.sh")
-        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it)")
+from broker import EmbeddedBroker, MosquittoProcess
+from tests.helpers.brokers import require_mosquitto
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from prometheus_client import CollectorRegistry
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL, EmulatedClock, Scenario
 from aaas.datachannel import DeliverySettings
@@ -17,6 +16,7 @@ from edge_node import start_nodes
 from monitoring import DeliveryMetrics, EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
+from tests.helpers.stack import small_scenario
 from user_agent import Arrival, ImageSource, UserAgent
 from user_agent.delivery import PathHook
 

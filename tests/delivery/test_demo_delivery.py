@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL
 from aaas.datachannel import DeliverySettings
 from testbed.demo import DemoOptions, run_demo
+from tests.helpers.stack import small_scenario
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(240)]
 

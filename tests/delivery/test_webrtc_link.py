@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 from rtc_helpers import RtcRun, rtc_testbed, send_and_drain
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL, EmulatedClock, Outcome, Scenario
 from aaas.datachannel import DeliverySettings
 from broker.link import LinkProxy, UdpRelay, load_link_profiles
+from tests.helpers.stack import small_scenario
 from user_agent import Arrival
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(150)]

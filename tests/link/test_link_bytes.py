@@ -12,29 +12,14 @@ from prometheus_client import CollectorRegistry
 
 from aaas import BrokerURL, EmulatedClock
 from broker.link import LinkProfile, LinkProfiles, LinkProxy
-from broker.link.mqtt_frames import encode_remaining_length
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + encode_remaining_length(len(body)) + body
-
-
-def _connect(client_id: str) -> bytes:
-    cid = client_id.encode()
-    return _packet(0x10, b"\x00\x04MQTT\x04\x02\x00\x1e" + len(cid).to_bytes(2, "big") + cid)
-
-
-def _publish(topic: bytes, payload: bytes, qos: int) -> bytes:
-    pid = b"\x00\x09" if qos else b""
-    return _packet(0x30 | (qos << 1), len(topic).to_bytes(2, "big") + topic + pid + payload)
-
+from tests.helpers.mqtt_packets import connect_packet, packet, publish_packet
 
 packet_st = st.one_of(
-    st.builds(_publish, st.binary(min_size=1, max_size=40), st.binary(max_size=2000),
+    st.builds(publish_packet, st.binary(min_size=1, max_size=40), st.binary(max_size=2000),
               st.integers(0, 2)),
-    st.builds(_publish, st.just(b"big"), st.binary(max_size=64).map(lambda b: b * 1000),
+    st.builds(publish_packet, st.just(b"big"), st.binary(max_size=64).map(lambda b: b * 1000),
               st.just(1)),
-    st.builds(lambda t, b: _packet(t << 4, b), st.sampled_from([4, 8, 12, 14]),
+    st.builds(lambda t, b: packet(t << 4, b), st.sampled_from([4, 8, 12, 14]),
               st.binary(max_size=10)),
 )
 
@@ -84,7 +69,7 @@ async def _through_proxy(profile: LinkProfile, up: list[bytes],
 @given(st.sampled_from(sorted(PROFILES)), st.lists(packet_st, max_size=15),
        st.lists(packet_st, max_size=15))
 def test_forwards_byte_for_byte(profile: str, up: list[bytes], down: list[bytes]) -> None:
-    up = [_connect("user-bytes"), *up]
+    up = [connect_packet("user-bytes"), *up]
     got_up, got_down = asyncio.run(_through_proxy(PROFILES[profile], up, down))
     assert got_up == b"".join(up)
     assert got_down == b"".join(down)

@@ -10,10 +10,10 @@ import random
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from test_link_bytes import _connect, _publish
 
 from aaas import BrokerURL, EmulatedClock
 from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from tests.helpers.mqtt_packets import connect_packet, publish_packet
 
 SLOW = LinkProfile(snr_db=math.inf, fading="rayleigh", rate_bps=2e8, latency_s=0.0005)
 
@@ -43,9 +43,9 @@ async def _fake_broker(down: list[bytes], expected_up: int, got_up: bytearray,
 @pytest.mark.parametrize("seed", [0, 1, 2])
 async def test_bytes_stay_in_order_while_the_channel_flips(seed: int) -> None:
     rnd = random.Random(seed)
-    up = [_connect("sw")] + [_publish(b"t/%d" % i, bytes([i % 251]) * rnd.choice(
+    up = [connect_packet("sw")] + [publish_packet(b"t/%d" % i, bytes([i % 251]) * rnd.choice(
         [0, 10, 300, 5000, 200_000]), 1) for i in range(300)]
-    down = [_publish(b"d/%d" % i, bytes([i % 13]) * rnd.choice([0, 10, 300, 70_000]), 1)
+    down = [publish_packet(b"d/%d" % i, bytes([i % 13]) * rnd.choice([0, 10, 300, 70_000]), 1)
             for i in range(300)]
     got_up, got_down = bytearray(), bytearray()
     blob_up, blob_down = b"".join(up), b"".join(down)

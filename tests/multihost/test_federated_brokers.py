@@ -28,7 +28,7 @@ from aaas import TOPICS, BrokerURL, load_scenario
 from broker import MosquittoProcess, free_port, mosquitto_exe
 from broker.bridge import bridge_config, bridge_topics, direction
 from testbed.netns import Netns
-from tests.conftest import require_mosquitto
+from tests.helpers.brokers import require_mosquitto
 
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 PROBE_BYTES = 16_000  # about a request's or a result's size (a 64x64 image and its mask)

@@ -23,7 +23,6 @@ import aiomqtt
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL, EmulatedClock, MqttSession, Scenario
 from aaas.mqtt import BrokerRefusedError
@@ -33,6 +32,7 @@ from edge_node import start_nodes
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
+from tests.helpers.stack import small_scenario
 from user_agent import ImageSource, UserAgent, poisson_arrivals
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]

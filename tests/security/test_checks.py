@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-from stack_helpers import small_scenario
 
 from aaas import (
     Assignment,
@@ -27,6 +26,7 @@ from broker.link.control_checks import check_update
 from edge_node.checks import check_assignment
 from orchestrator.checks import NodeReportChecks
 from orchestrator.cluster import ClusterView
+from tests.helpers.stack import small_scenario
 from user_agent.checks import check_result
 
 SC = small_scenario(asps=3, capacity=1000)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from stack_helpers import small_scenario
 
 from broker.embedded_secure import SecureEmbeddedBroker
 from broker.security import init_security
+from tests.helpers.stack import small_scenario
 
 pytestmark = pytest.mark.slow
 

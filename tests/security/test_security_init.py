@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from stack_helpers import small_scenario
 
 from aaas import Role, Route, TaskRequest, TopicTemplate
 from broker.secure import SecureMosquitto
 from broker.security import hash_password, identities_for, init_security, revoke, verify_password
 from broker.security.acl import role_rules
 from testbed.cli import main
+from tests.helpers.stack import small_scenario
 
 
 def test_rerun_for_a_larger_scenario_keeps_what_was_issued(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from aaas import (
 )
 from aaas.images import checksum
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 _SNIPPET = """\
 from aaas import TOPICS, MqttSession, TaskRequest, TaskResult, Timings

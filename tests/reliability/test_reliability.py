@@ -18,8 +18,6 @@ import aiomqtt
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
-from stack_helpers import running_stack, small_scenario
-from test_bad_input import USER, Probe, sample, valid_request
 
 from aaas import (
     TOPICS,
@@ -43,6 +41,8 @@ from edge_node import start_nodes
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
+from tests.helpers.probe import USER, Probe, sample, valid_request
+from tests.helpers.stack import running_stack, small_scenario
 from user_agent import Arrival, ImageSource, UserAgent
 
 

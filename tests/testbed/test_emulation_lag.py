@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from stack_helpers import small_scenario
 
 from aaas.lag import LagMeter, emulation_report
 from testbed.demo import DemoOptions, run_demo
+from tests.helpers.stack import small_scenario
 
 
 def test_lag_within_the_limit_is_valid_and_beyond_it_is_not(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from stack_helpers import small_scenario
-
 from aaas import BrokerURL
 from aaas.repeats import user_thresholds
 from testbed.demo import DemoOptions, run_demo
+from tests.helpers.stack import small_scenario
 
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 

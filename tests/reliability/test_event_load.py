@@ -10,11 +10,11 @@ import asyncio
 
 import aiomqtt
 import numpy as np
-from stack_helpers import running_stack, small_scenario
 
 from aaas import TOPICS, BrokerURL, MqttSession, NodeLoad, TaskEvent, TaskRequest, decode, encode
 from aaas.images import checksum, encode_png, random_mask, synthetic_image
 from edge_node.node import LOAD_RETAIN_EVERY_S
+from tests.helpers.stack import running_stack, small_scenario
 
 USER = "user-0001"
 TASKS = 12

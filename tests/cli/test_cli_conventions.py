@@ -21,7 +21,7 @@ from testbed.cli import COMMAND_EXTRA, DIST, EXTRAS, build_parser, options_table
 from testbed.demo import DemoSummary
 from user_agent import OUTCOMES, QoSSummary, TaskRecord
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # The heavy modules a `[user]` install lacks, made missing in a subprocess: a finder
 # that answers ModuleNotFoundError first, as a Python without them would (the

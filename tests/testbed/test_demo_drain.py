@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stack_helpers import running_stack, small_scenario
 
 from aaas import TOPICS, BrokerURL
 from aaas.schemas import Outcome
 from monitoring import UserMetrics
 from testbed.demo import DRAIN_QUIET_WALL_S, _drain
+from tests.helpers.stack import running_stack, small_scenario
 from user_agent import Arrival, ImageSource, UserAgent
 
 

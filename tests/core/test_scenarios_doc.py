@@ -18,7 +18,7 @@ from aaas.config import (
     Workload,
 )
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
 
 
 def _section(heading: str) -> str:

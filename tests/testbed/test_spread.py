@@ -7,7 +7,6 @@ import multiprocessing
 
 import pytest
 from prometheus_client import CollectorRegistry
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL
 from aaas.datachannel import DeliverySettings
@@ -15,6 +14,7 @@ from monitoring import DeliveryMetrics
 from testbed.delivery import delivery_totals
 from testbed.demo import DemoOptions, run_demo
 from testbed.spread import SPREAD_MIN_TASKS_PER_S, PartReport, should_spread
+from tests.helpers.stack import small_scenario
 
 
 @pytest.mark.mosquitto

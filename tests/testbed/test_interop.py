@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from stack_helpers import running_stack, small_scenario
 
 from aaas import TOPICS, BrokerURL
+from tests.helpers.stack import running_stack, small_scenario
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
 
 def _doc_script() -> str:

@@ -6,14 +6,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from stack_helpers import small_scenario
 
 from aaas import load_scenario
 from testbed.brokers import running_broker
 from testbed.cli import build_parser
 from testbed.commands.demo import default_policy
 from testbed.demo import DemoOptions, run_demo
-from tests.conftest import require_mosquitto
+from tests.helpers.brokers import require_mosquitto
+from tests.helpers.stack import small_scenario
 
 
 def test_demo_runs_sac_by_default_where_a_checkpoint_ships() -> None:

@@ -22,8 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
-from stack_helpers import small_scenario
-from test_bad_input import USER, valid_request
 
 from aaas import (
     TOPICS,
@@ -52,6 +50,8 @@ from edge_node.backends.modeled import ModeledBackend
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
+from tests.helpers.probe import USER, valid_request
+from tests.helpers.stack import small_scenario
 from user_agent import ImageSource, UserAgent
 
 NODE = "asp-00"

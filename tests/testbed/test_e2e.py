@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from stack_helpers import small_scenario
 
 from aaas import TOPICS, BrokerURL, NodeStatus, decode
 from testbed.demo import DemoOptions, run_demo
+from tests.helpers.stack import small_scenario
 
 OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
 

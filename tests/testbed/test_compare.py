@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from stack_helpers import small_scenario
 
 from testbed.compare import episode_arrivals, simulate
+from tests.helpers.stack import small_scenario
 from user_agent import poisson_arrivals
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_simulator_gets_the_demos_task_stream() -> None:

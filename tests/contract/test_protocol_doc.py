@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aaas import TOPICS, ErrorCode, Role
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
 
 def _table(name: str) -> list[list[str]]:

@@ -7,11 +7,11 @@ import contextlib
 
 import numpy as np
 from prometheus_client import CollectorRegistry
-from stack_helpers import small_scenario
 
 from aaas import BrokerURL, EmulatedClock
 from aaas.mqtt import MqttSession
 from monitoring import UserMetrics
+from tests.helpers.stack import small_scenario
 from user_agent import ImageSource, UserAgent
 from user_agent.agent import CONNECT_EMULATED_S, CONNECT_FLOOR_WALL_S
 
