@@ -335,6 +335,13 @@ class Scenario(Struct, frozen=True, kw_only=True):
         w = self.workload
         return w.steps_min <= steps <= w.steps_max
 
+    def answer_deadline_s(self, steps: int) -> float:
+        """Emulated seconds within which a task of *steps* is answered when nothing goes
+        wrong for long: twice its runtime plus the queue timeout (a task may wait that
+        long for a node). Users count a task lost some wall seconds past it, the demo's
+        drain waits for it, a node waits this long for a task's content."""
+        return 2 * self.runtime(steps) + self.limits.queue_timeout_s
+
 
 # --- decoding --------------------------------------------------------------
 

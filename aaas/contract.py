@@ -31,6 +31,7 @@ from .schemas import (
     RtcAnswer,
     RtcOffer,
     TaskAck,
+    TaskContent,
     TaskEvent,
     TaskRequest,
     TaskResult,
@@ -38,7 +39,7 @@ from .schemas import (
 from .topics import TopicTemplate
 
 __all__ = ["MAX_JSON_DEPTH", "NO_NODE", "ROOT", "TOPICS", "Role", "Route", "check_depth",
-           "decode", "encode"]
+           "decode", "encode", "json_object_end"]
 
 ROOT = "aaas/v1"
 
@@ -104,10 +105,22 @@ class _Topics:
     request = _route("request", "users/{user_id}/request", TaskRequest, sender=_U, receiver=_O)
     result = _route("result", "users/{user_id}/result", TaskResult, sender=(_N, _O),
                     receiver=_U)
-    """Edge nodes send results; the orchestrator sends rejections and node_offline."""
+    """Edge nodes send results (the restored image after the JSON); the orchestrator
+    sends rejections and node_offline."""
     user_error = _route("user_error", "users/{user_id}/error", ErrorReply, sender=_O,
                         receiver=_U)
-    assign = _route("assign", "nodes/{node_id}/assign", Assignment, sender=_O, receiver=_N)
+    assign = _route("assign", "nodes/{node_id}/assign/{user_id}", Assignment, sender=_O,
+                    receiver=(_N, _U))
+    """To the node, which runs the task, and to its user (one publish, two readers), which
+    then sends that node the content: the user learns where its content goes."""
+    content = _route("content", "nodes/{node_id}/content/{user_id}", TaskContent, sender=_U,
+                     receiver=_N)
+    """A task's image and mask, from its user to the node it is assigned to only (never
+    through the orchestrator); the node takes it for a task assigned to it, by checksum."""
+    content_error = _route("content_error", "users/{user_id}/error/{node_id}",
+                           ErrorReply, sender=_N, receiver=_U)
+    """The node refused a TaskContent (damaged: send it again; not assigned to it). Its
+    own route, bound to the node: a user believes it only from its task's node."""
     event = _route("event", "nodes/{node_id}/event", TaskEvent, sender=_N, receiver=_O)
     load = _route("load", "nodes/{node_id}/load", NodeLoad, sender=_N, receiver=_O,
                   retain=True)
@@ -168,6 +181,26 @@ def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:
             depth -= 1
 
 
+def json_object_end(raw: bytes) -> int:
+    """The index just past the JSON object *raw* starts with (its closing brace), or
+    ``len(raw)`` when it never closes. What follows it is a route's attachment.
+
+    Hand-written for the same reason as :func:`check_depth` (msgspec decodes a whole
+    buffer or fails on trailing bytes): one C-level regex over the object's tokens,
+    strings skipped whole, stopping at the brace that closes the first one.
+    """
+    depth = 0
+    for m in _TOKEN.finditer(raw):
+        c = m.group()
+        if c in (b"[", b"{"):
+            depth += 1
+        elif c in (b"]", b"}"):
+            depth -= 1
+            if depth <= 0:
+                return m.end()
+    return len(raw)
+
+
 class _Versioned(msgspec.Struct):
     v: int = -1
 
@@ -177,19 +210,49 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
 def encode(payload: msgspec.Struct) -> bytes:
-    """JSON bytes of a payload."""
-    return _encoder.encode(payload)
+    """The bytes of a payload: its JSON, then, for a payload type with an attachment
+    (``ATTACHMENT``: content), that field's raw bytes after a newline
+    (``{"v":1,...}\n<raw bytes>``) instead of base64 inside the JSON."""
+    field: str | None = getattr(payload, "ATTACHMENT", None)
+    data: bytes | None = getattr(payload, field) if field is not None else None
+    if field is None or not data:
+        return _encoder.encode(payload)
+    empty = _field_default(type(payload), field)
+    return _encoder.encode(msgspec.structs.replace(payload, **{field: empty})) + b"\n" + data
+
+
+def _field_default(payload: type[msgspec.Struct], name: str) -> Any:
+    for f in msgspec.structs.fields(payload):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)
 
 
 def decode(raw: bytes | bytearray | str, payload_type: type[T]) -> T:
     """Decode and validate *raw* as *payload_type*, or raise ProtocolError.
 
     The schema version is checked before the rest of the payload, so a message
-    of another version gets a ``schema_version`` error, not a field error.
+    of another version gets a ``schema_version`` error, not a field error. A payload
+    type with an attachment takes it after the JSON object or, base64, inside it (as a
+    JSON-only tool sends it), not both ways at once.
     """
-    if isinstance(raw, str):
-        raw = raw.encode()
-    check_depth(bytes(raw))
+    raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+    field = getattr(payload_type, "ATTACHMENT", None)
+    if field is None:
+        return _decode_json(raw, payload_type)
+    end = json_object_end(raw)
+    msg = _decode_json(raw[:end], payload_type)
+    data = raw[end + 1:] if raw[end:end + 1] == b"\n" else raw[end:]
+    if not data:
+        return msg
+    if getattr(msg, field):
+        raise ProtocolError(ErrorCode.INVALID, f"{payload_type.__name__}: {field} given both "
+                            "inside the JSON object and after it")
+    return msgspec.structs.replace(msg, **{field: data})  # type: ignore[type-var]
+
+
+def _decode_json(raw: bytes, payload_type: type[T]) -> T:
+    check_depth(raw)
     try:
         version = _version_decoder.decode(raw).v
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:

@@ -1,8 +1,10 @@
 """Payload schemas of the MQTT contract (schema version 1).
 
 Every payload is a frozen msgspec Struct, encoded as JSON on the wire so any
-MQTT tool (mosquitto_pub, Node-RED, MQTT Explorer) can take part. ``bytes``
-fields (images) travel as base64 strings. Every payload carries ``v``, the
+MQTT tool (mosquitto_pub, Node-RED, MQTT Explorer) can take part. Content (the
+image and mask a user sends its node, the restored image it gets back) is the
+attachment of its route: raw bytes after the JSON object (``aaas.contract``); any
+other ``bytes`` field travels as a base64 string. Every payload carries ``v``, the
 schema version; a receiver refuses any other version with a
 ``schema_version`` error reply.
 
@@ -12,7 +14,7 @@ All times are emulated seconds (see :mod:`aaas.clock`).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -35,6 +37,7 @@ __all__ = [
     "RtcAnswer",
     "RtcOffer",
     "TaskAck",
+    "TaskContent",
     "TaskEvent",
     "TaskRequest",
     "TaskResult",
@@ -49,13 +52,15 @@ NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 Steps = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
 ReplyKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16,64}$")]
+ContentBytes = Annotated[int, msgspec.Meta(ge=1, le=1 << 40)]
 
 TaskStatus = Literal["ok", "crashed", "rejected", "error"]
 """The ``status`` of a TaskResult."""
 
 ContentPath = Literal["mqtt", "webrtc"]
-"""Where a message's content (image and mask, or the restored image) travels: inline in
-the MQTT payload, or over the WebRTC data channel between the node and the user."""
+"""Where a task's content (image and mask, or the restored image) travels: in an MQTT
+message between the user and its node (``mqtt``), or over the WebRTC data channel between
+them (``webrtc``). Never through the orchestrator."""
 
 
 class ErrorCode(StrEnum):
@@ -74,7 +79,8 @@ class ErrorCode(StrEnum):
     STEPS_OUT_OF_RANGE = "steps_out_of_range"
     """``steps`` outside the scenario's range."""
     IMAGE_TOO_LARGE = "image_too_large"
-    """Image or mask over the scenario's ``max_image_bytes``."""
+    """Image or mask over the scenario's ``max_image_bytes`` (a request's ``size`` over
+    twice that)."""
     CHECKSUM_MISMATCH = "checksum_mismatch"
     """The content does not match its checksum (damaged on the way; ask again)."""
     BAD_IMAGE = "bad_image"
@@ -107,7 +113,8 @@ class ErrorCode(StrEnum):
     TOO_DEEP = "too_deep"
     """The JSON nests deeper than the contract allows (32 levels)."""
     CONTENT_UNAVAILABLE = "content_unavailable"
-    """Result ``error``: the node could not fetch content sent over WebRTC (ask again inline)."""
+    """Result ``error``: the task's content did not reach the node in time (over the
+    ``content`` route or WebRTC): ask again."""
 
 
 class Outcome(StrEnum):
@@ -143,9 +150,19 @@ class _Payload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     v: int = SCHEMA_VERSION
     """Schema version of the payload."""
 
+    ATTACHMENT: ClassVar[str | None] = None
+    """A ``bytes`` field that travels as raw bytes after the JSON object, not inside it
+    (content: no base64; ``aaas.contract.encode``)."""
+
 
 class TaskRequest(_Payload, frozen=True, kw_only=True):
-    """A user's inpainting request: users/{user_id}/request, QoS 1."""
+    """A user's inpainting request: users/{user_id}/request, QoS 1.
+
+    It carries what a decision needs, not the content: the image and mask go from the
+    user to the node the task is assigned to only (a :class:`TaskContent` on the
+    ``content`` route, or over WebRTC), which checks them against ``size`` and
+    ``checksum`` (the claim check of docs/protocol.md).
+    """
 
     task_id: Id
     """Unique id of the task, chosen by the user (echoed in every reply)."""
@@ -153,12 +170,10 @@ class TaskRequest(_Payload, frozen=True, kw_only=True):
     """The requesting user; must equal the topic's user_id."""
     steps: Steps
     """Diffusion steps t asked for."""
-    image: bytes
-    """The damaged image, PNG encoded (base64 in JSON)."""
-    mask: bytes
-    """The mask, PNG encoded, single channel: 255 where pixels are missing."""
+    size: ContentBytes
+    """Bytes of the content: the encoded image followed by the mask."""
     checksum: Sha256
-    """sha256 hex of image bytes followed by mask bytes."""
+    """sha256 hex of the image bytes followed by the mask bytes."""
     sent_at: float
     """Emulated time at which the user sent the request."""
     attempt: NonNegInt = 0
@@ -168,10 +183,42 @@ class TaskRequest(_Payload, frozen=True, kw_only=True):
     (the broker's ACL keeps requests and assignments from everyone else); every
     TaskResult for the task echoes it, so the user believes only results from them."""
     content: ContentPath = "mqtt"
-    """``webrtc``: ``image`` and ``mask`` are empty here; the node fetches them over the
-    data channel and checks them against ``checksum`` (docs/protocol.md#webrtc)."""
+    """How the node gets the content: ``mqtt``, a TaskContent from the user on the
+    node's ``content`` route once the user sees the assignment; ``webrtc``, the node
+    fetches it over the data channel (docs/protocol.md#content-over-webrtc)."""
     rtc: bool = False
     """The user answers WebRTC offers: the node may deliver the result over a data channel."""
+
+
+class TaskContent(_Payload, frozen=True, kw_only=True):
+    """A task's content, from its user to the node it is assigned to:
+    nodes/{node_id}/content/{user_id}, QoS 1.
+
+    On the wire the JSON object is followed by ``data`` as raw bytes (the route's
+    attachment, docs/protocol.md): no base64, so content crosses the broker once each
+    way at its own size. The node takes it only for a task assigned to it, with the
+    assignment's checksum, and only when ``data`` hashes to it.
+    """
+
+    task_id: Id
+    """The task the content is for (of the topic's user)."""
+    checksum: Sha256
+    """The request's checksum: sha256 of ``data``."""
+    split: NonNegInt
+    """Bytes of the image at the start of ``data``; the mask follows it."""
+    data: bytes = b""
+    """The encoded image followed by the encoded mask (single channel, 255 where
+    pixels are missing). Sent after the JSON object, not inside it."""
+
+    ATTACHMENT: ClassVar[str] = "data"
+
+    @property
+    def image(self) -> bytes:
+        return self.data[:self.split]
+
+    @property
+    def mask(self) -> bytes:
+        return self.data[self.split:]
 
 
 class Assignment(_Payload, frozen=True, kw_only=True):
@@ -186,7 +233,7 @@ class Assignment(_Payload, frozen=True, kw_only=True):
     assigned_at: float
     """Emulated time of the decision."""
     request: TaskRequest
-    """The user's request, forwarded as received."""
+    """The user's request, forwarded as received (it carries no content)."""
     boot: Id | None = None
     """The node's process run (NodeStatus.boot) the orchestrator assigned to; a node of
     another run drops the assignment (the orchestrator places such tasks again)."""
@@ -225,7 +272,8 @@ class TaskResult(_Payload, frozen=True, kw_only=True):
     node_id: Id | None = None
     steps: NonNegInt = 0
     image: bytes | None = None
-    """The restored image, PNG encoded, when status is ok."""
+    """The restored image, PNG encoded, when status is ok. On the wire it follows the
+    JSON object as raw bytes (the route's attachment), not inside it."""
     checksum: Sha256 | None = None
     """sha256 hex of ``image`` when present."""
     quality: float | None = None
@@ -239,6 +287,8 @@ class TaskResult(_Payload, frozen=True, kw_only=True):
     content: ContentPath = "mqtt"
     """``webrtc``: ``image`` is left out; the user got it over the data channel (and
     acknowledged it there, after checking ``checksum``) before this message was sent."""
+
+    ATTACHMENT: ClassVar[str] = "image"
 
 
 class LostTask(msgspec.Struct, frozen=True, kw_only=True):

@@ -47,6 +47,7 @@ from aaas import (
     RtcAnswer,
     Scenario,
     TaskAck,
+    TaskContent,
     TaskEvent,
     TaskRequest,
     TaskResult,
@@ -64,6 +65,7 @@ from monitoring import DeliveryMetrics, EdgeMetrics
 from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
 from .checks import check_assignment
+from .content import ContentInbox
 from .delivery import make_node_delivery
 
 __all__ = ["EdgeNode"]
@@ -79,6 +81,11 @@ a subscriber that comes later (an orchestrator that restarts or reconnects, a
 ``mosquitto_sub``), so it may lag the events by this much. Before, a report of its own
 followed each admission and each finish: two of the seven messages the orchestrator
 handled per task (docs/performance.md)."""
+CONTENT_WAIT_FLOOR_S = 10.0
+"""The shortest wall wait for a task's content, whatever the time scale (the longest is
+the task's Scenario.answer_deadline_s on the clock): the user sends it when it reads the
+assignment, one round trip over its channel after the node did. A task whose content
+does not come by then frees its capacity and is answered ``content_unavailable``."""
 
 
 class EdgeNode:
@@ -89,7 +96,8 @@ class EdgeNode:
                  logger: logging.Logger | None = None, keepalive: int = 30,
                  lag: LagMeter | None = None,
                  delivery: DeliverySettings | None = None,
-                 delivery_metrics: DeliveryMetrics | None = None) -> None:
+                 delivery_metrics: DeliveryMetrics | None = None,
+                 content_wait_floor_s: float = CONTENT_WAIT_FLOOR_S) -> None:
         self.spec = spec
         self.id = spec.id
         self.scenario = scenario
@@ -112,10 +120,14 @@ class EdgeNode:
         the ack) must not run it a second time."""
         self._retain_load: asyncio.TimerHandle | None = None
         """The retained load report due after events carried the load (_load_changed)."""
+        self.content = ContentInbox(scenario)
+        """The content of admitted tasks, from their users (over MQTT)."""
+        self.content_wait_floor_s = content_wait_floor_s
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name,
                              boot=self.boot)
         self.dispatch = Dispatcher(on_error=self._bad)
         self.dispatch.on(TOPICS.assign, self._on_assign)
+        self.dispatch.on(TOPICS.content, self._on_content)
         self.dispatch.on(TOPICS.ack, self._on_ack)
         # Content over WebRTC (--delivery): None for mqtt, the default.
         self.delivery = delivery or DeliverySettings()
@@ -178,8 +190,9 @@ class EdgeNode:
         self._publish_load()
 
     # -- incoming ----------------------------------------------------------------
-    def _on_assign(self, assignment: Assignment, _params: Params) -> None:
-        check_assignment(assignment, node_id=self.id, last_seq=self.seq, scenario=self.scenario)
+    def _on_assign(self, assignment: Assignment, params: Params) -> None:
+        check_assignment(assignment, node_id=self.id, user_id=params["user_id"],
+                         last_seq=self.seq, scenario=self.scenario)
         if self._repeated_or_stale(assignment):
             return
         self._on_assignment(assignment)
@@ -189,6 +202,30 @@ class EdgeNode:
             raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"answer for {answer.node_id!r} "
                                 f"arrived at node {self.id!r}")
         self.rtc.on_answer(answer)
+
+    def _on_content(self, msg: TaskContent, params: Params) -> None:
+        """A task's image and mask from its user: taken only for a task admitted here that
+        waits for it, with the assignment's checksum (ContentInbox)."""
+        user_id = params["user_id"]
+        if self.content.offer(msg, user_id):
+            return
+        if self._owner(msg.task_id) == user_id:
+            return  # a copy of content it has, or of a task it answered: nothing to do
+        raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"{msg.task_id} of {user_id} is not "
+                            f"assigned to {self.id}")
+
+    def _owner(self, task_id: str) -> str | None:
+        """The user of *task_id* when it runs here or was answered here, else None."""
+        running = self.ledger.running.get(task_id)
+        if running is not None:
+            return running.user_id
+        kept = self._results.get(task_id)
+        return kept[0] if kept is not None else self._acked.get(task_id)
+
+    def _content_wait_s(self, req: TaskRequest) -> float:
+        """Wall seconds a task waits for its content (CONTENT_WAIT_FLOOR_S)."""
+        return max(self.content_wait_floor_s,
+                   self.clock.to_wall(self.scenario.answer_deadline_s(req.steps)))
 
     def _count_bytes(self, direction: str, n: int) -> None:
         # Called for every message: the labelled counters are looked up once.
@@ -202,9 +239,14 @@ class EdgeNode:
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(self.id, exc.code).inc()
-        self.log.warning("bad assignment on %s: %s", msg.topic, exc)
-        self.session.send(TOPICS.node_error, error_reply(exc, topic=msg.topic, raw=msg.raw),
-                          node_id=self.id)
+        reply = error_reply(exc, topic=msg.topic, raw=msg.raw)
+        if msg.route is TOPICS.content:  # its user sends it again, or gives up
+            self.log.info("content refused on %s: %s", msg.topic, exc)
+            self.session.send(TOPICS.content_error, reply, user_id=msg.params["user_id"],
+                              node_id=self.id)
+            return
+        self.log.warning("bad %s on %s: %s", msg.route.name, msg.topic, exc)
+        self.session.send(TOPICS.node_error, reply, node_id=self.id)
 
     def _on_assignment(self, a: Assignment) -> None:
         req = a.request
@@ -228,6 +270,8 @@ class EdgeNode:
     # -- admission and crash ---------------------------------------------------------
     def _admit(self, a: Assignment, task: Running, verdict: Admission, now: float) -> None:
         self.metrics.tasks.labels(self.id, "admitted").inc()
+        if a.request.content == "mqtt":
+            self.content.expect(a.request)  # before anything else runs: it may come next
         self.session.send(TOPICS.event, TaskEvent(kind="admitted", task_id=task.task_id,
                                                   user_id=task.user_id, node_id=self.id,
                                                   steps=task.steps, reward=verdict.reward, at=now,
@@ -249,6 +293,7 @@ class EdgeNode:
             job = self._jobs.pop(r.task_id, None)
             if job is not None:
                 job.cancel()
+            self.content.drop(r.task_id)
             self.metrics.tasks.labels(self.id, "crashed").inc()
             self.metrics.lost_progress.labels(self.id).inc(progress)
             self.metrics.lost_utility.labels(self.id).inc(r.quality)
@@ -279,8 +324,10 @@ class EdgeNode:
         started_at = task.started_at if req.content != "webrtc" else None
         try:
             if req.content == "webrtc":
-                req = await self._fetch_content(req)
-            image_in, mask_in = await decode_content(req.image, req.mask,
+                image, mask = await self._fetch_content(req)
+            else:
+                image, mask = await self.content.wait(req.task_id, self._content_wait_s(req))
+            image_in, mask_in = await decode_content(image, mask,
                                                      self.scenario.limits.max_image_pixels)
             job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
                              image=image_in, mask=mask_in, preview=self._previews(req),
@@ -336,15 +383,15 @@ class EdgeNode:
         self._finished_event(task, quality=quality)
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
-    async def _fetch_content(self, req: TaskRequest) -> TaskRequest:
-        """*req* with the image and mask its user sends over the data channel."""
+    async def _fetch_content(self, req: TaskRequest) -> tuple[bytes, bytes]:
+        """The image and mask of *req*, which its user sends over the data channel."""
         got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
                                                                          req.task_id)
         if got is not None:
-            full = replace(req, image=got[0], mask=got[1], content="mqtt")
             try:
-                check_content(full, self.scenario)
-                return full
+                check_content(*got, self.scenario, size=req.size,
+                              expected_checksum=req.checksum)
+                return got
             except ProtocolError as exc:
                 got, why = None, str(exc)
         else:

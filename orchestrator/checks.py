@@ -42,28 +42,12 @@ def _close(a: float, b: float) -> bool:
 
 
 class NodeReportChecks:
-    """Checks of loads, statuses and events against the scenario and the assignments.
-
-    It also remembers each open task's ``reply_key`` (from the request), so that the
-    orchestrator's own results (rejections, ``node_offline``) echo it to the user.
-    """
+    """Checks of loads, statuses and events against the scenario and the assignments."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.asps = {a.id: a for a in scenario.asps}
-        self._keys: OrderedDict[str, str] = OrderedDict()
         self._admitted: OrderedDict[str, None] = OrderedDict()
-
-    # -- reply keys ------------------------------------------------------------------
-    def remember_key(self, task_id: str, key: str | None) -> None:
-        if key is None:
-            return
-        self._keys[task_id] = key
-        if len(self._keys) > _KEYS_MAX:
-            self._keys.popitem(last=False)
-
-    def reply_key(self, task_id: str) -> str | None:
-        return self._keys.get(task_id)
 
     # -- loads -----------------------------------------------------------------------
     def load(self, load: NodeLoad, node: NodeState) -> None:

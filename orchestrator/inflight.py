@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -37,9 +37,10 @@ CREATE TABLE IF NOT EXISTS acked (user_id TEXT NOT NULL, task_id TEXT NOT NULL,
 """
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskEntry:
-    """One open task."""
+    """One open task. Frozen: its state changes only through its own methods, each of
+    which returns the entry after the change (the store keeps that one)."""
 
     user_id: str
     task_id: str
@@ -49,7 +50,8 @@ class TaskEntry:
     boot: str | None = None
     """The node's process run when the task was assigned (its NodeStatus.boot)."""
     request: bytes | None = None
-    """The encoded TaskRequest, kept while the task may have to be placed again."""
+    """The encoded TaskRequest (no content: that goes from the user to the node), kept
+    while the task may have to be placed again and for its reply key."""
     result: bytes | None = None
     """An encoded TaskResult the orchestrator sent itself (rejection, node_offline)."""
     reassigned: int = 0
@@ -57,6 +59,26 @@ class TaskEntry:
     @property
     def key(self) -> tuple[str, str]:
         return (self.user_id, self.task_id)
+
+    def assigned(self, node_id: str, boot: str | None) -> TaskEntry:
+        """Placed on *node_id* (of process run *boot*)."""
+        return replace(self, state="assigned", node_id=node_id, boot=boot)
+
+    def answered_by(self, node_id: str) -> TaskEntry | None:
+        """The node answered it (and keeps the answer to send again); None when the task
+        is not assigned to that node (an answer of an earlier placement)."""
+        if self.state != "assigned" or self.node_id != node_id:
+            return None
+        return replace(self, state="done")
+
+    def answered(self, result: bytes) -> TaskEntry:
+        """The orchestrator answered it itself with *result* (kept to send again)."""
+        return replace(self, state="done", result=result)
+
+    def requeued(self) -> TaskEntry:
+        """Its node was lost: it waits to be placed again."""
+        return replace(self, state="queued", node_id=None, boot=None,
+                       reassigned=self.reassigned + 1)
 
 
 class TaskStore:

@@ -204,7 +204,6 @@ class Orchestrator:
         if entry is not None or self.store.acked(req.user_id, req.task_id):
             self._repeated(req, entry)
             return
-        self.checks.remember_key(req.task_id, req.reply_key)
         self.store.put(TaskEntry(user_id=req.user_id, task_id=req.task_id, steps=req.steps,
                                  request=encode(req)))
         self.metrics.open_tasks.labels(self._pname).set(len(self.store))
@@ -232,19 +231,23 @@ class Orchestrator:
         t0 = time.perf_counter()
         index = self.policy.select(obs)
         self.metrics.decision_time.labels(self._pname).observe(time.perf_counter() - t0)
-        node = self.cluster.nodes[index]
+        node_id = self.cluster.nodes[index].node_id
         entry = self.store.get(req.user_id, req.task_id)
         if entry is not None:  # written before the assignment leaves: a restart finds it
-            entry.state, entry.node_id = "assigned", node.node_id
-            entry.boot = self.store.boots.get(node.node_id)
-            self.store.put(entry)
-        seq = self.cluster.assign(index, req.task_id, req.user_id, req.steps)
-        self.metrics.decisions.labels(self._pname, node.node_id).inc()
-        self.session.send(TOPICS.assign, Assignment(node_id=node.node_id, seq=seq,
+            self.store.put(entry.assigned(node_id, self.store.boots.get(node_id)))
+        self.metrics.decisions.labels(self._pname, node_id).inc()
+        self._send_assignment(node_id, req)
+
+    def _send_assignment(self, node_id: str, req: TaskRequest) -> None:
+        """Assign *req* to *node_id*: one message that the node and the task's user both
+        read (the user then sends that node the content)."""
+        seq = self.cluster.assign(self.cluster.index[node_id], req.task_id, req.user_id,
+                                  req.steps)
+        self.session.send(TOPICS.assign, Assignment(node_id=node_id, seq=seq,
                                                     policy=self._pname,
                                                     assigned_at=self.clock.now(), request=req,
-                                                    boot=self.store.boots.get(node.node_id)),
-                          node_id=node.node_id)
+                                                    boot=self.store.boots.get(node_id)),
+                          node_id=node_id, user_id=req.user_id)
 
     # -- node reports ------------------------------------------------------------------
     def _on_load(self, load: NodeLoad, p: Params) -> None:
@@ -336,17 +339,16 @@ class Orchestrator:
         raw = encode(result)
         entry = self.store.get(user_id, task_id)
         if entry is not None:
-            entry.state, entry.result = "done", raw
-            self.store.put(entry)
+            self.store.put(entry.answered(raw))
         self.session.publish_raw(TOPICS.result.topic.format(user_id=user_id), raw,
                                  qos=TOPICS.result.qos)
 
     def _answered_by_node(self, user_id: str, task_id: str, node_id: str) -> None:
         """The node answered the task (it keeps the result for sending again)."""
         entry = self.store.get(user_id, task_id)
-        if entry is not None and entry.node_id == node_id and entry.state == "assigned":
-            entry.state = "done"
-            self.store.put(entry)
+        done = entry.answered_by(node_id) if entry is not None else None
+        if done is not None:
+            self.store.put(done)
 
     def _repeated(self, req: TaskRequest, entry: TaskEntry | None) -> None:
         """A request for a task already open in the run: answer it, never run it twice."""
@@ -362,8 +364,9 @@ class Orchestrator:
             node = self.cluster.nodes[self.cluster.index[entry.node_id]]
             if node.online:
                 # The node sends its kept result again, goes on running the task, or runs
-                # it when the assignment was lost on the way (a broker that lost it).
-                self._forward(entry, req)
+                # it when the assignment was lost on the way (a broker that lost it); the
+                # user, which reads the assignment too, sends the content again if need be.
+                self._send_assignment(entry.node_id, req)
                 self._duplicate(req, f"the task is with {entry.node_id}")
                 return
             if entry.node_id in self._grace:
@@ -379,20 +382,8 @@ class Orchestrator:
             error=ErrorInfo(code=ErrorCode.DUPLICATE, message=f"{req.task_id}: {why}")),
             user_id=req.user_id)
 
-    def _forward(self, entry: TaskEntry, req: TaskRequest) -> None:
-        assert entry.node_id is not None
-        index = self.cluster.index[entry.node_id]
-        seq = self.cluster.assign(index, req.task_id, req.user_id, req.steps)
-        self.session.send(TOPICS.assign, Assignment(node_id=entry.node_id, seq=seq,
-                                                    policy=self._pname,
-                                                    assigned_at=self.clock.now(), request=req,
-                                                    boot=self.store.boots.get(entry.node_id)),
-                          node_id=entry.node_id)
-
     def _place_again(self, entry: TaskEntry, req: TaskRequest, reason: str) -> None:
-        entry.state, entry.node_id, entry.boot = "queued", None, None
-        entry.reassigned += 1
-        self.store.put(entry)
+        self.store.put(entry.requeued())
         self.metrics.reassigned.labels(self._pname, reason).inc()
         self.log.info("placing %s/%s again (%s)", req.user_id, req.task_id, reason)
         self._enqueue_or_place(req)
@@ -514,9 +505,10 @@ class Orchestrator:
             self._empty_since = now
         return self._empty_since
 
-    def _reply_key(self, entry: TaskEntry) -> str | None:
+    @staticmethod
+    def _reply_key(entry: TaskEntry) -> str | None:
         """The request's reply key, which every answer to it must echo (docs/security.md):
         from the stored request, so that it survives a restart with --state."""
         if entry.request is not None:
             return decode(entry.request, TaskRequest).reply_key
-        return self.checks.reply_key(entry.task_id)
+        return None

@@ -1,18 +1,23 @@
 """The user agent: N emulated users in one process, each its own MQTT client.
 
 Users send their tasks at Poisson arrival times on the emulated clock, then
-wait for the results. Each result is checked against its checksum (the link
-may flip bits); a damaged result or a request the orchestrator found damaged
-is asked again, up to ``max_retries``. Every task sent ends in exactly one
-outcome: finished, crashed, rejected, error, or lost (no answer in time).
+wait for the results. A request carries no content: the orchestrator assigns the
+task to a node and tells the node and the user (one ``assign`` message, two
+readers), and the user then sends that node the image and mask (``content``;
+docs/protocol.md). Each result is checked against its checksum (the link may flip
+bits); a damaged result, a request the orchestrator found damaged, or content the
+node found damaged is sent again, up to ``max_retries``. Every task sent ends in
+exactly one outcome: finished, crashed, rejected, error, or lost (no answer in time).
 
 Delivery across faults (docs/reliability.md): task ids carry the agent's run id,
 so a new run with the same seed is new work; a task with no answer by the time it
 should have finished is sent again (same task id: the orchestrator answers, it does
-not run it twice), with back-off; a ``duplicate`` reply means "we have it, keep
-waiting"; every settled task is acknowledged (``users/{user_id}/ack/{node_id}``) so the
-services forget its result; a task with no answer by its own deadline is ``lost``
-then, not only when the run drains. Records keep no images once settled.
+not run it twice, and the assignment it sends again brings the content again), with
+back-off; a ``duplicate`` reply means "we have it, keep waiting"; every settled task
+is acknowledged (``users/{user_id}/ack/{node_id}``) so the services forget its
+result; a task with no answer by its own deadline is ``lost`` then, not only when the
+run drains. Each open task is one :class:`~user_agent.task.OpenTask`; a settled
+record keeps no images.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from prometheus_client import CollectorRegistry
 from aaas import (
     NO_NODE,
     TOPICS,
+    Assignment,
     BrokerURL,
     Dispatcher,
     EmulatedClock,
@@ -49,6 +55,7 @@ from aaas import (
     RtcOffer,
     Scenario,
     TaskAck,
+    TaskContent,
     TaskRequest,
     TaskResult,
     guess_task_id,
@@ -58,12 +65,13 @@ from aaas.images import checksum
 from aaas.lag import LagMeter
 from monitoring import DeliveryMetrics, UserMetrics
 
-from .checks import check_result
+from .checks import check_assignment, check_result
 from .delivery import PathHook, make_user_delivery
 from .images import ImageSource
 from .qos import QoSSummary, SettledTotals, TaskRecord
-from .repeats import RepeatAsker
+from .repeats import Repeat, RepeatAsker
 from .resend import ResendTimer
+from .task import Due, OpenTask
 from .workload import Arrival
 
 __all__ = ["CONNECT_EMULATED_S", "CONNECT_FLOOR_WALL_S", "UserAgent"]
@@ -75,7 +83,7 @@ CONNECT_FLOOR_WALL_S = 1.0
 """The shortest wall wait for a CONNACK whatever the time scale: a busy testbed may take
 hundreds of milliseconds to answer a handshake that is not lost."""
 
-# Error codes a damaged request produces; asking again (bounded) may succeed.
+# Error codes a damaged request or content produces; sending it again (bounded) may succeed.
 _RETRYABLE = frozenset({ErrorCode.CHECKSUM_MISMATCH, ErrorCode.BAD_IMAGE, ErrorCode.MALFORMED,
                         ErrorCode.INVALID, ErrorCode.SCHEMA_VERSION})
 
@@ -99,19 +107,13 @@ class UserAgent:
         self.max_retries = max_retries
         self.log = logger or logging.getLogger("aaas.user")
         self.records: dict[str, TaskRecord] = {}
-        self._requests: dict[str, TaskRequest] = {}
+        """Every task's record, open or settled (settled ones leave it with records_out)."""
+        self._open: dict[str, OpenTask] = {}
         self.run_id = run_id or secrets.token_hex(4)
         """Scopes the task ids to this run: a new run with the same seed is new work."""
         self.lost_after_s = lost_after_s
-        """Wall seconds past a task's expected end (2 runtimes + the queue timeout) after
-        which an unanswered task is lost (wall: an outage lasts wall time)."""
-        self._due: dict[str, tuple[float, float, float]] = {}
-        """Open task id -> (resend at, resend interval, deadline), wall monotonic seconds."""
-        self._first_sent: dict[str, float] = {}
-        """Open task id -> wall monotonic time of its first send (answer latency samples)."""
-        self._second_chance: dict[str, float] = {}
-        """Open task id -> wall monotonic time by which its first resend has had its wait
-        (the resend's time plus the wait): until then the task may still be recovered."""
+        """Wall seconds past a task's expected end (Scenario.answer_deadline_s) after which
+        an unanswered task is lost (wall: an outage lasts wall time)."""
         self.resend = ResendTimer(floor_s=resend_min_s, ceiling_s=resend_max_s)
         """The wait before asking again, learned from how long answers take."""
         self._watchdog: asyncio.Task[None] | None = None
@@ -127,15 +129,13 @@ class UserAgent:
         self._gone: OrderedDict[str, None] = OrderedDict()
         """Ids of tasks streamed out (bounded): a late copy of their answer is no news."""
         self._done = asyncio.Event()
-        self._outstanding = 0
+        self._held = 0
+        """Repeats decided and not yet sent: drain() waits for them."""
+        self._repeats_due: set[asyncio.Task[None]] = set()
         self._connect_sem = asyncio.Semaphore(connect_concurrency)
         self.lag = LagMeter("user agent", logger=self.log)
         """How late tasks are sent after their arrival time (aaas.lag)."""
-        # One dispatcher for every user: each session subscribes to its own user's
-        # topics only, so the topic's user_id is the receiving user.
-        self.dispatch = Dispatcher(on_error=self._on_unusable)
-        self.dispatch.on(TOPICS.result, self._on_result)
-        self.dispatch.on(TOPICS.user_error, self._on_error)
+        self.dispatch = self._dispatcher()
         # Content over WebRTC (--delivery): None for mqtt, the default.
         self.delivery = delivery or DeliverySettings()
         self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
@@ -149,6 +149,16 @@ class UserAgent:
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
         # users who ask again ([workload.repeats]; off by default)
         self.repeats = RepeatAsker(scenario) if scenario.workload.repeats.enabled else None
+
+    def _dispatcher(self) -> Dispatcher:
+        # One dispatcher for every user: each session subscribes to its own user's
+        # topics only, so the topic's user_id is the receiving user.
+        d = Dispatcher(on_error=self._on_unusable)
+        d.on(TOPICS.result, self._on_result)
+        d.on(TOPICS.user_error, self._on_error)
+        d.on(TOPICS.assign, self._on_assign)
+        d.on(TOPICS.content_error, self._on_content_error)
+        return d
 
     def _session(self, url: BrokerURL, uid: str) -> MqttSession:
         return MqttSession(
@@ -183,11 +193,11 @@ class UserAgent:
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
-        self._connector.cancel()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        await asyncio.gather(self._connector, *(t for t in (self._watchdog,) if t),
-                             return_exceptions=True)
+        background = [self._connector, *(t for t in (self._watchdog,) if t),
+                      *self._repeats_due]
+        for t in background:
+            t.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await asyncio.gather(*(s.close(flush_timeout=0.5) for s in self.sessions.values()))
         if self.rtc is not None:
             await self.rtc.aclose()
@@ -202,7 +212,8 @@ class UserAgent:
 
     @property
     def outstanding(self) -> int:
-        return self._outstanding
+        """Tasks sent and not settled, plus repeats decided and not yet sent."""
+        return len(self._open) + self._held
 
     @property
     def recovering(self) -> int:
@@ -213,8 +224,7 @@ class UserAgent:
         more wait would have recovered them; each is settled by its deadline at the
         latest (``lost_after_s``), so waiting for them is bounded."""
         now = time.monotonic()
-        return sum(1 for task_id in self._due
-                   if now < self._second_chance.get(task_id, float("inf")))
+        return sum(1 for t in self._open.values() if t.recovering(now))
 
     # -- sending ------------------------------------------------------------------------
     async def run(self, arrivals: Iterable[Arrival], *, start: float, prefix: str = "t") -> None:
@@ -228,42 +238,56 @@ class UserAgent:
             self.send(a, task_id=f"{self.run_id}-{prefix}{a.index:06d}")
 
     def send(self, a: Arrival, *, task_id: str) -> TaskRecord:
+        """Send a new task: its request to the orchestrator; its content follows once the
+        orchestrator says which node has it (or goes over WebRTC)."""
         clean, image, mask_png = self.images.content()
-        req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps, image=image,
-                          mask=mask_png, checksum=checksum(image, mask_png),
-                          sent_at=self.clock.now(), reply_key=secrets.token_hex(16))
+        req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps,
+                          size=len(image) + len(mask_png), checksum=checksum(image, mask_png),
+                          sent_at=self.clock.now(), reply_key=secrets.token_hex(16),
+                          rtc=self.rtc is not None)
         rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
-                         clean=clean, bytes_up=len(image) + len(mask_png))
+                         clean=clean)
+        if self.rtc is not None and self.delivery.over_webrtc(req.size):
+            self.rtc.hold_upload(task_id, a.user_id, image, mask_png)
+            req = replace(req, content="webrtc")
+            rec.bytes_up += req.size
+            self.metrics.bytes.labels("sent").inc(req.size)
         self.records[task_id] = rec
-        sent = req
-        if self.rtc is not None:  # the node may deliver over WebRTC; maybe fetch ours too
-            sent = req = replace(req, rtc=True)
-            if self.delivery.over_webrtc(rec.bytes_up):
-                self.rtc.hold_upload(task_id, a.user_id, image, mask_png)
-                sent = replace(req, image=b"", mask=b"", content="webrtc")
-        self._requests[task_id] = req
-        self._arm(task_id, a.steps)
-        self._outstanding += 1
+        self._open[task_id] = self._arm(rec, req, image, mask_png)
         self._done.clear()
         self.metrics.sent.inc()
-        self.metrics.outstanding.set(self._outstanding)
-        self.metrics.bytes.labels("sent").inc(rec.bytes_up)
-        self.sessions[a.user_id].send(TOPICS.request, sent, user_id=a.user_id)
+        self.metrics.outstanding.set(self.outstanding)
+        self.sessions[a.user_id].send(TOPICS.request, req, user_id=a.user_id)
         return rec
 
-    def _retry(self, rec: TaskRecord, reason: str) -> bool:
-        if rec.attempts > self.max_retries:
+    def _arm(self, rec: TaskRecord, req: TaskRequest, image: bytes, mask: bytes) -> OpenTask:
+        now = time.monotonic()
+        first = self.resend.wait_s(self.clock.to_wall(self.scenario.runtime(req.steps)))
+        deadline = now + self.clock.to_wall(self.scenario.answer_deadline_s(req.steps)) \
+            + self.lost_after_s
+        return OpenTask(record=rec, request=req, image=image, mask=mask, first_sent=now,
+                        resend_at=now + first, every=first, deadline=deadline)
+
+    def _retry(self, task: OpenTask, reason: str, *, inline: bool = False) -> bool:
+        """Send *task*'s request again (a damaged answer or a refusal); False when it was
+        tried max_retries times."""
+        req = task.retry(self.max_retries, inline=inline)
+        if req is None:
             return False
-        old = self._requests[rec.task_id]
-        req = TaskRequest(task_id=old.task_id, user_id=old.user_id, steps=old.steps,
-                          image=old.image, mask=old.mask, checksum=old.checksum,
-                          sent_at=old.sent_at, attempt=rec.attempts, reply_key=old.reply_key)
-        rec.attempts += 1
-        rec.bytes_up += len(req.image) + len(req.mask)
         self.metrics.retries.labels(reason).inc()
-        self.log.info("%s: asking again for %s (%s)", rec.user_id, rec.task_id, reason)
-        self.sessions[rec.user_id].send(TOPICS.request, req, user_id=rec.user_id)
+        self.log.info("%s: asking again for %s (%s)", task.user_id, task.task_id, reason)
+        self.sessions[task.user_id].send(TOPICS.request, req, user_id=task.user_id)
         return True
+
+    def _send_content(self, task: OpenTask, node_id: str,
+                      content: TaskContent | None = None) -> None:
+        """Send *task*'s content (or *content*, already counted) to the node it is on."""
+        msg = content if content is not None else task.content()
+        self.metrics.bytes.labels("sent").inc(task.size)
+        if task.record.repeat:
+            self.metrics.repeat_bytes.labels("sent").inc(task.size)
+        self.sessions[task.user_id].send(TOPICS.content, msg, node_id=node_id,
+                                         user_id=task.user_id)
 
     # -- receiving -------------------------------------------------------------------------
     async def _on_message(self, message: aiomqtt.Message) -> None:
@@ -272,101 +296,179 @@ class UserAgent:
         self.metrics.bytes.labels("received").inc(len(raw))
         self.dispatch.dispatch(message.topic.value, raw)
 
+    def _mine(self, task_id: str | None, p: Params) -> OpenTask | None:
+        """The open task *task_id* of the topic's user, if there is one."""
+        task = self._open.get(task_id or "")
+        return task if task is not None and task.user_id == p["user_id"] else None
+
     def _on_unusable(self, exc: ProtocolError, msg: Incoming) -> None:
-        # A reply damaged on the link: when its task id is still readable and the
-        # task is ours and open, ask again; otherwise a later copy settles it.
-        uid = msg.params["user_id"]
+        # A message that does not decode (damaged on the link): when its task id is
+        # still readable and the task is ours and open, ask again (content included:
+        # what was lost is unknown); otherwise a later copy settles it.
         self.metrics.bad_input.labels(exc.code).inc()
-        self.log.info("%s: unusable message on %s: %s", uid, msg.topic, exc)
-        rec = self.records.get(guess_task_id(msg.raw) or "")
-        if rec is not None and rec.user_id == uid and rec.outcome is None \
-                and not self._retry(rec, "damaged_reply"):
-            self._settle(rec, Outcome.ERROR, error=f"reply damaged on every try ({exc.code})")
+        self.log.info("%s: unusable message on %s: %s", msg.params["user_id"], msg.topic, exc)
+        task = self._mine(guess_task_id(msg.raw), msg.params)
+        if task is None:
+            return
+        task.content_wanted()
+        if not self._retry(task, "damaged_reply"):
+            self._settle(task, Outcome.ERROR, error=f"reply damaged on every try ({exc.code})")
+
+    def _on_assign(self, a: Assignment, p: Params) -> None:
+        task = self._mine(a.request.task_id, p)
+        if task is None:
+            return  # a late copy for a task already settled (the user asked again meanwhile)
+        try:
+            check_assignment(a, params=p, sent=task.request, scenario=self.scenario)
+        except ProtocolError as exc:  # believed nothing: no content goes anywhere
+            self.metrics.bad_input.labels(exc.code).inc()
+            self.log.warning("%s: assignment refused: %s", p["user_id"], exc)
+            return
+        if task.assigned(a):
+            self._send_content(task, a.node_id)
+
+    def _on_content_error(self, reply: ErrorReply, p: Params) -> None:
+        task = self._mine(reply.task_id, p)
+        if task is None or task.node_id != p["node_id"]:
+            self.metrics.bad_input.labels(ErrorCode.NOT_ASSIGNED).inc()
+            return  # not from the node the task is assigned to: believed nothing
+        code = reply.error.code
+        if code == ErrorCode.NOT_ASSIGNED:
+            # The node has no assignment for it (yet, or any more): the assignment the
+            # next resend brings sends the content again.
+            task.content_wanted()
+            return
+        content = task.retry_content(self.max_retries) if code in _RETRYABLE else None
+        if content is None:
+            self._settle(task, Outcome.ERROR, error=code)
+            return
+        self.metrics.retries.labels(f"content_{code}").inc()
+        self.log.info("%s: sending the content of %s again (%s)", task.user_id, task.task_id,
+                      code)
+        self._send_content(task, p["node_id"], content)
 
     def _on_result(self, res: TaskResult, p: Params) -> None:
-        uid = p["user_id"]
-        rec = self.records.get(res.task_id)
-        if rec is None and res.task_id in self._gone:
+        if res.task_id in self._gone:
             return  # a late copy of an answer already settled and streamed out
-        if rec is None or rec.user_id != uid:
-            self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
-            return
-        if rec.outcome is not None:
-            return  # a duplicate (QoS 1 or a retry answered twice)
+        task = self._mine(res.task_id, p)
+        if task is None:
+            rec = self.records.get(res.task_id)
+            if rec is None or rec.user_id != p["user_id"]:
+                self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
+            return  # else a duplicate (QoS 1 or a retry answered twice)
         if res.content == "webrtc" and self.rtc is not None:
             res = replace(res, image=self.rtc.take_result(res.task_id))
-        req = self._requests.get(rec.task_id)
         try:
-            check_result(res, reply_key=req.reply_key if req is not None else None,
-                         steps=rec.steps, scenario=self.scenario)
+            check_result(res, reply_key=task.request.reply_key, steps=task.record.steps,
+                         scenario=self.scenario)
         except ProtocolError as exc:  # believed nothing: the task stays open
             self.metrics.bad_input.labels(exc.code).inc()
-            self.log.warning("%s: result refused: %s", uid, exc)
+            self.log.warning("%s: result refused: %s", p["user_id"], exc)
             return
+        rec = task.record
         rec.bytes_down += len(res.image or b"")
+        rec.node_id = res.node_id
         if res.status == "ok":
-            if res.image is None or res.checksum != checksum(res.image):
-                if not self._retry(rec, "result_checksum"):
-                    self._settle(rec, Outcome.ERROR, error="result damaged on every try")
-                return
-            rec.node_id, rec.quality = res.node_id, res.quality
-            self._observe_delivery(res, len(res.image))
-            self._settle(rec, Outcome.FINISHED, latency=self.clock.now() - rec.sent_at)
-        else:
-            rec.node_id = res.node_id
-            if res.error is not None and res.error.code == ErrorCode.CONTENT_UNAVAILABLE \
-                    and self._retry(rec, res.error.code):
-                self.delivery_metrics.fallbacks.labels("user", "upload").inc()
-                return  # the node could not fetch it over WebRTC: asked again, inline
-            self._settle(rec, Outcome.of_status(res.status),
-                         error=res.error.code if res.error is not None else None)
+            self._finished(task, res)
+            return
+        if res.error is not None and res.error.code == ErrorCode.CONTENT_UNAVAILABLE:
+            task.content_wanted()
+            over_webrtc = task.request.content == "webrtc"
+            if self._retry(task, res.error.code, inline=True):
+                if over_webrtc:
+                    self.delivery_metrics.fallbacks.labels("user", "upload").inc()
+                return  # the node did not get it: asked again, its content on MQTT
+        self._settle(task, Outcome.of_status(res.status),
+                     error=res.error.code if res.error is not None else None)
 
-    def _on_error(self, reply: ErrorReply, _p: Params) -> None:
+    def _finished(self, task: OpenTask, res: TaskResult) -> None:
+        if res.image is None or res.checksum != checksum(res.image):
+            if not self._retry(task, "result_checksum"):
+                self._settle(task, Outcome.ERROR, error="result damaged on every try")
+            return
+        task.record.quality = res.quality
+        self._observe_delivery(res, len(res.image))
+        self._settle(task, Outcome.FINISHED, latency=self.clock.now() - task.record.sent_at)
+
+    def _on_error(self, reply: ErrorReply, p: Params) -> None:
         if (reply.task_id or "") in self._gone:
             return  # about a task already settled and streamed out
-        if reply.error.code == ErrorCode.DUPLICATE:
-            self._still_open(reply.task_id or "")
-            return
-        rec = self.records.get(reply.task_id or "")
-        if rec is None or rec.outcome is not None:
+        task = self._mine(reply.task_id, p)
+        if task is None:
             self.metrics.bad_input.labels(ErrorCode.UNKNOWN_TASK).inc()
             return
-        if reply.error.code in _RETRYABLE and self._retry(rec, reply.error.code):
+        if reply.error.code == ErrorCode.DUPLICATE:
+            self.metrics.duplicates.inc()
+            task.still_open(time.monotonic())
             return
-        self._settle(rec, Outcome.ERROR, error=reply.error.code)
+        if reply.error.code in _RETRYABLE and self._retry(task, reply.error.code):
+            return
+        self._settle(task, Outcome.ERROR, error=reply.error.code)
 
-    def _settle(self, rec: TaskRecord, outcome: Outcome, *, latency: float | None = None,
+    # -- settling ------------------------------------------------------------------------
+    def _settle(self, task: OpenTask, outcome: Outcome, *, latency: float | None = None,
                 error: str | None = None) -> None:
+        rec = task.record
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
-        self._requests.pop(rec.task_id, None)
-        self._due.pop(rec.task_id, None)
-        self._second_chance.pop(rec.task_id, None)
-        first = self._first_sent.pop(rec.task_id, None)
-        if first is not None and outcome is not Outcome.LOST:
-            self.resend.answered(time.monotonic() - first)
-        rec.clean = None  # bounded memory: a settled record keeps no image
-        if outcome is not Outcome.LOST and rec.user_id in self.sessions:
+        del self._open[task.task_id]
+        if outcome is not Outcome.LOST:
+            self.resend.answered(time.monotonic() - task.first_sent)
             # Whoever keeps the answer for sending again may forget it now.
             self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
                                                                 user_id=rec.user_id),
                                             user_id=rec.user_id, node_id=rec.node_id or NO_NODE)
+        rec.clean = None  # bounded memory: a settled record keeps no image
         if self.rtc is not None:
             self.rtc.forget(rec.task_id)
+        self._count(rec)
+        if self.repeats is not None:
+            if rec.repeat:
+                self.metrics.repeat_bytes.labels("received").inc(rec.bytes_down)
+            repeat = self.repeats.settled(rec)
+            if repeat is not None:
+                self._ask_again(repeat, rec)
+        self.metrics.outstanding.set(self.outstanding)
+        if self.records_out is not None:
+            self._stream_out(rec)
+        if not self.outstanding:
+            self._done.set()
+
+    def _count(self, rec: TaskRecord) -> None:
+        outcome = rec.outcome
+        assert outcome is not None
         self.metrics.outcomes.labels(outcome).inc()
         if outcome is Outcome.FINISHED:
             node = rec.node_id or "none"
-            if latency is not None:
-                self.metrics.latency.labels(node).observe(latency)
+            if rec.latency_s is not None:
+                self.metrics.latency.labels(node).observe(rec.latency_s)
             if rec.quality is not None:
                 self.metrics.quality.labels(node).observe(rec.quality)
-        if self.repeats is not None:
-            self.repeats.settled(self, rec)
-        self._outstanding -= 1
-        self.metrics.outstanding.set(self._outstanding)
-        if self.records_out is not None:
-            self._stream_out(rec)
-        if self._outstanding == 0:
-            self._done.set()
+
+    # -- users who ask again ([workload.repeats]) -----------------------------------------
+    def _ask_again(self, repeat: Repeat, rec: TaskRecord) -> None:
+        self.log.info("%s: asking again for %s (quality %s, repeat %d)", rec.user_id,
+                      repeat.repeat_of, rec.quality, repeat.repeat)
+        if repeat.delay_s <= 0:
+            self._send_repeat(repeat)
+            return
+        self._held += 1  # held for the repeat, so drain() waits for it
+        job = asyncio.get_running_loop().create_task(self._repeat_later(repeat),
+                                                     name=f"repeat:{repeat.task_id}")
+        self._repeats_due.add(job)
+        job.add_done_callback(self._repeats_due.discard)
+
+    async def _repeat_later(self, repeat: Repeat) -> None:
+        try:
+            await self.clock.sleep(repeat.delay_s)
+        finally:
+            self._held -= 1
+        self._send_repeat(repeat)
+
+    def _send_repeat(self, repeat: Repeat) -> None:
+        arrival = Arrival(index=-1, at=0.0, user_id=repeat.user_id, steps=repeat.steps)
+        new = self.send(arrival, task_id=repeat.task_id)
+        new.repeat, new.repeat_of = repeat.repeat, repeat.repeat_of
+        self.metrics.repeats.inc()
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
     def _on_rtc_offer(self, offer: RtcOffer, p: Params) -> None:
@@ -375,10 +477,10 @@ class UserAgent:
         self.rtc.on_offer(offer)
 
     def _on_preview(self, task_id: str, _step: int) -> None:
-        rec = self.records.get(task_id)
-        if rec is not None and rec.outcome is None and rec.first_preview_s is None:
-            rec.first_preview_s = self.clock.now() - rec.sent_at
-            self.delivery_metrics.first_preview.observe(rec.first_preview_s)
+        task = self._open.get(task_id)
+        if task is not None and task.record.first_preview_s is None:
+            task.record.first_preview_s = self.clock.now() - task.record.sent_at
+            self.delivery_metrics.first_preview.observe(task.record.first_preview_s)
 
     def _observe_delivery(self, res: TaskResult, size: int) -> None:
         """Emulated time from the node's finish to the content here, per MB, by path."""
@@ -388,18 +490,18 @@ class UserAgent:
             self.delivery_metrics.seconds_per_mb.labels(path).observe(
                 max(0.0, self.clock.now() - done) / (size / 1e6))
 
+    # -- the end of a run ----------------------------------------------------------------
     async def drain(self, timeout_s: float) -> None:
         """Wait for every answer, the rest is lost: for emulated *timeout_s*, or (when it
         is not 0) until the last open task's own deadline, whichever is later."""
-        if self._outstanding:
+        if self.outstanding:
             wall = self.clock.to_wall(timeout_s)
-            if timeout_s > 0 and self._due:
-                wall = max(wall, max(d for _, _, d in self._due.values()) - time.monotonic())
+            if timeout_s > 0 and self._open:
+                wall = max(wall, max(t.deadline for t in self._open.values()) - time.monotonic())
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._done.wait(), wall)
-        for rec in list(self.records.values()):
-            if rec.outcome is None:
-                self._settle(rec, Outcome.LOST, error="no answer before the end of the run")
+        for task in list(self._open.values()):
+            self._settle(task, Outcome.LOST, error="no answer before the end of the run")
 
     def summary(self) -> QoSSummary:
         return QoSSummary.of(list(self.records.values()), self._settled,
@@ -410,50 +512,28 @@ class UserAgent:
                          *(r.quality for r in self.records.values() if r.quality is not None)])
 
     # -- delivery across faults (docs/reliability.md) ------------------------------------
-    def _expected_wall(self, steps: int) -> float:
-        """Wall seconds in which a task of *steps* should have been answered."""
-        return self.clock.to_wall(self.scenario.runtime(steps))
-
-    def _arm(self, task_id: str, steps: int) -> None:
-        now = time.monotonic()
-        first = self.resend.wait_s(self._expected_wall(steps))
-        self._first_sent[task_id] = now
-        deadline = now + self.clock.to_wall(2 * self.scenario.runtime(steps)
-                                            + self.scenario.limits.queue_timeout_s) \
-            + self.lost_after_s
-        self._due[task_id] = (now + first, first, deadline)
-
-    def _still_open(self, task_id: str) -> None:
-        """A ``duplicate`` reply: the services have the task; wait before asking again."""
-        self.metrics.duplicates.inc()
-        due = self._due.get(task_id)
-        if due is not None:
-            _, every, deadline = due
-            self._due[task_id] = (time.monotonic() + every, every, deadline)
-
     async def _watch(self, tick_s: float = 0.2) -> None:
         """Send again what had no answer in time; a task past its deadline is lost."""
         while True:
             await asyncio.sleep(tick_s)
             now = time.monotonic()
-            for task_id, (resend_at, every, deadline) in list(self._due.items()):
-                rec = self.records[task_id]
-                if now >= deadline:
-                    self._settle(rec, Outcome.LOST, error="no answer by the task's deadline")
-                elif now >= resend_at:
-                    req = self._requests.get(task_id)
-                    session = self.sessions[rec.user_id]
-                    if req is None or not session.connected or session.pending:
-                        # Still in the outbox (the broker is away): a second copy would
-                        # only pile up behind the first.
-                        continue
-                    self._second_chance.setdefault(task_id, now + every)
-                    every = min(2 * every, max(self.resend.ceiling_s, every))
-                    self._due[task_id] = (now + every, every, deadline)
-                    self.metrics.retries.labels("no_answer").inc()
-                    self.log.info("%s: no answer for %s yet; sending it again", rec.user_id,
-                                  task_id)
-                    session.send(TOPICS.request, req, user_id=rec.user_id)
+            for task in list(self._open.values()):
+                due = task.due(now)
+                if due is Due.LOST:
+                    self._settle(task, Outcome.LOST, error="no answer by the task's deadline")
+                elif due is Due.RESEND:
+                    self._resend(task, now)
+
+    def _resend(self, task: OpenTask, now: float) -> None:
+        session = self.sessions[task.user_id]
+        if not session.connected or session.pending:
+            # Still in the outbox (the broker is away): a second copy would only pile
+            # up behind the first.
+            return
+        task.resent(now, self.resend.ceiling_s)
+        self.metrics.retries.labels("no_answer").inc()
+        self.log.info("%s: no answer for %s yet; sending it again", task.user_id, task.task_id)
+        session.send(TOPICS.request, task.request, user_id=task.user_id)
 
     def _stream_out(self, rec: TaskRecord) -> None:
         """Bounded memory for long runs: the settled record goes to disk, its figures

@@ -10,18 +10,38 @@ A result settles a task only when it is for an open task of that user and
 * carries, when ``ok``, the quality the paper's model gives that node for those
   steps (q_i(t)), a finite number.
 
+An assignment (which tells the user where its content goes) is believed only when it
+is for an open task of that user, names a node of the scenario, and carries the request
+the user sent (its steps, checksum and reply key): only the orchestrator may publish
+one (the ACL), and only the orchestrator and the node ever saw that request.
+
 A failed check raises :class:`~aaas.ProtocolError`; the user counts it in
 ``aaas_user_bad_input_total{reason}`` and the task stays open (a forged answer
-settles nothing; the real one still can).
+settles nothing, a forged assignment sends no content; the real ones still can).
 """
 
 from __future__ import annotations
 
 import math
 
-from aaas import ErrorCode, ProtocolError, Scenario, TaskResult
+from aaas import Assignment, ErrorCode, Params, ProtocolError, Scenario, TaskRequest, TaskResult
 
-__all__ = ["check_result"]
+__all__ = ["check_assignment", "check_result"]
+
+
+def check_assignment(a: Assignment, *, params: Params, sent: TaskRequest,
+                     scenario: Scenario) -> None:
+    """Raise ProtocolError unless *a* assigns the request *sent* to a node of the scenario
+    (see the module doc)."""
+    if a.node_id != params["node_id"] or a.node_id not in scenario.node_ids:
+        raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"assignment to {a.node_id!r} on the topic "
+                            f"of {params['node_id']!r}: not an ASP of the scenario, or not "
+                            "the topic's")
+    r = a.request
+    if (r.user_id, r.steps, r.checksum, r.reply_key) != (sent.user_id, sent.steps,
+                                                         sent.checksum, sent.reply_key):
+        raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"assignment of {r.task_id} does not carry "
+                            "the request its user sent")
 
 
 def check_result(res: TaskResult, *, reply_key: str | None, steps: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from aaas import (
@@ -9,19 +10,13 @@ from aaas import (
     BrokerURL,
     ErrorReply,
     NodeLoad,
-    TaskRequest,
+    TaskContent,
     TaskResult,
     decode,
     encode,
 )
-from tests.helpers.probe import USER, Probe, sample, valid_request
+from tests.helpers.probe import USER, Probe, sample, valid_request, valid_task
 from tests.helpers.stack import running_stack, small_scenario
-
-
-def _with_bad_checksum(req: TaskRequest) -> bytes:
-    fields = {f: getattr(req, f) for f in req.__struct_fields__}
-    return encode(TaskRequest(**{**fields, "checksum": "0" * 64}))
-
 
 REQUEST_CASES = [
     ("malformed", lambda: b"{{ not json"),
@@ -29,7 +24,6 @@ REQUEST_CASES = [
     ("invalid", lambda: b'{"v": 1, "task_id": "half-1", "steps": 100}'),
     ("steps_out_of_range", lambda: encode(valid_request("steps-1", steps=999))),
     ("image_too_large", lambda: encode(valid_request("big-1", image=b"\x89PNG" + bytes(40_000)))),
-    ("checksum_mismatch", lambda: _with_bad_checksum(valid_request("sum-1"))),
 ]
 
 
@@ -50,7 +44,7 @@ async def test_bad_request_gets_error_reply_metric_and_service_goes_on(
                 assert reply.task_id == "old-1"
             assert sample(stack.registry, "aaas_orchestrator_bad_input_total", reason=code) == 1
             # The next valid task is still served.
-            probe.session.send(TOPICS.request, valid_request("good-1"), user_id=USER)
+            probe.send_task(*valid_task("good-1"))
             res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)), TaskResult)
             assert (res.task_id, res.status) == ("good-1", "ok")
 
@@ -82,12 +76,51 @@ async def test_bad_assignment_to_a_node_is_refused_and_node_keeps_serving(
         probe = Probe(embedded)
         async with probe.session:
             await probe.session.wait_connected(10)
-            probe.session.publish_raw(TOPICS.assign.topic.format(node_id="asp-00"), b"garbage")
+            probe.session.publish_raw(TOPICS.assign.topic.format(node_id="asp-00", user_id=USER),
+                                      b"garbage")
             reply = decode(await probe.next_on(TOPICS.node_error.topic.format(node_id="asp-00")),
                            ErrorReply)
             assert reply.error.code == "malformed"
             assert sample(stack.registry, "aaas_edge_bad_input_total", node="asp-00",
                           reason="malformed") == 1
-            probe.session.send(TOPICS.request, valid_request("after-1"), user_id=USER)
+            probe.send_task(*valid_task("after-1"))
             res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)), TaskResult)
             assert res.status == "ok"
+
+
+def _damaged(c: TaskContent) -> TaskContent:
+    return msgspec.structs.replace(c, data=c.data[:-1] + bytes([c.data[-1] ^ 1]))
+
+
+CONTENT_CASES = [
+    # (code, the content sent for the assigned task "c-1")
+    ("checksum_mismatch", lambda c: encode(_damaged(c))),
+    ("invalid", lambda c: encode(msgspec.structs.replace(c, checksum="0" * 64))),
+    ("not_assigned", lambda c: encode(msgspec.structs.replace(c, task_id="c-9"))),
+    ("malformed", lambda c: b"{{ not json"),
+]
+
+
+@pytest.mark.parametrize(("code", "bad"), CONTENT_CASES, ids=[c for c, _ in CONTENT_CASES])
+async def test_bad_content_gets_an_error_reply_from_the_node_and_the_task_goes_on(
+        broker_url: BrokerURL, code: str, bad) -> None:  # type: ignore[no-untyped-def]
+    """Content goes from the user to the node only: the node checks it against the
+    assignment, replies to the user on its content_error route, counts it, and still
+    takes the right content for the task afterwards."""
+    async with running_stack(broker_url, small_scenario(asps=2, users=5)) as stack:
+        probe = Probe(broker_url)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            req, content = valid_task("c-1")
+            probe.send_task(req)
+            node = await probe.assigned("c-1")
+            probe.session.publish_raw(TOPICS.content.topic.format(node_id=node, user_id=USER),
+                                      bad(content))
+            topic = TOPICS.content_error.topic.format(user_id=USER, node_id=node)
+            reply = decode(await probe.next_on(topic), ErrorReply)
+            assert reply.error.code == code and reply.error.message
+            assert sample(stack.registry, "aaas_edge_bad_input_total", node=node,
+                          reason=code) == 1
+            probe.session.send(TOPICS.content, content, node_id=node, user_id=USER)
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)), TaskResult)
+            assert (res.task_id, res.status) == ("c-1", "ok")

@@ -15,6 +15,7 @@ from aaas import (
     NodeLoad,
     NodeStatus,
     ProtocolError,
+    TaskContent,
     TaskEvent,
     TaskRequest,
     TaskResult,
@@ -25,12 +26,14 @@ from aaas import (
 )
 from aaas.images import checksum
 
-REQ = TaskRequest(task_id="t1", user_id="user-0001", steps=120, image=b"\x89PNG-ish",
-                  mask=b"mask", checksum=checksum(b"\x89PNG-ish", b"mask"), sent_at=12.5)
+REQ = TaskRequest(task_id="t1", user_id="user-0001", steps=120, size=12,
+                  checksum=checksum(b"\x89PNG-ish", b"mask"), sent_at=12.5)
+CONTENT = TaskContent(task_id="t1", checksum=REQ.checksum, split=8, data=b"\x89PNG-ishmask")
 
 PAYLOADS = [
     REQ,
     Assignment(node_id="asp-03", seq=7, policy="random", assigned_at=13.0, request=REQ),
+    CONTENT,
     TaskResult(task_id="t1", user_id="user-0001", status="ok", node_id="asp-03", steps=120,
                image=b"img", checksum=checksum(b"img"), quality=0.7, metrics={"tv": 1.5},
                timings=Timings(sent_at=12.5, assigned_at=13.0, started_at=13.0,
@@ -52,9 +55,36 @@ def test_payloads_round_trip_through_json(payload: msgspec.Struct) -> None:
     assert decode(raw, type(payload)) == payload
 
 
-def test_images_travel_as_base64_strings() -> None:
+def test_a_request_carries_no_content_only_its_size_and_checksum() -> None:
     obj = msgspec.json.decode(encode(REQ))
-    assert obj["image"] == "iVBORy1pc2g="  # base64 of b"\x89PNG-ish"
+    assert "image" not in obj and "mask" not in obj
+    assert (obj["size"], obj["checksum"]) == (12, checksum(b"\x89PNG-ish", b"mask"))
+
+
+def test_content_travels_as_raw_bytes_after_the_json_object() -> None:
+    raw = encode(CONTENT)
+    head, _, tail = raw.partition(b"\n")
+    assert tail == b"\x89PNG-ishmask"  # no base64: the broker carries it at its own size
+    assert msgspec.json.decode(head)["data"] == ""
+    assert decode(raw, TaskContent) == CONTENT
+    assert (CONTENT.image, CONTENT.mask) == (b"\x89PNG-ish", b"mask")
+    result = TaskResult(task_id="t1", user_id="user-0001", status="ok", image=b"\n{png}\n",
+                        timings=Timings(sent_at=1.0))
+    assert decode(encode(result), TaskResult) == result
+
+
+def test_an_attachment_may_come_inside_the_json_too_but_not_both_ways() -> None:
+    inline = msgspec.json.encode(CONTENT)  # base64 inside, as a JSON-only tool sends it
+    assert decode(inline, TaskContent) == CONTENT
+    head = encode(CONTENT).partition(b"\n")[0]
+    pretty = msgspec.json.format(head, indent=2)  # newlines inside the JSON object
+    assert decode(pretty + b"\n" + CONTENT.data, TaskContent) == CONTENT
+    with pytest.raises(ProtocolError) as info:
+        decode(inline + b"\nmore", TaskContent)
+    assert info.value.code == "invalid"
+    with pytest.raises(ProtocolError) as info:
+        decode(b'{"v": 1, "task_id": "t1"\n\x89PNG', TaskContent)  # never closes
+    assert info.value.code == "malformed"
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def test_every_route_names_its_payload_and_roles() -> None:
 
 
 # -- the dispatcher ---------------------------------------------------------------------------
-REQ = TaskRequest(task_id="t1", user_id="user-0001", steps=120, image=b"img", mask=b"mask",
+REQ = TaskRequest(task_id="t1", user_id="user-0001", steps=120, size=7,
                   checksum=checksum(b"img", b"mask"), sent_at=1.0)
 LOAD = NodeLoad(node_id="asp-01", capacity=800, used=0, free=800, running=0, at=0.0)
 
@@ -150,9 +150,9 @@ def test_a_node_subscribes_to_the_acks_naming_it_not_to_every_users_ack() -> Non
     d = Dispatcher(on_error=lambda exc, msg: None)
     d.on(TOPICS.assign, lambda m, p: None)
     d.on(TOPICS.ack, lambda m, p: None)
-    assert d.subscriptions(node_id="asp-01") == [("aaas/v1/nodes/asp-01/assign", 1),
+    assert d.subscriptions(node_id="asp-01") == [("aaas/v1/nodes/asp-01/assign/+", 1),
                                                  ("aaas/v1/users/+/ack/asp-01", 1)]
-    assert d.subscriptions() == [("aaas/v1/nodes/+/assign", 1), ("aaas/v1/users/+/ack/+", 1)]
+    assert d.subscriptions() == [("aaas/v1/nodes/+/assign/+", 1), ("aaas/v1/users/+/ack/+", 1)]
     assert TOPICS.ack.topic.narrowed(user_id="u-1") == "aaas/v1/users/u-1/ack/+"
     with pytest.raises(ConfigError, match="no parameter"):
         TOPICS.ack.topic.narrowed(task_id="t")

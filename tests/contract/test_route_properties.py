@@ -50,7 +50,7 @@ from edge_node.backends.modeled import ModeledBackend
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
-from tests.helpers.probe import USER, valid_request
+from tests.helpers.probe import USER, valid_content, valid_request
 from tests.helpers.stack import small_scenario
 from user_agent import ImageSource, UserAgent
 
@@ -61,6 +61,9 @@ VALID: dict[str, msgspec.Struct] = {
     "request": valid_request("prop-1"),
     "assign": Assignment(node_id=NODE, seq=0, policy="p", assigned_at=0.0,
                          request=valid_request("prop-2")),
+    "content": valid_content("prop-2"),
+    "content_error": ErrorReply(task_id="prop-2", topic="t",
+                                error=ErrorInfo(code="checksum_mismatch", message="m")),
     "result": TaskResult(task_id="prop-3", user_id=USER, status="ok", timings=Timings(sent_at=0)),
     "event": TaskEvent(kind="finished", task_id="prop-4", user_id=USER, node_id=NODE, steps=120,
                        at=0.0),
@@ -163,13 +166,14 @@ def payloads(draw: st.DrawFn, route_name: str) -> bytes:
         return valid[:i] + valid[i + draw(st.integers(1, 20)):]
     if kind == "insert":
         return valid[:i] + draw(st.binary(min_size=1, max_size=10)) + valid[i:]
-    obj = json.loads(valid)
+    head, sep, attached = valid.partition(b"\n")  # content follows its JSON (attachments)
+    obj = json.loads(head)
     key = draw(st.sampled_from(sorted(obj)))
     if kind == "drop":
         del obj[key]
     else:
         obj[key] = draw(json_values)
-    return json.dumps(obj).encode()
+    return json.dumps(obj).encode() + sep + attached
 
 
 @pytest.mark.parametrize("route", TOPICS.all(), ids=lambda r: r.name)

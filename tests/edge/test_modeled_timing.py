@@ -18,6 +18,7 @@ from aaas import (
     EmulatedClock,
     NodeLoad,
     Scenario,
+    TaskContent,
     TaskRequest,
     TaskResult,
     decode,
@@ -88,10 +89,12 @@ async def test_capacity_is_free_when_the_runtime_ends_not_after_the_encoding(
                     metrics=EdgeMetrics(CollectorRegistry()))
     rec = Recorder()
     node.session = rec  # type: ignore[assignment]
-    req = TaskRequest(task_id="t", user_id="user-0", steps=100, image=IMAGE, mask=MASK,
+    req = TaskRequest(task_id="t", user_id="user-0", steps=100, size=len(IMAGE) + len(MASK),
                       checksum=checksum(IMAGE, MASK), sent_at=clock.now())
     node._on_assignment(Assignment(node_id=node.id, seq=0, policy="fixed",
                                    assigned_at=clock.now(), request=req))
+    node._on_content(TaskContent(task_id="t", checksum=req.checksum, split=len(IMAGE),
+                                 data=IMAGE + MASK), {"node_id": node.id, "user_id": "user-0"})
     started = node.ledger.running["t"].started_at
     try:
         for _ in range(500):

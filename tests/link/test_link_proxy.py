@@ -21,7 +21,7 @@ from aaas import (
     LinkUpdate,
     MqttSession,
     ProtocolError,
-    TaskRequest,
+    TaskContent,
     decode,
     encode,
 )
@@ -139,15 +139,16 @@ async def test_deep_outage_closes_then_qos1_publishes_arrive(link_upstream: Brok
     assert got == {f"m{i}".encode() for i in range(5)}  # at least once: duplicates allowed
 
 
-def _request(user: str, i: int, rng: np.random.Generator) -> TaskRequest:
+def _request(user: str, i: int, rng: np.random.Generator) -> TaskContent:
+    """A task's content as its user sends it to its node (the JSON, then the bytes)."""
     image, mask = rng.bytes(900), rng.bytes(300)
-    return TaskRequest(task_id=f"task-{i}", user_id=user, steps=100, image=image, mask=mask,
-                       checksum=hashlib.sha256(image + mask).hexdigest(), sent_at=float(i))
+    return TaskContent(task_id=f"task-{i}", checksum=hashlib.sha256(image + mask).hexdigest(),
+                       split=len(image), data=image + mask)
 
 
 def _checksum_ok(raw: bytes) -> bool:
     try:
-        req = decode(raw, TaskRequest)
+        req = decode(raw, TaskContent)
     except (ProtocolError, UnicodeDecodeError):  # aaas.decode lets bad UTF-8 through (reported)
         return False
     return hashlib.sha256(req.image + req.mask).hexdigest() == req.checksum
@@ -155,7 +156,7 @@ def _checksum_ok(raw: bytes) -> bool:
 
 async def test_corrupt_mode_keeps_framing_and_checksum_detects(link_upstream: BrokerURL) -> None:
     user = _uid("user")
-    topic = TOPICS.request.topic.format(user_id=user)
+    topic = TOPICS.content.topic.format(node_id="asp-00", user_id=user)
     rng = np.random.default_rng(2)
     sent = [_request(user, i, rng) for i in range(40)]
     # BPSK at 7.5 dB: BER ≈ 3e-4, so about one flip in each ~1.6 kB (14 kbit) request.
@@ -176,7 +177,7 @@ async def test_corrupt_mode_keeps_framing_and_checksum_detects(link_upstream: Br
     for m, req in zip(got, sent, strict=True):
         assert len(m.payload) == len(encode(req))
         try:
-            received = decode(m.payload, TaskRequest)
+            received = decode(m.payload, TaskContent)
         except (ProtocolError, UnicodeDecodeError):
             continue  # the JSON itself was hit: detected
         content_changed = (received.image, received.mask) != (req.image, req.mask)

@@ -30,6 +30,7 @@ from aaas import (
     BrokerURL,
     EmulatedClock,
     Scenario,
+    TaskContent,
     TaskEvent,
     TaskRequest,
     TaskResult,
@@ -238,10 +239,20 @@ MASK = encode_png(np.zeros((8, 8), dtype=bool))
 
 
 def _assignment(node_id: str, case: Case, seq: int) -> Assignment:
-    req = TaskRequest(task_id=case.name, user_id="user-0", steps=case.steps, image=IMAGE,
-                      mask=MASK, checksum=checksum(IMAGE, MASK), sent_at=case.arrival_s)
+    req = TaskRequest(task_id=case.name, user_id="user-0", steps=case.steps,
+                      size=len(IMAGE) + len(MASK), checksum=checksum(IMAGE, MASK),
+                      sent_at=case.arrival_s)
     return Assignment(node_id=node_id, seq=seq, policy="fixed", assigned_at=case.arrival_s,
                       request=req)
+
+
+def _assign_with_content(node: EdgeNode, case: Case, seq: int) -> None:
+    """The assignment, then the content its user sends the node."""
+    a = _assignment(node.id, case, seq)
+    node._on_assignment(a)
+    node._on_content(TaskContent(task_id=case.name, checksum=a.request.checksum,
+                                 split=len(IMAGE), data=IMAGE + MASK),
+                     {"node_id": node.id, "user_id": "user-0"})
 
 
 async def test_live_edge_nodes_give_the_hand_computed_numbers() -> None:
@@ -274,7 +285,7 @@ async def test_live_edge_nodes_give_the_hand_computed_numbers() -> None:
             node = nodes[case.asp]
             sent = node.session.sent  # type: ignore[attr-defined]
             first = len(sent)
-            node._on_assignment(_assignment(node.id, case, seq))
+            _assign_with_content(node, case, seq)
             new = sent[first:]
             [event] = [m for m in new if isinstance(m, TaskEvent) and m.task_id == case.name]
             assert event.kind == ("crashed" if case.crash else "admitted"), case

@@ -11,20 +11,33 @@ import asyncio
 import aiomqtt
 import numpy as np
 
-from aaas import TOPICS, BrokerURL, MqttSession, NodeLoad, TaskEvent, TaskRequest, decode, encode
+from aaas import (
+    TOPICS,
+    BrokerURL,
+    MqttSession,
+    NodeLoad,
+    TaskContent,
+    TaskEvent,
+    TaskRequest,
+    decode,
+    encode,
+)
 from aaas.images import checksum, encode_png, random_mask, synthetic_image
 from edge_node.node import LOAD_RETAIN_EVERY_S
+from tests.helpers.probe import send_content_if_assigned
 from tests.helpers.stack import running_stack, small_scenario
 
 USER = "user-0001"
 TASKS = 12
 
 
-def _request(i: int, now: float) -> TaskRequest:
+def _task(i: int, now: float) -> tuple[TaskRequest, TaskContent]:
     rng = np.random.default_rng(i)
     img, mask = encode_png(synthetic_image(rng, 32)), encode_png(random_mask(rng, 32))
-    return TaskRequest(task_id=f"t{i:03d}", user_id=USER, steps=120, image=img, mask=mask,
-                       checksum=checksum(img, mask), sent_at=now)
+    req = TaskRequest(task_id=f"t{i:03d}", user_id=USER, steps=120, size=len(img) + len(mask),
+                      checksum=checksum(img, mask), sent_at=now)
+    return req, TaskContent(task_id=req.task_id, checksum=req.checksum, split=len(img),
+                            data=img + mask)
 
 
 async def test_events_carry_the_load_and_the_retained_report_follows(
@@ -34,9 +47,13 @@ async def test_events_carry_the_load_and_the_retained_report_follows(
     results = 0
     all_answered = asyncio.Event()
 
+    contents: dict[str, TaskContent] = {}
+
     async def handler(m: aiomqtt.Message) -> None:
         nonlocal results
         raw = bytes(m.payload)  # type: ignore[arg-type]
+        if send_content_if_assigned(probe, contents, m.topic.value, raw):
+            return
         if TOPICS.event.topic.match(m.topic.value) is not None:
             events.append(decode(raw, TaskEvent))
         elif TOPICS.load.topic.match(m.topic.value) is not None and raw:
@@ -47,7 +64,8 @@ async def test_events_carry_the_load_and_the_retained_report_follows(
                 all_answered.set()
 
     probe = MqttSession(url=broker_url, client_id="probe-loads", handler=handler,
-                        subscriptions=[(TOPICS.event.topic.filter, 1),
+                        subscriptions=[(TOPICS.assign.topic.narrowed(user_id=USER), 1),
+                                       (TOPICS.event.topic.filter, 1),
                                        (TOPICS.load.topic.filter, 1),
                                        (TOPICS.result.topic.format(user_id=USER), 1)])
     async with running_stack(broker_url, small_scenario(asps=2)) as stack, probe:
@@ -55,8 +73,8 @@ async def test_events_carry_the_load_and_the_retained_report_follows(
         await asyncio.sleep(0.3)  # the retained loads of the nodes' birth come first
         loads.clear()
         for i in range(TASKS):
-            probe.publish_raw(TOPICS.request.topic.format(user_id=USER),
-                              encode(_request(i, stack.clock.now())), qos=1)
+            req, contents[f"t{i:03d}"] = _task(i, stack.clock.now())
+            probe.publish_raw(TOPICS.request.topic.format(user_id=USER), encode(req), qos=1)
         await asyncio.wait_for(all_answered.wait(), 30)
         await asyncio.sleep(LOAD_RETAIN_EVERY_S + 0.5)  # the last retained report
         seqs = {n.id: n.seq for n in stack.nodes}

@@ -30,6 +30,7 @@ from aaas import (
     NodeStatus,
     Outcome,
     TaskAck,
+    TaskContent,
     TaskRequest,
     TaskResult,
     Timings,
@@ -41,7 +42,7 @@ from edge_node import start_nodes
 from monitoring import EdgeMetrics, OrchestratorMetrics, UserMetrics
 from orchestrator import Orchestrator
 from orchestrator.policies import make_policy
-from tests.helpers.probe import USER, Probe, sample, valid_request
+from tests.helpers.probe import USER, Probe, sample, valid_request, valid_task
 from tests.helpers.stack import running_stack, small_scenario
 from user_agent import Arrival, ImageSource, UserAgent
 
@@ -68,11 +69,11 @@ async def test_repeated_request_is_answered_never_run_twice(embedded: BrokerURL)
         probe = Probe(embedded)
         async with probe.session:
             await probe.session.wait_connected(10)
-            req = valid_request("dup-1")
+            req, content = valid_task("dup-1")
             result_topic = TOPICS.result.topic.format(user_id=USER)
             error_topic = TOPICS.user_error.topic.format(user_id=USER)
-            probe.session.send(TOPICS.request, req, user_id=USER)
-            probe.session.send(TOPICS.request, req, user_id=USER)  # while it runs
+            probe.send_task(req, content)
+            probe.send_task(req, content)  # while it runs
             reply = await _next_error(probe, error_topic)
             assert reply.error.code == "duplicate" and reply.task_id == "dup-1"
             first = decode(await probe.next_on(result_topic), TaskResult)
@@ -137,7 +138,7 @@ async def test_node_restart_is_noticed_and_stale_assignments_dropped(embedded: B
             # An assignment made to another run of asp-00's process is dropped.
             stale = Assignment(node_id=node.id, seq=50, policy="test", assigned_at=0.0,
                                request=valid_request("stale-1"), boot="0ld0ld")
-            probe.session.send(TOPICS.assign, stale, node_id=node.id)
+            probe.session.send(TOPICS.assign, stale, node_id=node.id, user_id=USER)
             for _ in range(100):
                 if sample(stack.registry, "aaas_edge_stale_assignments_total", node=node.id):
                     break
@@ -147,7 +148,7 @@ async def test_node_restart_is_noticed_and_stale_assignments_dropped(embedded: B
             # A task on asp-00, then asp-00 "comes back" as another run: the task is
             # placed again at once (no grace: its process is new), and finishes.
             stack.orch.cluster.nodes[1].online = False  # only asp-00 can take it
-            probe.session.send(TOPICS.request, valid_request("moved-1", steps=250), user_id=USER)
+            probe.send_task(*valid_task("moved-1", steps=250))
             for _ in range(100):
                 if "moved-1" in node._jobs:
                     break
@@ -164,6 +165,8 @@ async def test_node_restart_is_noticed_and_stale_assignments_dropped(embedded: B
 
 
 async def test_decoded_size_is_checked_from_the_header(embedded: BrokerURL) -> None:
+    """Content (which only the task's node sees) whose header says 81 Mpixel is refused
+    from the header, before anything decodes it."""
     scenario = small_scenario(asps=2, users=5)
     async with running_stack(embedded, scenario) as stack:
         probe = Probe(embedded)
@@ -171,22 +174,19 @@ async def test_decoded_size_is_checked_from_the_header(embedded: BrokerURL) -> N
             await probe.session.wait_connected(10)
             huge = png_header_only(9000, 9000)  # 81 Mpixel in 57 bytes
             mask = encode_png(random_mask(np.random.default_rng(0), 32))
-            bomb = TaskRequest(task_id="bomb-1", user_id=USER, steps=120, image=huge, mask=mask,
-                               checksum=checksum(huge, mask), sent_at=0.0)
+            bomb = TaskRequest(task_id="bomb-1", user_id=USER, steps=120,
+                               size=len(huge) + len(mask), checksum=checksum(huge, mask),
+                               sent_at=0.0)
             t0 = time.perf_counter()
-            probe.session.send(TOPICS.request, bomb, user_id=USER)
-            reply = await _next_error(probe, TOPICS.user_error.topic.format(user_id=USER))
+            probe.send_task(bomb)
+            node = await probe.assigned("bomb-1")
+            probe.session.send(TOPICS.content, TaskContent(
+                task_id="bomb-1", checksum=bomb.checksum, split=len(huge), data=huge + mask),
+                node_id=node, user_id=USER)
+            reply = await _next_error(probe, TOPICS.content_error.topic.format(user_id=USER,
+                                                                               node_id=node))
             assert reply.error.code == "image_too_large" and "9000x9000" in reply.error.message
             assert time.perf_counter() - t0 < 5
-            assert sample(stack.registry, "aaas_orchestrator_bad_input_total",
-                          reason="image_too_large") == 1
-            # Straight to a node (past the orchestrator): refused there too.
-            node = stack.nodes[0].id
-            probe.session.send(TOPICS.assign, Assignment(node_id=node, seq=0, policy="x",
-                                                         assigned_at=0.0, request=bomb),
-                               node_id=node)
-            reply = await _next_error(probe, TOPICS.node_error.topic.format(node_id=node))
-            assert reply.error.code == "image_too_large"
             assert sample(stack.registry, "aaas_edge_bad_input_total", node=node,
                           reason="image_too_large") == 1
 
@@ -200,7 +200,8 @@ async def test_deep_json_gets_an_error_reply_and_a_metric(embedded: BrokerURL) -
             reply = await _next_error(probe, TOPICS.user_error.topic.format(user_id=USER))
             assert reply.error.code == "too_deep"
             node = stack.nodes[1].id
-            probe.session.publish_raw(TOPICS.assign.topic.format(node_id=node), deep_json())
+            probe.session.publish_raw(TOPICS.assign.topic.format(node_id=node, user_id=USER),
+                                      deep_json())
             reply = await _next_error(probe, TOPICS.node_error.topic.format(node_id=node))
             assert reply.error.code == "too_deep"
             assert sample(stack.registry, "aaas_orchestrator_bad_input_total",
@@ -208,7 +209,7 @@ async def test_deep_json_gets_an_error_reply_and_a_metric(embedded: BrokerURL) -
             assert sample(stack.registry, "aaas_edge_bad_input_total", node=node,
                           reason="too_deep") == 1
             # Both still serve.
-            probe.session.send(TOPICS.request, valid_request("after-deep"), user_id=USER)
+            probe.send_task(*valid_task("after-deep"))
             res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
                          TaskResult)
             assert res.status == "ok"
@@ -252,7 +253,7 @@ async def test_node_offline_past_its_grace(embedded: BrokerURL, action: str) -> 
         async with probe.session:
             await probe.session.wait_connected(10)
             orch.cluster.nodes[1].online = False  # only asp-00 can take it
-            probe.session.send(TOPICS.request, valid_request("gone-1", steps=250), user_id=USER)
+            probe.send_task(*valid_task("gone-1", steps=250))
             while "gone-1" not in nodes[0]._jobs:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             orch.cluster.nodes[1].online = True

@@ -64,6 +64,11 @@ def _result(user: str, task: str, status: str) -> bytes:
               error=None if status == "ok" else {"code": "overload", "message": MARK})
 
 
+def _content(task: str, mark: str) -> bytes:
+    """A TaskContent: its JSON, then the bytes (here a marker, not an image)."""
+    return _j(task_id=task, checksum="0" * 64, split=1) + b"\n" + mark.encode()
+
+
 def _forgeries_refused_by_acl(victim_node: str = "asp-00") -> list[tuple[str, bytes, bool]]:
     """(topic, payload, retain): what no stolen user or edge credential may publish."""
     return [
@@ -79,8 +84,11 @@ def _forgeries_refused_by_acl(victim_node: str = "asp-00") -> list[tuple[str, by
                                               user_id="user-0001", node_id=victim_node,
                                               steps=100, reward=2.0**70, at=0.0, note=MARK),
          False),
-        (f"{R}/nodes/{victim_node}/assign", _j(node_id=victim_node, seq=0, policy=MARK,
-                                               assigned_at=0.0, request={}), False),
+        (f"{R}/nodes/{victim_node}/assign/user-0001", _j(node_id=victim_node, seq=0,
+                                                         policy=MARK, assigned_at=0.0,
+                                                         request={}), False),
+        # content for another user's task: only that user may send it
+        (f"{R}/nodes/{victim_node}/content/user-0001", _content("t000001", MARK), False),
         (f"{R}/link/user-0001/set", _j(outage_s=1e7, note=MARK), False),
         (f"{R}/users/user-0001/request", _j(task_id=MARK, user_id="user-0001"), False),
     ]
@@ -173,7 +181,8 @@ async def _attack(bed: Bed, identity: str, *, refused: list[tuple[str, bytes, bo
     async with aiomqtt.Client(**kw, identifier=identity) as c:
         for topic, payload, retain in allowed:
             await c.publish(topic, payload, qos=1, retain=retain)
-        for filt in (f"{R}/users/+/request", f"{R}/users/+/result", f"{R}/nodes/+/assign"):
+        for filt in (f"{R}/users/+/request", f"{R}/users/+/result", f"{R}/nodes/+/assign/+",
+                     f"{R}/nodes/+/content/+", f"{R}/users/+/error/+"):
             await c.subscribe(filt, 1)
         await c.publish(canary, _j(note=f"canary-{identity}"), qos=1)
         await bed.observer.wait_for(lambda t, p: f"canary-{identity}".encode() in p)
@@ -181,7 +190,8 @@ async def _attack(bed: Bed, identity: str, *, refused: list[tuple[str, bytes, bo
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(0.5):
                 async for m in c.messages:
-                    pytest.fail(f"{identity} read {m.topic.value}")
+                    if identity not in m.topic.value.split("/"):  # its own replies: fine
+                        pytest.fail(f"{identity} read {m.topic.value}")
 
 
 async def _run_workload(bed: Bed, attack: Callable[[], Any]) -> None:
@@ -218,13 +228,21 @@ def _forged_results(users: list[str], n: int, run_id: str) -> list[tuple[str, by
 async def test_stolen_user_credential_forges_nothing(tmp_path: Path, kind: str) -> None:
     async with secure_bed(tmp_path, kind) as bed:
         async def attack() -> None:
-            await _attack(bed, STOLEN_USER, allowed=[],
+            # Content in its own name for real tasks of others (their ids are on the
+            # wire): the broker lets it through, the nodes take content only for a task
+            # of that user assigned to them.
+            own = [(f"{R}/nodes/{node}/content/{STOLEN_USER}",
+                    _content(f"{bed.agent.run_id}-t{i:06d}", "stolen"), False)
+                   for node in ("asp-00", "asp-01") for i in range(3)]
+            await _attack(bed, STOLEN_USER, allowed=own,
                           refused=_forged_results(REAL_USERS, 3, bed.agent.run_id)
                           + _forgeries_refused_by_acl(),
                           canary=f"{R}/users/{STOLEN_USER}/request")
 
         await _run_workload(bed, attack)
         _no_forgery_delivered(bed)
+        assert sum(sample(bed.registry, "aaas_edge_bad_input_total", node=n,
+                          reason="not_assigned") for n in ("asp-00", "asp-01")) == 6
         # The canary (a malformed request of its own) got an error reply, nothing more.
         assert sample(bed.registry, "aaas_orchestrator_bad_input_total",
                       reason="schema_version") + sample(
@@ -249,6 +267,11 @@ async def test_stolen_edge_credential_forges_nothing(tmp_path: Path) -> None:
             # Results to any user are allowed to nodes by the ACL: the reply key decides.
             forged = [(t, p.replace(MARK.encode(), b"edge"), r)
                       for t, p, r in _forged_results(REAL_USERS, 40, bed.agent.run_id)]
+            # Refusals of content it never got: a user believes only its task's node.
+            forged += [(f"{R}/users/{u}/error/{STOLEN_NODE}", _j(
+                task_id=f"{bed.agent.run_id}-t{i:06d}", topic="x",
+                error={"code": "checksum_mismatch", "message": "edge"}), False)
+                for u in REAL_USERS for i in range(3)]
             await _attack(bed, STOLEN_NODE, allowed=forged + own,
                           refused=_forgeries_refused_by_acl(),
                           canary=f"{R}/nodes/{STOLEN_NODE}/error")

@@ -149,14 +149,14 @@ def test_crash_event_must_follow_the_crash_rule() -> None:
 def request(**kw) -> TaskRequest:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(1)
     img, mask = encode_png(synthetic_image(rng, 16)), encode_png(random_mask(rng, 16))
-    base = {"task_id": "t1", "user_id": "user-0001", "steps": 120, "image": img, "mask": mask,
+    base = {"task_id": "t1", "user_id": "user-0001", "steps": 120, "size": len(img) + len(mask),
             "checksum": checksum(img, mask), "sent_at": 0.0}
     return TaskRequest(**(base | kw))
 
 
 def test_assignment_checks() -> None:
     good = Assignment(node_id=NODE, seq=0, policy="p", assigned_at=1.0, request=request())
-    check_assignment(good, node_id=NODE, last_seq=-1, scenario=SC)
+    check_assignment(good, node_id=NODE, user_id="user-0001", last_seq=-1, scenario=SC)
     bad = [
         (Assignment(node_id=SC.asps[1].id, seq=0, policy="p", assigned_at=1.0, request=request()),
          "unknown_node"),
@@ -170,7 +170,8 @@ def test_assignment_checks() -> None:
                     request=request(steps=100_000)), "steps_out_of_range"),
     ]
     for a, code in bad:
-        assert code_of(check_assignment, a, node_id=NODE, last_seq=-1, scenario=SC) == code
+        assert code_of(check_assignment, a, node_id=NODE, user_id="user-0001", last_seq=-1,
+                       scenario=SC) == code
 
 
 # -- user: results ---------------------------------------------------------------------------

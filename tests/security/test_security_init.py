@@ -44,10 +44,16 @@ def test_acl_rules_come_from_the_route_table() -> None:
     rules = {(r.topic, r.access) for r in role_rules(Role.USER)}
     assert ("aaas/v1/users/%u/request", "write") in rules
     assert ("aaas/v1/users/%u/result", "read") in rules
-    assert not any("/assign" in t or t.endswith("/load") for t, _ in rules)
+    assert not any(t.endswith("/load") for t, _ in rules)
+    # A user reads the assignments of its own tasks only (to send the node the content),
+    # and sends content in its own name only; it reads no content.
+    assert [r for r in rules if "/assign" in r[0]] == [("aaas/v1/nodes/+/assign/%u", "read")]
+    assert [r for r in rules if "/content" in r[0]] == [("aaas/v1/nodes/+/content/%u", "write")]
     node = {(r.topic, r.access) for r in role_rules(Role.EDGE_NODE)}
     assert {("aaas/v1/nodes/%u/load", "write"), ("aaas/v1/nodes/%u/status", "write"),
-            ("aaas/v1/nodes/%u/assign", "read"), ("aaas/v1/users/+/result", "write")} <= node
+            ("aaas/v1/nodes/%u/assign/+", "read"), ("aaas/v1/users/+/result", "write"),
+            ("aaas/v1/nodes/%u/content/+", "read"), ("aaas/v1/users/+/error/%u", "write")} <= node
+    assert not any("/content" in r.topic for r in role_rules(Role.ORCHESTRATOR))
     assert ("aaas/v1/users/+/request", "read") not in node
     # A route added to the contract (say, WebRTC signalling) gets its rules from its roles.
     offer = Route("offer", TopicTemplate("aaas/v1/users/{user_id}/webrtc/offer"), TaskRequest,

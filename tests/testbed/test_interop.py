@@ -43,5 +43,6 @@ async def test_doc_example_gets_a_result_from_mosquitto_clients(mosquitto: Broke
         out, err = await asyncio.wait_for(proc.communicate(), 90)
     assert proc.returncode == 0, err.decode()
     assert '"status":"ok"' in out.decode()
-    result = json.loads((tmp_path / "result.json").read_text())
-    assert result["task_id"] == "by-hand-1" and result["image"]
+    head, _, image = (tmp_path / "result.bin").read_bytes().partition(b"\n")
+    result = json.loads(head)
+    assert result["task_id"] == "by-hand-1" and image  # the restored PNG, attached
