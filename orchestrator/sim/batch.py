@@ -20,8 +20,8 @@ import numpy as np
 
 from aaas import ConfigError, Scenario
 
+from ..policies.features import FeatureSpec
 from .episode import Episode, draw_episode
-from .features import FeatureSpec
 from .repeats import BatchRepeats
 from .stats import EpisodeStats, quality_table
 

@@ -25,8 +25,8 @@ import numpy as np
 from aaas import ConfigError, Scenario
 
 from ..policies.base import Observation
+from ..policies.features import FeatureSpec
 from .episode import Episode, draw_episode
-from .features import FeatureSpec
 from .repeats import RepeatStream
 from .stats import EpisodeStats, quality_table
 

@@ -39,7 +39,7 @@ class TrainConfig:
     """How long and how to train."""
 
     layout: str = "basic"
-    """Observation layout (see :mod:`orchestrator.sim.features`)."""
+    """Observation layout (see :mod:`orchestrator.policies.features`)."""
     n_envs: int = 16
     """Episodes collected in parallel by the batch simulator."""
     updates: int = 12_000
