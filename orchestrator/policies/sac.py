@@ -51,7 +51,8 @@ class SacPolicy(Policy):
     @classmethod
     def load(cls, path: str | Path, scenario: Scenario) -> SacPolicy:
         """Load a checkpoint and check that it fits *scenario*'s ASPs."""
-        from .sac_net import build_net, load_checkpoint
+        from .archs import build_net  # torch: only for sac
+        from .checkpoint import load_checkpoint
 
         state, meta = load_checkpoint(path)
         try:

@@ -17,7 +17,7 @@ import numpy as np
 
 from aaas import ConfigError, Scenario
 
-from ..policies.sac_net import save_checkpoint
+from ..policies.checkpoint import save_checkpoint
 from ..sim import BatchSim
 from .evaluation import summarise
 from .replay import ReplayBuffer
