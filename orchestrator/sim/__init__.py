@@ -7,12 +7,16 @@ from .bound import BoundResult, episode_bounds, hindsight_bound  # light: scipy 
 from .env import AaasEnv
 from .episode import Episode, draw_episode
 from .stats import EpisodeStats, quality_table
+from .stream import Arrival, ArrivalStream, BatchStream
 
 __all__ = [
     "LAYOUTS",
     "AaasEnv",
+    "Arrival",
+    "ArrivalStream",
     "BatchSim",
     "BatchStep",
+    "BatchStream",
     "BoundResult",
     "Episode",
     "EpisodeStats",
