@@ -2,9 +2,10 @@
 
 An architecture module registers what it defines next to its code, with
 :func:`register_arch` (:mod:`.nets`: ``per_asp``, ``mlp``, ``residual``;
-:mod:`.d2sac_net`: ``diffusion``), so no list elsewhere names it. Build one with
-:func:`orchestrator.policies.archs.build_net`, which imports every in-repo
-architecture module first.
+:mod:`.d2sac_net`: ``diffusion``), with the architecture of its critics, so no
+if-chain elsewhere names it. Build one with
+:func:`orchestrator.policies.archs.build_net`, which imports the in-repo
+architecture modules first (the one place that lists them).
 """
 
 from __future__ import annotations
