@@ -3,6 +3,7 @@ the registry :data:`POLICIES` (see :mod:`.registry`)."""
 
 from .base import Observation, Policy
 from .benchmarks import LeastLoadedPolicy, RandomPolicy, RoundRobinPolicy, UpperBoundPolicy
+from .features import LAYOUTS, FeatureSpec
 from .registry import POLICIES, PolicyFactory, make_policy
 from .sac import SacPolicy, default_checkpoint  # light: torch only when a checkpoint loads
 
@@ -14,10 +15,12 @@ from .lookahead import OPT_IN, LookaheadPolicy  # light: scipy only when it solv
 # isort: on
 
 __all__ = [
+    "LAYOUTS",
     "OPT_IN",
     "POLICIES",
     "BidPricePolicy",
     "D2sacPolicy",
+    "FeatureSpec",
     "LeastLoadedPolicy",
     "LookaheadPolicy",
     "Observation",

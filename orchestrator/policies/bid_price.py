@@ -15,7 +15,7 @@ are learned from simulated episodes (:mod:`orchestrator.training.bid_price`).
 With g = 0 it is exactly the prophet.
 
 Every number comes from the versioned ``quality`` observation layout
-(:class:`~orchestrator.sim.FeatureSpec`, version 2), so it runs live unchanged.
+(:class:`~orchestrator.policies.FeatureSpec`, version 2), so it runs live unchanged.
 Pure numpy: no torch needed.
 
 A checkpoint is one JSON file: format, scenario, features, ``theta`` (μ_1..μ_M, g)
@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,10 +35,8 @@ import numpy.typing as npt
 from aaas import ConfigError, CrashRule, Scenario
 
 from .base import Observation, Policy
+from .features import FeatureSpec
 from .registry import POLICIES
-
-if TYPE_CHECKING:
-    from ..sim.features import FeatureSpec
 
 __all__ = ["FORMAT", "BidPricePolicy", "bid_price_scores", "default_bid_price_checkpoint"]
 
@@ -46,7 +44,7 @@ log = logging.getLogger("aaas.orchestrator.bid_price")
 
 FORMAT = "aaas-bid-price/1"
 
-# Block indices in the ``quality`` layout (see orchestrator.sim.features).
+# Block indices in the ``quality`` layout (see orchestrator.policies.features).
 _CAP, _SLACK, _Q = 0, 2, 3
 
 
@@ -91,8 +89,6 @@ class BidPricePolicy(Policy):
 
     @classmethod
     def load(cls, path: str | Path, scenario: Scenario) -> BidPricePolicy:
-        from ..sim.features import FeatureSpec
-
         p = Path(path)
         try:
             meta = json.loads(p.read_text())

@@ -19,6 +19,8 @@ Two choices of ours, both documented in docs/policies.md:
 * greedy actions (evaluation, the live orchestrator) follow the noise-free path
   (x_N = 0 and no posterior noise, selected by ``eval()``), so a policy's choice
   is a function of the observation; training samples as the companion code does.
+
+This module registers the architecture ``diffusion`` (its critics are ``per_asp``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import math
 import torch
 from torch import nn
 
-from .sac_net import PerAspNet, mlp
+from .net_registry import per_asp_inputs, register_arch
+from .nets import PerAspNet, mlp
 
 __all__ = ["DiffusionActor", "vp_beta_schedule"]
 
@@ -110,3 +113,8 @@ class DiffusionActor(nn.Module):
             else:
                 x = mean
         return x.clamp(-self.max_logit, self.max_logit)
+
+
+@register_arch("diffusion", critic="per_asp")
+def _diffusion(obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
+    return DiffusionActor(n_asps, per_asp_inputs("diffusion", obs_dim, n_asps), hidden)

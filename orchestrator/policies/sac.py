@@ -7,7 +7,7 @@ policy runs in the simulator and in the live orchestrator. Offline ASPs are
 never chosen while any ASP is online.
 
 Importing this module is light (it registers ``sac`` in the policy registry);
-torch and the simulator's features are imported when a checkpoint is loaded.
+torch is imported when a checkpoint is loaded.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import numpy as np
 from aaas import ConfigError, Scenario
 
 from .base import Observation, Policy
+from .features import FeatureSpec
 from .registry import POLICIES
 
 if TYPE_CHECKING:
     import torch
-
-    from ..sim.features import FeatureSpec
 
 __all__ = ["SacPolicy", "default_checkpoint"]
 
@@ -52,8 +51,8 @@ class SacPolicy(Policy):
     @classmethod
     def load(cls, path: str | Path, scenario: Scenario) -> SacPolicy:
         """Load a checkpoint and check that it fits *scenario*'s ASPs."""
-        from ..sim.features import FeatureSpec  # torch and the simulator: only for sac
-        from .sac_net import build_net, load_checkpoint
+        from .archs import build_net  # torch: only for sac
+        from .checkpoint import load_checkpoint
 
         state, meta = load_checkpoint(path)
         try:

@@ -6,10 +6,11 @@ agree step for step): env j draws its episodes one after another from
 resets after it do. The running tasks live in per-ASP slots of shape (B, M, S)
 with S = max C_i // t_min, the most tasks an ASP can hold; a step is a fixed
 number of array operations whatever B is (Python only loops over the envs
-whose episode just ended, to draw their next one). The crash condition,
-progress, penalty and reward are the vectorised forms of ``aaas.CrashRule``, the
-quality comes from ``aaas.QualityCurve.table``: one model for both simulators and
-the live edge node.
+whose episode just ended, to draw their next one). The episodes' arrivals are a
+:class:`~orchestrator.sim.stream.BatchStream`, which the sim steps through. The
+crash condition, progress, penalty and reward are the vectorised forms of
+``aaas.CrashRule``, the quality comes from ``aaas.QualityCurve.table``: one model
+for both simulators and the live edge node.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import numpy as np
 
 from aaas import ConfigError, Scenario
 
+from ..policies.features import FeatureSpec
 from .episode import Episode, draw_episode
-from .features import FeatureSpec
 from .repeats import BatchRepeats
 from .stats import EpisodeStats, quality_table
+from .stream import BatchArrivals, BatchStream
 
 __all__ = ["BatchSim", "BatchStep"]
 
@@ -62,8 +64,11 @@ class BatchSim:
         self._rule = scenario.crash
         self.env_seeds = seed + np.arange(n_envs)
         self._rows = np.arange(n_envs)
+        self.stream = BatchStream(n_envs)
+        """The episodes' arrivals (read it; the sim and the repeats write it)."""
         # users who ask again ([workload.repeats]; off by default: none of it runs)
-        self._repeats = BatchRepeats(self) if scenario.workload.repeats.enabled else None
+        self._repeats = (BatchRepeats(scenario, self.stream) if scenario.workload.repeats.enabled
+                         else None)
         self.reset()
 
     def reset(self) -> np.ndarray:
@@ -76,15 +81,10 @@ class BatchSim:
         self.held = np.zeros((b, m, s), dtype=np.int64)
         self.qual = np.zeros((b, m, s))
         self.active = np.ones(b, dtype=bool)
-        self.idx = np.zeros(b, dtype=np.int64)
-        self.length = np.zeros(b, dtype=np.int64)
-        self._cols = 0
-        self._arrival = np.zeros((b, 0))
-        self._steps = np.zeros((b, 0), dtype=np.int64)
-        self._runtime = np.zeros((b, 0))
+        # with repeats: the arrival (its stream index) each slot runs: a crash's lost tasks
+        self.task_idx = np.zeros((b, m, s), dtype=np.int64) if self._repeats is not None else None
+        self.stream.reset()
         self._acc = np.zeros((b, 7))  # ret, tasks, admitted, crashes, lost, adm_q, lost_q
-        if self._repeats is not None:
-            self._repeats.reset()
         for j in range(b):
             self._new_episode(j)
         return self._obs()
@@ -99,63 +99,45 @@ class BatchSim:
 
     def _new_episode(self, j: int, episode: Episode | None = None) -> None:
         ep = episode if episode is not None else draw_episode(self.scenario, self._rngs[j])
-        n = len(ep)
-        if n > self._cols:
-            self._grow(n)
+        self.stream.load(j, ep)
         if self._repeats is not None:
-            self._arrival[j] = np.inf  # a row that repeats lengthened may be longer than n
             self._repeats.new_episode(j, ep)
-        self._arrival[j, :n] = ep.arrival_s
-        self._steps[j, :n] = ep.steps
-        self._runtime[j, :n] = ep.runtime_s
-        self.length[j] = n
-        self.idx[j] = 0
         self.free[j] = self.capacity
         self.end[j] = np.inf
         self._acc[j] = 0.0
 
-    def _grow(self, n: int) -> None:
-        """Room for n tasks per env in the arrival arrays."""
-        grow = max(n, int(self._cols * 1.25) + 1) - self._cols
-        self._arrival = np.pad(self._arrival, ((0, 0), (0, grow)), constant_values=np.inf)
-        self._steps = np.pad(self._steps, ((0, 0), (0, grow)), constant_values=1)
-        self._runtime = np.pad(self._runtime, ((0, 0), (0, grow)), constant_values=1.0)
-        self._cols += grow
-
-    def _obs(self) -> np.ndarray:
-        k = np.minimum(self.idx, self.length - 1)
-        return self.features.build(self.capacity, self.free, self._steps[self._rows, k],
-                                   self._runtime[self._rows, k])
+    def _obs(self, task: BatchArrivals | None = None) -> np.ndarray:
+        task = self.stream.current() if task is None else task
+        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s)
 
     def current_steps(self) -> np.ndarray:
         """t of the task each env is placing now."""
-        return self._steps[self._rows, np.minimum(self.idx, self.length - 1)]
+        return self.stream.current().steps
 
     def step(self, actions_B: np.ndarray) -> BatchStep:
         a = np.asarray(actions_B, dtype=np.int64)
         if a.shape != (self.n_envs,) or a.min() < 0 or a.max() >= self.n_asps:
             raise ConfigError(f"actions must be {self.n_envs} ASP indices in 0..{self.n_asps - 1}")
         rows, act = self._rows, self.active
-        k = np.minimum(self.idx, self.length - 1)
-        now, t = self._arrival[rows, k], self._steps[rows, k]
+        task = self.stream.current()
+        now, t = task.time_s, task.steps
         crash = self._rule.crashes(self.free[rows, a], t) & act
         admit = ~crash & act
         penalty, quality = np.zeros(self.n_envs), np.zeros(self.n_envs)
         if crash.any():
             if self._repeats is not None:
-                self._repeats.crashed(np.flatnonzero(crash), a[crash])
+                self._repeat_crashes(np.flatnonzero(crash), a[crash], now[crash])
             penalty[crash] = self._do_crash(np.flatnonzero(crash), a[crash], now[crash])
         if admit.any():
             quality[admit] = self._admit(np.flatnonzero(admit), a[admit], now[admit], t[admit],
-                                         self._runtime[rows, k][admit])
+                                         task.runtime_s[admit])
         reward = self._rule.reward(quality, penalty)  # 0 for the frozen envs
         acc = self._acc
         acc[:, 0] += reward
         acc[:, 1] += act
         acc[:, 2] += admit
         acc[:, 3] += crash
-        self.idx += act
-        done = act & (self.idx >= self.length)
+        done = self.stream.advance(act)
         finished = [(int(j), self._stats(int(j))) for j in np.flatnonzero(done)]
         if finished:
             if self.autoreset:
@@ -163,9 +145,9 @@ class BatchSim:
                     self._new_episode(j)
             else:
                 self.active &= ~done
-        nxt = np.minimum(self.idx, self.length - 1)
-        self._release(self._arrival[rows, nxt])
-        return BatchStep(obs=self._obs(), reward=reward, done=done, finished=finished)
+        nxt = self.stream.current()
+        self._release(nxt.time_s)
+        return BatchStep(obs=self._obs(nxt), reward=reward, done=done, finished=finished)
 
     def _do_crash(self, r: np.ndarray, a: np.ndarray, now: np.ndarray) -> np.ndarray:
         end, start = self.end[r, a], self.start[r, a]  # (C, S)
@@ -189,8 +171,20 @@ class BatchSim:
         self.free[r, a] -= t
         self._acc[r, 5] += q
         if self._repeats is not None:
-            self._repeats.admitted(r, a, s, q)
+            assert self.task_idx is not None
+            k = self.stream.index()[r]
+            self.task_idx[r, a, s] = k
+            self._repeats.admitted(r, k, q, self.end[r, a, s])
         return q
+
+    def _repeat_crashes(self, r: np.ndarray, a: np.ndarray, now: np.ndarray) -> None:
+        """Tell the repeats of the crashes about to clear ASP a[x] of env r[x]: the arrival
+        rejected and the ones lost (in admission order: the stream's order)."""
+        assert self._repeats is not None and self.task_idx is not None
+        k = self.stream.index()
+        for j, asp, at in zip(r.tolist(), a.tolist(), now.tolist(), strict=True):
+            lost = np.sort(self.task_idx[j, asp, np.isfinite(self.end[j, asp])]).tolist()
+            self._repeats.crashed(j, int(k[j]), lost, at)
 
     def _release(self, now_B: np.ndarray) -> None:
         m, s = self.n_asps, self.slots
@@ -204,5 +198,5 @@ class BatchSim:
         stats = EpisodeStats(ret=float(r), tasks=int(n), admitted=int(adm), crashes=int(cr),
                              lost=int(lost), admitted_utility=float(aq), lost_utility=float(lq))
         if self._repeats is not None:
-            stats.repeats, stats.repeat_steps = (int(v) for v in self._repeats.acc[j])
+            stats.repeats, stats.repeat_steps = self.stream.repeats(j)
         return stats

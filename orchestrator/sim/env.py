@@ -6,7 +6,8 @@ released) and the task; the action is the ASP index. Admission (free ≥ t)
 earns q_i(t) and holds t of the ASP's capacity for runtime(t); otherwise the
 ASP crashes, every task it runs is lost, the arriving task is rejected, and
 the reward is −(base + Σ_lost w·(1 − progress)). The episode ends after its
-last task.
+last task. The episode's arrivals are an :class:`~orchestrator.sim.stream.ArrivalStream`,
+which the env steps through.
 
 The formulas are the scenario's models from :mod:`aaas` (``QualityCurve`` through
 :func:`quality_table`, ``RuntimeModel`` through the episode, ``CrashRule`` for the
@@ -25,10 +26,11 @@ import numpy as np
 from aaas import ConfigError, Scenario
 
 from ..policies.base import Observation
+from ..policies.features import FeatureSpec
 from .episode import Episode, draw_episode
-from .features import FeatureSpec
-from .repeats import RepeatStream
+from .repeats import Repeats
 from .stats import EpisodeStats, quality_table
+from .stream import Arrival, ArrivalStream
 
 __all__ = ["AaasEnv"]
 
@@ -49,6 +51,10 @@ class AaasEnv(gym.Env):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.features.dim,), np.float32)
         self._rng: np.random.Generator | None = None
         self.episode: Episode | None = None
+        self.stream: ArrivalStream | None = None
+        """The episode's arrivals (read it; the env and the repeats write it)."""
+        # users who ask again re-enter the stream (off by default: nothing changes then)
+        self._repeats = Repeats(scenario) if scenario.workload.repeats.enabled else None
 
     # --- gymnasium API -----------------------------------------------------
 
@@ -68,47 +74,47 @@ class AaasEnv(gym.Env):
             {} for _ in range(self.n_asps)]
         self._ends: list[tuple[float, int, int, int]] = []  # (end, task, asp, steps)
         self.stats = EpisodeStats()
-        self._i = 0
-        self._times = episode.arrival_s.tolist()
-        self._steps = episode.steps.tolist()
-        self._runtimes = episode.runtime_s.tolist()
-        # users who ask again re-enter the stream (off by default: nothing changes then)
-        self._repeats = (RepeatStream(self.scenario, episode)
-                         if self.scenario.workload.repeats.enabled else None)
+        self.stream = ArrivalStream(episode)
+        if self._repeats is not None:
+            self._repeats.new_episode(episode, self.stream)
         return self._obs(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self.episode is None or self._i >= len(self._times):
+        stream = self.stream
+        if stream is None or stream.done:
             raise ConfigError("step() after the episode ended; call reset()")
         a = int(action)
         if not 0 <= a < self.n_asps:
             raise ConfigError(f"action {a} is not an ASP index (0..{self.n_asps - 1})")
-        i, now, t = self._i, self._times[self._i], self._steps[self._i]
+        i, now, t, runtime = stream.current()
         st = self.stats
         st.tasks += 1
         if self._rule.crashes(int(self.free[a]), t):
             lost = list(self._running[a])
             reward = self._rule.reward(0.0, self._crash(a, now))
             if self._repeats is not None:
-                self._repeats.crashed(self, i, lost, now)
+                self._repeats.crashed(i, lost, now)
         else:
             q = float(self._q[a, t])
             reward = self._rule.reward(q, 0.0)
             self.free[a] -= t
-            end = now + self._runtimes[i]
+            end = now + runtime
             self._running[a][i] = (now, end, q)
             heapq.heappush(self._ends, (end, i, a, t))
             st.admitted += 1
             st.admitted_utility += q
             if self._repeats is not None:
-                self._repeats.admitted(self, i, q, end)
+                self._repeats.admitted(i, q, end)
         st.ret += reward
-        self._i += 1
-        done = self._i >= len(self._times)
+        if self._repeats is not None:
+            st.repeats, st.repeat_steps = stream.repeats, stream.repeat_steps
+        stream.advance()
+        done = stream.done
+        nxt = stream.current()
         if not done:
-            self._release(self._times[self._i])
-        info = {"episode": st.summary()} if done else {}
-        return self._obs(), reward, done, False, info
+            self._release(nxt.time_s)
+        info: dict[str, Any] = {"episode": st.summary()} if done else {}
+        return self._features(nxt), reward, done, False, info
 
     # --- the model ---------------------------------------------------------
 
@@ -134,14 +140,21 @@ class AaasEnv(gym.Env):
                 self.free[asp] += steps
 
     def _obs(self) -> np.ndarray:
-        k = min(self._i, len(self._times) - 1)
-        return self.features.build(self.capacity, self.free, self._steps[k], self._runtimes[k])
+        return self._features(self._current())
+
+    def _features(self, task: Arrival) -> np.ndarray:
+        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s)
+
+    def _current(self) -> Arrival:
+        if self.stream is None:
+            raise ConfigError("no episode yet; call reset()")
+        return self.stream.current()
 
     # --- what a Policy sees ------------------------------------------------
 
     def observation(self) -> Observation:
         """The current task and ASP state as the live orchestrator would see it."""
-        k = min(self._i, len(self._times) - 1)
+        task = self._current()
         return Observation(capacity_M=self.capacity, free_M=self.free.copy(),
-                           online_M=np.ones(self.n_asps, dtype=bool), steps=int(self._steps[k]),
-                           runtime_s=float(self._runtimes[k]))
+                           online_M=np.ones(self.n_asps, dtype=bool), steps=int(task.steps),
+                           runtime_s=float(task.runtime_s))

@@ -181,7 +181,7 @@ def train_bid_price(scenario: Scenario, cfg: BidPriceConfig, *, out: Path | None
 
 def _save(out: Path, scenario: Scenario, cfg: BidPriceConfig, best: tuple[float, int, Any],
           iterations: int, env_steps: int, seconds: float, log_csv: Path | None) -> Path:
-    from ..sim.features import FeatureSpec
+    from ..policies.features import FeatureSpec
 
     path = out.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)

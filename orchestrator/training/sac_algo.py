@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as fn
 
-from ..policies.sac_net import build_net
+from ..policies.archs import build_net, critic_arch
 
 __all__ = ["SacAlgorithm", "SacParams", "UpdateStats"]
 
@@ -76,9 +76,9 @@ class SacAlgorithm:
         torch.manual_seed(seed)
         self.params = params
         self.actor = build_net(params.arch, obs_dim, n_actions, params.hidden)
-        critic_arch = "per_asp" if params.arch in ("residual", "diffusion") else params.arch
-        self.q1 = build_net(critic_arch, obs_dim, n_actions, params.hidden)
-        self.q2 = build_net(critic_arch, obs_dim, n_actions, params.hidden)
+        critic = critic_arch(params.arch)
+        self.q1 = build_net(critic, obs_dim, n_actions, params.hidden)
+        self.q2 = build_net(critic, obs_dim, n_actions, params.hidden)
         self.q1_target = copy.deepcopy(self.q1).requires_grad_(False)
         self.q2_target = copy.deepcopy(self.q2).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=params.actor_lr)

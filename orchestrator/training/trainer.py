@@ -17,7 +17,7 @@ import numpy as np
 
 from aaas import ConfigError, Scenario
 
-from ..policies.sac_net import save_checkpoint
+from ..policies.checkpoint import save_checkpoint
 from ..sim import BatchSim
 from .evaluation import summarise
 from .replay import ReplayBuffer
@@ -39,7 +39,7 @@ class TrainConfig:
     """How long and how to train."""
 
     layout: str = "basic"
-    """Observation layout (see :mod:`orchestrator.sim.features`)."""
+    """Observation layout (see :mod:`orchestrator.policies.features`)."""
     n_envs: int = 16
     """Episodes collected in parallel by the batch simulator."""
     updates: int = 12_000

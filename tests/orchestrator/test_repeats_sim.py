@@ -47,7 +47,7 @@ def play(sc: Scenario, ep: Episode, actions: list[int]) -> tuple[AaasEnv, list[f
     done = False
     for a in actions:
         assert not done
-        seen.append(env._times[env._i])
+        seen.append(env.stream.current().time_s)
         _, _, done, _, _ = env.step(a)
     assert done
     return env, seen

@@ -1,28 +1,21 @@
-"""The SAC networks and the checkpoint format (torch; imported only for ``sac``).
+"""The layers of the learned policies' networks (torch; imported only when one is built).
 
-A checkpoint is two files side by side: ``NAME.pt`` holds the actor's weights
-(a plain state dict, loadable with ``weights_only=True``) and ``NAME.json``
-its metadata: scenario, observation layout (:class:`FeatureSpec`), network
-sizes, versions and how it was trained.
+``mlp`` (a plain ReLU MLP), ``PerAspNet`` (one small MLP shared by the ASPs) and
+``ResidualNet`` (``PerAspNet`` as a correction to the prophet); this module
+registers the architectures made of them, ``per_asp``, ``mlp`` and ``residual``,
+in :data:`~orchestrator.policies.net_registry.ARCHS`.
 """
 
 from __future__ import annotations
 
-import json
-import platform
-from pathlib import Path
-from typing import Any
-
-import numpy as np
 import torch
 from torch import nn
 
 from aaas import ConfigError
 
-__all__ = ["ARCHS", "FORMAT", "PerAspNet", "build_net", "load_checkpoint", "mlp", "save_checkpoint"]
+from .net_registry import per_asp_inputs, register_arch
 
-FORMAT = "aaas-sac/1"
-ARCHS = ("per_asp", "mlp", "residual", "diffusion")
+__all__ = ["MASKED_LOGIT", "PerAspNet", "ResidualNet", "mlp"]
 
 MASKED_LOGIT = -1e4
 """The logit of an ASP the ``residual`` actor rules out (finite, so 0·log π stays 0)."""
@@ -100,65 +93,22 @@ class ResidualNet(PerAspNet):
         return torch.where(mask_BM, logits_BM, torch.full_like(logits_BM, MASKED_LOGIT))
 
 
-def build_net(arch: str, obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
-    """An actor or critic: obs (B, obs_dim) → one value per ASP (B, n_asps).
-
-    ``residual`` and ``diffusion`` are actors only (their critics are ``per_asp``)."""
-    if arch == "mlp":
-        return mlp(obs_dim, hidden, n_asps)
-    if arch in ("per_asp", "residual", "diffusion"):
-        per_asp, rest = divmod(obs_dim - 2, n_asps)
-        if rest:
-            raise ConfigError(f"{arch} network: {obs_dim} inputs are not k·{n_asps} + 2")
-        if arch == "residual":
-            if per_asp != 7:
-                raise ConfigError("the residual network needs the 'quality' observation layout")
-            return ResidualNet(n_asps, per_asp, hidden)
-        if arch == "diffusion":
-            from .d2sac_net import DiffusionActor  # D2SAC's actor (a cycle otherwise)
-
-            return DiffusionActor(n_asps, per_asp, hidden)
-        return PerAspNet(n_asps, per_asp, hidden)
-    raise ConfigError(f"unknown network architecture {arch!r}; choose one of {ARCHS}")
+# The architectures (signature: net_registry.NetBuilder), in the order of the old ARCHS tuple.
 
 
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        aaas_version = version("aaas-edge-emulator")
-    except PackageNotFoundError:
-        aaas_version = "unknown"
-    return {"aaas": aaas_version, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
+@register_arch("per_asp")
+def _per_asp(obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
+    return PerAspNet(n_asps, per_asp_inputs("per_asp", obs_dim, n_asps), hidden)
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    p = Path(path)
-    if p.suffix == ".json":
-        p = p.with_suffix(".pt")
-    return p, p.with_suffix(".json")
+@register_arch("mlp")
+def _mlp(obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
+    return mlp(obs_dim, hidden, n_asps)
 
 
-def save_checkpoint(path: str | Path, actor: nn.Module, meta: dict[str, Any]) -> Path:
-    """Write ``path`` (.pt weights) and its ``.json`` metadata; returns the .pt path."""
-    pt, js = _paths(path)
-    pt.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu().clone() for k, v in actor.state_dict().items()}, pt)
-    js.write_text(json.dumps({"format": FORMAT, **meta, "versions": versions()}, indent=2) + "\n")
-    return pt
-
-
-def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The actor's state dict and the metadata; ConfigError when missing or foreign."""
-    pt, js = _paths(path)
-    if not pt.is_file() or not js.is_file():
-        raise ConfigError(f"SAC checkpoint {pt} needs both {pt.name} and {js.name}")
-    try:
-        meta = json.loads(js.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{js}: not valid JSON: {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise ConfigError(f"{js}: not an {FORMAT} checkpoint (format {meta.get('format')!r})")
-    state = torch.load(pt, map_location="cpu", weights_only=True)
-    return state, meta
+@register_arch("residual", critic="per_asp")
+def _residual(obs_dim: int, n_asps: int, hidden: tuple[int, ...]) -> nn.Module:
+    per_asp = per_asp_inputs("residual", obs_dim, n_asps)
+    if per_asp != 7:
+        raise ConfigError("the residual network needs the 'quality' observation layout")
+    return ResidualNet(n_asps, per_asp, hidden)
