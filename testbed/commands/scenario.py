@@ -1,6 +1,6 @@
 """``aaas scenario list|show``: the shipped scenarios, and what one resolves to.
 
-Light: it needs the vocabulary and ``broker.link``'s profile parser only (no
+Light: it needs the vocabulary and the ``link`` package's profile parser only (no
 torch, no amqtt), so it works in a plain ``[user]`` install.
 """
 
@@ -80,7 +80,7 @@ def scenario_summary(name_or_path: str) -> dict[str, Any]:
     import msgspec
 
     from aaas import ConfigError, load_scenario
-    from broker.link import load_link_profiles
+    from link import load_link_profiles
 
     s = load_scenario(name_or_path)
     w = s.workload

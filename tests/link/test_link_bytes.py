@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from aaas import BrokerURL, EmulatedClock
-from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from link import LinkProfile, LinkProfiles, LinkProxy
 from tests.helpers.mqtt_packets import connect_packet, packet, publish_packet
 
 packet_st = st.one_of(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from aaas import GilbertPatch, LinkProfilePatch, LinkUpdate, decode
-from broker.link import LinkProfile
-from broker.link.channel import GilbertParams
-from broker.link.profile import LEGACY_FADING_KEYS
+from link import LinkProfile
+from link.channel import GilbertParams
+from link.profile import LEGACY_FADING_KEYS
 
 
 def test_the_patch_has_a_field_for_every_link_profile_field_and_no_other() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aaas import ConfigError, load_scenario
-from broker.link import (
+from link import (
     FADING_MODELS,
     LINK_FAULTS,
     LinkProfile,
@@ -16,8 +16,8 @@ from broker.link import (
     load_link_profiles,
     parse_link_table,
 )
-from broker.link.channel import NoFading, Rician
-from broker.link.faults import Corrupt, Latency, Outage
+from link.channel import NoFading, Rician
+from link.faults import Corrupt, Latency, Outage
 
 SCENARIO = """
 name = "linked"

@@ -25,7 +25,7 @@ from aaas import (
     decode,
     encode,
 )
-from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from link import LinkProfile, LinkProfiles, LinkProxy
 
 LINK_CONTROL = TOPICS.link_control.topic
 pytestmark = pytest.mark.timeout(60)

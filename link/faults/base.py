@@ -3,13 +3,13 @@
 After toxiproxy's toxics: a fault is a small frozen settings struct with one
 method, :meth:`Fault.apply`, that does its part to a packet on one direction of
 a user's link. Each direction runs a chain of them, built from the user's
-:class:`~broker.link.profile.LinkProfile` (:func:`fault_chain`)::
+:class:`~link.profile.LinkProfile` (:func:`fault_chain`)::
 
     outage → <error_mode: arq | corrupt> → latency → <profile.faults ...>
 
 State that lasts across packets (the fading block, the Gilbert–Elliott chain,
 the air queue, the seeded generator) lives on the
-:class:`~broker.link.direction.DirectionChannel`, not in the fault, so a fault is
+:class:`~link.direction.DirectionChannel`, not in the fault, so a fault is
 just its settings.
 """
 

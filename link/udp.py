@@ -5,7 +5,7 @@ meet the same channel as its MQTT packets, the user's peer connection is pointed
 this relay (the user agent rewrites the one ICE candidate of each side, see
 ``user_agent.delivery.sdp``): datagrams from the user go up its channel to the node,
 datagrams from the node come down its channel to the user. Each datagram is one
-frame on the air of that user's :class:`~broker.link.direction.DirectionChannel`, the
+frame on the air of that user's :class:`~link.direction.DirectionChannel`, the
 very object its MQTT link uses, so both paths share the fading, the air queue
 (``busy_until``), the rate and any forced outage at the same emulated time:
 

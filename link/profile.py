@@ -60,14 +60,14 @@ class LinkProfile:
     rate_bps: float | None = None
     """A fixed bit rate that replaces the rate model (``inf``: no air time)."""
     fading: FadingModel = field(default_factory=Rayleigh)
-    """The fading model with its settings (``broker.link.channel.FADING_MODELS``: none,
+    """The fading model with its settings (``link.channel.FADING_MODELS``: none,
     rayleigh, rician); its name alone is taken as that model with its default settings."""
     coherence_s: float = 0.01
     """Coherence time: emulated seconds a fading block lasts."""
     mtu_bytes: int = 1500
     """Packets are cut into frames of at most this many bytes."""
     error_mode: str = "arq"
-    """The fault that puts frames on the air (``broker.link.faults.LINK_FAULTS``): arq
+    """The fault that puts frames on the air (``link.faults.LINK_FAULTS``): arq
     (resend a failed frame up to retry_limit times) or corrupt (flip payload bits)."""
     retry_limit: int = 7
     """ARQ: resends of one frame before the link gives up and TCP retransmits after rto_s."""
@@ -86,7 +86,7 @@ class LinkProfile:
     gilbert: GilbertParams | None = None
     """Optional Gilbert–Elliott bursty frame loss on top of the bit errors."""
     faults: tuple[Fault, ...] = ()
-    """Extra faults (``broker.link.faults.LINK_FAULTS``) after the built-in chain, in order."""
+    """Extra faults (``link.faults.LINK_FAULTS``) after the built-in chain, in order."""
 
     def __post_init__(self) -> None:
         # A name or a table stands for the model (TOML, JSON, the old ``fading="rician"``).

@@ -19,7 +19,7 @@ class DirectionChannel:
     """The channel state of one direction (uplink or downlink) of one user.
 
     Each packet runs through ``chain`` (built from the profile, see
-    :func:`~broker.link.faults.fault_chain`); the faults keep no state, this does.
+    :func:`~link.faults.fault_chain`); the faults keep no state, this does.
     """
 
     profile: LinkProfile
