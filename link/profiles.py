@@ -3,7 +3,7 @@
 ```toml
 [link]
 seed = 7                        # optional; default: the scenario seed
-[link.default]                  # every LinkProfile field; a distance may be a range
+[link.default]                  # every profile key (LinkProfile.keys()); a distance may be a range
 distance_m = { min = 10, max = 200 }   # drawn once per user from the seed
 modulation = "qpsk"
 fading = { model = "rician", k = 4 }   # or a model name: fading = "rayleigh"

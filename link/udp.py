@@ -63,14 +63,14 @@ def datagram_fate(ch: DirectionChannel, size: int, now: float) -> tuple[str, flo
         return "outage", 0.0
     p = ch.profile
     rate = ch.rate(snr)
-    retries = p.retry_limit if p.error_mode == "arq" else 0
+    retries = p.arq.retry_limit if p.error_mode == "arq" else 0
     tries, failed = arq_tries(per_array(ch.ber(snr), np.array([size * 8])), retries, ch.rng,
-                              ch.gilbert)
+                              ch.burst_losses if ch.bursty else None)
     air = air_time_s(float(size * 8 * int(tries[0])), rate)
-    ch.busy_until = t + air
+    ch.occupy(t + air)
     if bool(failed[0]):
         return "lost", 0.0
-    return "delivered", (t + air + p.latency_s) - now
+    return "delivered", (t + air + p.latency.latency_s) - now
 
 
 @dataclass

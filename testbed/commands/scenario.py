@@ -162,9 +162,8 @@ def _signed(x: float) -> str:
 
 
 def _profile(profile: Any) -> dict[str, Any]:
-    """A link profile as plain data, its fading model in TOML form."""
-    out: dict[str, Any] = msgspec.to_builtins(profile)
-    out["fading"] = profile.fading.as_table()
+    """A link profile as plain data: the flat keys of a ``[link]`` profile table."""
+    out: dict[str, Any] = msgspec.to_builtins(profile.as_table())
     return out
 
 

@@ -13,7 +13,7 @@ from link.channel import GilbertParams
 
 
 def _channel(seed: int = 1, **kw: object) -> DirectionChannel:
-    return DirectionChannel(profile=LinkProfile(**kw), uplink=True,  # type: ignore[arg-type]
+    return DirectionChannel(profile=LinkProfile().replace(**kw), uplink=True,
                             rng=np.random.default_rng(seed))
 
 

@@ -127,8 +127,8 @@ def test_fading_models_and_faults_are_registered_by_name() -> None:
 
 
 def test_the_fault_chain_follows_the_profile() -> None:
-    chain = fault_chain(LinkProfile(error_mode="corrupt", retry_limit=3, latency_s=0.5,
-                                    outage_close_s=9.0))
+    chain = fault_chain(LinkProfile().replace(error_mode="corrupt", retry_limit=3, latency_s=0.5,
+                                              outage_close_s=9.0))
     assert [f.name for f in chain] == ["outage", "corrupt", "latency"]
     outage, corrupt, latency = chain
     assert isinstance(outage, Outage) and outage.close_s == 9.0
