@@ -10,4 +10,4 @@ test:
 lint: setup
 	.venv/bin/ruff check .
 typecheck: setup
-	.venv/bin/mypy aaas broker edge_node orchestrator user_agent monitoring testbed
+	.venv/bin/mypy aaas broker link edge_node orchestrator user_agent monitoring testbed

@@ -282,7 +282,7 @@ class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     limits: Limits = Limits()
     """Input limits."""
     link: dict[str, Any] = field(default_factory=dict)
-    """The wireless link (``[link]``), parsed by ``broker.link`` (see docs/link.md)."""
+    """The wireless link (``[link]``), parsed by the ``link`` package (see docs/link.md)."""
 
     def __post_init__(self) -> None:
         if not self.runtime.unit_s > 0:
@@ -311,7 +311,7 @@ class Scenario(Struct, frozen=True, kw_only=True):
     source: str = ""
     """Where it was loaded from."""
     link: dict[str, Any] = field(default_factory=dict)
-    """The raw ``[link]`` table (empty: the link's defaults); ``broker.link`` parses it."""
+    """The raw ``[link]`` table (empty: the link's defaults); the ``link`` package parses it."""
 
     def asp(self, node_id: str) -> AspSpec:
         for a in self.asps:

@@ -62,7 +62,7 @@ class Role(StrEnum):
     ORCHESTRATOR = "orchestrator"
     """The orchestrator."""
     LINK = "link"
-    """The emulated wireless link's control client (``broker.link``)."""
+    """The emulated wireless link's control client (the ``link`` package)."""
     OPERATOR = "operator"
     """A person or tool running the testbed (CLI, tests, mosquitto_pub)."""
     ANY = "any"

@@ -430,7 +430,7 @@ class GilbertPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class LinkProfilePatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The link profile fields a :class:`LinkUpdate` changes; a field left out is kept.
 
-    The fields mirror ``broker.link.LinkProfile`` (its docstrings say what each
+    The fields mirror ``link.LinkProfile`` (its docstrings say what each
     means; a test keeps the two equal). ``null`` is a value here: it clears
     ``snr_db``, ``rate_bps`` or ``gilbert``. The link checks the values (known
     model names, ranges) when it applies them.
@@ -465,7 +465,7 @@ class LinkProfilePatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     gilbert: GilbertPatch | UnsetType | None = UNSET
     faults: list[dict[str, str | float | int | bool]] | UnsetType = UNSET
     """Extra faults, each ``{"fault": name, **settings}``: the settings depend on the
-    fault (a plug-in of ``broker.link``), so they stay a table here; the link checks them."""
+    fault (a plug-in of the ``link`` package), so they stay a table here; the link checks them."""
 
     def changes(self) -> dict[str, Any]:
         """The fields given, by name (``gilbert`` as a table of the parameters given)."""

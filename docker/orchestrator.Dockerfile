@@ -8,6 +8,7 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt README.md LICENSE NOTICE ./
 COPY aaas/ aaas/
 COPY broker/ broker/
+COPY link/ link/
 COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/

@@ -12,6 +12,7 @@ COPY pyproject.toml constraints.txt README.md LICENSE NOTICE ./
 # only the user extra's dependencies are installed.
 COPY aaas/ aaas/
 COPY broker/ broker/
+COPY link/ link/
 COPY edge_node/ edge_node/
 COPY orchestrator/ orchestrator/
 COPY user_agent/ user_agent/

@@ -39,7 +39,7 @@ def _run_proxy(upstream_port: int, listen_port: int) -> None:
     import numpy as np
 
     from aaas import BrokerURL
-    from broker.link import LinkProfiles, LinkProxy
+    from link import LinkProfiles, LinkProxy
 
     async def main() -> None:
         async with LinkProxy(upstream=BrokerURL(port=upstream_port), listen_port=listen_port,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from aaas.errors import AaasError
 
-from .options import add_logging, finish_broker, setup_logging
+from .options import add_logging, finish_broker, finish_scenario, setup_logging
 
 __all__ = ["COMMAND_EXTRA", "COMMON_OPTIONS", "DIST", "EXTRAS", "build_parser", "main",
            "missing_extra", "options_table"]
@@ -140,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     try:
         finish_broker(args, sys.argv[1:] if argv is None else argv)
+        finish_scenario(args)
         code = args.run(args)
     except AaasError as exc:
         return _fail(args.command, str(exc))

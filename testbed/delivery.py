@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from aaas.datachannel import DeliveryMode
 
 if TYPE_CHECKING:
-    from broker.link import UdpRelay
+    from link import UdpRelay
 
 __all__ = ["DeliveryTotals", "delivery_totals"]
 

@@ -41,7 +41,7 @@ from .runner import freeze_heap
 from .spread import Child, Part, child, should_spread
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
-    from broker.link import LinkProxy, LinkStats, UdpRelay
+    from link import LinkProxy, LinkStats, UdpRelay
     from orchestrator import Orchestrator
     from user_agent import Arrival, UserAgent
 
@@ -112,7 +112,7 @@ async def _link(opts: DemoOptions, scenario: Scenario, url: BrokerURL, clock: Em
     if not opts.link:
         yield None
         return
-    from broker.link import LinkProxy, load_link_profiles
+    from link import LinkProxy, load_link_profiles
 
     async with LinkProxy(upstream=url, profiles=load_link_profiles(scenario), clock=clock,
                          rng=np.random.default_rng([opts.seed, 3]), registry=registry,
@@ -128,7 +128,7 @@ async def _udp_relay(opts: DemoOptions, link: LinkProxy | None, clock: EmulatedC
     if link is None or opts.delivery.mode == "mqtt":
         yield None
         return
-    from broker.link import UdpRelay
+    from link import UdpRelay
 
     relay = UdpRelay(user=link.user, clock=clock, registry=registry)
     try:

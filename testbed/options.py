@@ -33,6 +33,7 @@ __all__ = [
     "delivery_settings",
     "deprecated_alias",
     "finish_broker",
+    "finish_scenario",
     "make_clock",
     "metrics_server",
     "require_broker",
@@ -162,6 +163,23 @@ def add_scenario(p: argparse.ArgumentParser) -> None:
                    metavar="NAME|PATH",
                    help="scenario: a shipped name (paper, agod; see 'aaas scenario list') or a "
                    "TOML path (default: paper)")
+
+
+def finish_scenario(args: argparse.Namespace) -> None:
+    """Load the scenario a command names and decode its ``[link]`` table, once, after parsing.
+
+    The vocabulary keeps ``[link]`` raw (it does not know the link's types); here, where
+    every command's scenario is read, the link package decodes it, so a bad table ends
+    any command at once, in one line naming the key (ConfigError, exit code 2), before
+    anything starts, not when the link does. Commands load the scenario again themselves.
+    """
+    name = getattr(args, "scenario", None)
+    if not isinstance(name, str):  # a command without a scenario
+        return
+    from aaas.config import load_scenario
+    from link import load_link_profiles
+
+    load_link_profiles(load_scenario(name))
 
 
 def add_clock(p: argparse.ArgumentParser, default: float = 1.0) -> None:

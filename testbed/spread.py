@@ -7,7 +7,7 @@ model's (docs/fidelity.md). With ``spread`` the demo keeps the orchestrator and 
 users in its own process and starts two children:
 
 * ``edge``: every edge node of the scenario (:func:`edge_node.start_nodes`);
-* ``link``: the emulated wireless link (:class:`broker.link.LinkProxy`).
+* ``link``: the emulated wireless link (:class:`link.LinkProxy`).
 
 They are the same objects the one-process demo builds, on the same clock (the clock
 is passed, epoch included) and broker; they talk to the rest over MQTT as before.
@@ -97,7 +97,7 @@ class PartReport:
     lag: tuple[list[str], list[float], list[float]] = ([], [], [])
     metrics: list[Metric] = field(default_factory=list)
     link_stats: Any = None
-    """The link's :class:`broker.link.LinkStats` (role ``link``)."""
+    """The link's :class:`link.LinkStats` (role ``link``)."""
 
     def lag_meter(self, process: str, max_share: float) -> LagMeter:
         meter = LagMeter(process, max_share=max_share)
@@ -157,7 +157,7 @@ async def _serve_part(part: Part, conn: Connection) -> None:
         else:
             import numpy as np
 
-            from broker.link import LinkProxy, load_link_profiles
+            from link import LinkProxy, load_link_profiles
 
             link = await stack.enter_async_context(LinkProxy(
                 upstream=part.url, profiles=load_link_profiles(part.scenario), clock=part.clock,

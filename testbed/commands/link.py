@@ -43,7 +43,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--perfect", action="store_true", help="a perfect channel for every user")
     p.set_defaults(run=_run_link)
 
-    from broker.link.channel import FADING_MODELS, MODULATIONS  # light: numpy, no broker
+    from link.channel import FADING_MODELS, MODULATIONS  # light: numpy, no broker
 
     c = sub.add_parser("channel", help="analytic vs Monte-Carlo BER, PER and outage",
                        description="Sanity-check a channel setting: closed forms next to "
@@ -51,7 +51,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     c.add_argument("--snr-db", type=float, required=True, help="mean SNR (Es/N0) in dB")
     c.add_argument("--modulation", choices=MODULATIONS, default="qpsk")
     c.add_argument("--fading", choices=FADING_MODELS.names(), default="none",
-                   help="fading model (the registry broker.link.channel.FADING_MODELS)")
+                   help="fading model (the registry link.channel.FADING_MODELS)")
     c.add_argument("--rician-k", type=float, default=6.0,
                    help="Rician K factor (linear), for a model with a k setting")
     c.add_argument("--frame-bytes", type=int, default=1500, help="frame length L/8 (default 1500)")
@@ -74,7 +74,7 @@ def _run_channel(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from broker.link.channel import channel_report, make_fading
+    from link.channel import channel_report, make_fading
 
     fading = make_fading(args.fading, k=args.rician_k)
     report = channel_report(snr_db=args.snr_db, modulation=args.modulation, fading=fading,
@@ -124,7 +124,7 @@ def _run_link(args: argparse.Namespace) -> int:
         import numpy as np
         from prometheus_client import CollectorRegistry
 
-        from broker.link import LinkProfiles, LinkProxy, load_link_profiles
+        from link import LinkProfiles, LinkProxy, load_link_profiles
         from testbed.options import metrics_server, resolve_clock
 
         # --follow-clock: the orchestrator's clock, read through the upstream broker

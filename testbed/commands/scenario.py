@@ -1,6 +1,6 @@
 """``aaas scenario list|show``: the shipped scenarios, and what one resolves to.
 
-Light: it needs the vocabulary and ``broker.link``'s profile parser only (no
+Light: it needs the vocabulary and the ``link`` package's profile parser only (no
 torch, no amqtt), so it works in a plain ``[user]`` install.
 """
 
@@ -79,21 +79,18 @@ def scenario_summary(name_or_path: str) -> dict[str, Any]:
     """What a scenario resolves to, as plain data (the JSON of ``scenario show``)."""
     import msgspec
 
-    from aaas import ConfigError, load_scenario
-    from broker.link import load_link_profiles
+    from aaas import load_scenario
+    from link import load_link_profiles
 
     s = load_scenario(name_or_path)
     w = s.workload
-    try:
-        profiles = load_link_profiles(s)
-        link: dict[str, Any] = {
-            "seed": profiles.seed,
-            "default": _profile(profiles.default),
-            "distance_range_m": profiles.distance_range,
-            "users": {u: _profile(p) for u, p in profiles.users.items()},
-        }
-    except ConfigError as exc:  # a bad [link] table: show why, and the rest anyway
-        link = {"error": str(exc)}
+    profiles = load_link_profiles(s)  # a bad [link] table: ConfigError, as in every command
+    link: dict[str, Any] = {
+        "seed": profiles.seed,
+        "default": _profile(profiles.default),
+        "distance_range_m": profiles.distance_range,
+        "users": {u: _profile(p) for u, p in profiles.users.items()},
+    }
     return {
         "name": s.name, "description": s.description, "source": s.source, "seed": s.seed,
         "asps": [msgspec.to_builtins(a) for a in s.asps],
@@ -162,15 +159,12 @@ def _signed(x: float) -> str:
 
 
 def _profile(profile: Any) -> dict[str, Any]:
-    """A link profile as plain data, its fading model in TOML form."""
-    out: dict[str, Any] = msgspec.to_builtins(profile)
-    out["fading"] = profile.fading.as_table()
+    """A link profile as plain data: the flat keys of a ``[link]`` profile table."""
+    out: dict[str, Any] = msgspec.to_builtins(profile.as_table())
     return out
 
 
 def _link_rows(link: dict[str, Any]) -> list[tuple[str, str]]:
-    if "error" in link:
-        return [("error", link["error"])]
     rows = [("seed", str(link["seed"]))]
     if link["distance_range_m"] is not None:
         lo, hi = link["distance_range_m"]

@@ -170,6 +170,22 @@ def test_unreachable_broker_is_one_line() -> None:
     assert f"cannot read the testbed clock from {nowhere}" in line, line
 
 
+@pytest.mark.parametrize("command", [
+    ["demo", "--broker", "{nowhere}", "--users", "2", "--no-progress"],
+    ["link", "--upstream", "{nowhere}", "--listen", "127.0.0.1:0", "--follow-clock"],
+], ids=lambda c: c[0])
+def test_a_bad_link_table_stops_the_command_when_the_scenario_loads(
+        command: list[str], tmp_path: Path) -> None:
+    # Before anything starts: the error is the table's bad key, not the unreachable broker
+    # the command would meet first if it read the table only when the link starts.
+    path = tmp_path / "badlink.toml"
+    path.write_text("[asps]\ncount = 1\n[link.default]\nwarp = 9\n")
+    nowhere = f"mqtt://127.0.0.1:{free_port()}"
+    line = _one_line_error(_aaas(*(a.format(nowhere=nowhere) for a in command),
+                                 "--scenario", str(path)))
+    assert "warp" in line and str(path) in line, line
+
+
 # --- the same option means the same thing ---------------------------------------------------
 
 

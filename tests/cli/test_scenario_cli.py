@@ -53,13 +53,21 @@ def test_show_of_an_unknown_name_says_so_in_one_line(
     assert "nope" in err and "paper" in err
 
 
-def test_show_of_a_bad_link_table_shows_its_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("table", "key"), [
+    ("[link]\nbogus = 1\n", "bogus"),
+    ("[link.default]\nwarp = 9\n", "warp"),
+    ("[[link.user]]\nid = \"user-0000\"\nretry_limit = -1\n", "retry_limit"),
+], ids=["unknown-table-key", "unknown-profile-key", "bad-value"])
+def test_show_of_a_bad_link_table_fails_in_one_line_naming_the_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str, key: str) -> None:
+    # The scenario is refused when it loads, as every command refuses it (docs/cli.md).
     path = tmp_path / "badlink.toml"
-    path.write_text("[asps]\ncount = 1\n[link]\nbogus = 1\n")
-    assert main(["scenario", "show", str(path), "--json", "-"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert "bogus" in data["link"]["error"] and len(data["asps"]) == 1
+    path.write_text("[asps]\ncount = 1\n" + table)
+    assert main(["scenario", "show", str(path), "--json", "-"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert key in err and str(path) in err
 
 
 def test_json_writes_the_asps_and_the_workload(

@@ -14,7 +14,7 @@ from rtc_helpers import RtcRun, rtc_testbed, send_and_drain
 
 from aaas import BrokerURL, EmulatedClock, Outcome, Scenario
 from aaas.datachannel import DeliverySettings
-from broker.link import LinkProxy, UdpRelay, load_link_profiles
+from link import LinkProxy, UdpRelay, load_link_profiles
 from tests.helpers.stack import small_scenario
 from user_agent import Arrival
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from broker.link.mqtt_frames import encode_remaining_length
+from link.mqtt_frames import encode_remaining_length
 
 __all__ = ["connect_packet", "packet", "publish_packet"]
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from aaas import BrokerURL, EmulatedClock
-from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from link import LinkProfile, LinkProfiles, LinkProxy
 from tests.helpers.mqtt_packets import connect_packet, packet, publish_packet
 
 packet_st = st.one_of(
@@ -26,8 +26,8 @@ packet_st = st.one_of(
 PROFILES = {
     "perfect": LinkProfile.perfect(),
     # No errors but real air time, queueing and fading blocks: the channel path, error-free.
-    "error_free": LinkProfile(snr_db=math.inf, fading="rayleigh", rate_bps=2e9,
-                              latency_s=0.0001),
+    "error_free": LinkProfile().replace(snr_db=math.inf, fading="rayleigh", rate_bps=2e9,
+                                        latency_s=0.0001),
 }
 
 

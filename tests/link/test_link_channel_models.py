@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aaas import ConfigError
-from broker.link.channel import (
+from link.channel import (
     GilbertElliott,
     GilbertParams,
     ber,

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from aaas import ConfigError
-from broker.link import DirectionChannel, LinkProfile
-from broker.link.channel import GilbertParams
+from link import DirectionChannel, LinkProfile
+from link.channel import GilbertParams
 
 
 def _channel(seed: int = 1, **kw: object) -> DirectionChannel:
-    return DirectionChannel(profile=LinkProfile(**kw), uplink=True,  # type: ignore[arg-type]
+    return DirectionChannel(profile=LinkProfile().replace(**kw), uplink=True,
                             rng=np.random.default_rng(seed))
 
 
@@ -168,7 +168,7 @@ def test_profile_validation() -> None:
 
 
 def test_block_end_is_always_after_t() -> None:
-    from broker.link.channel import BlockFading
+    from link.channel import BlockFading
 
     f = BlockFading(kind="rayleigh", coherence_s=0.005, rng=np.random.default_rng(0))
     for k in range(1, 2000):
@@ -177,7 +177,7 @@ def test_block_end_is_always_after_t() -> None:
 
 
 def test_a_perfect_user_is_perfect_again_after_a_forced_outage() -> None:
-    from broker.link.user import UserLink
+    from link.user import UserLink
 
     user = UserLink(user_id="u", profile=LinkProfile.perfect(), seed=1)
     assert user.perfect(0.0)
@@ -191,8 +191,8 @@ def test_a_perfect_user_is_perfect_again_after_a_forced_outage() -> None:
 def test_an_added_fault_runs_in_the_chain_of_each_direction() -> None:
     from dataclasses import dataclass
 
-    from broker.link import Fault, Transmission
-    from broker.link.faults import LINK_FAULTS
+    from link import Fault, Transmission
+    from link.faults import LINK_FAULTS
 
     @dataclass(frozen=True, kw_only=True)
     class Jitter(Fault):  # a fault as an outside package would write one

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aaas import ProtocolError
-from broker.link.mqtt_frames import (
+from link.mqtt_frames import (
     CONNECT,
     Packet,
     encode_remaining_length,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from broker.link.channel import ber_array, channel_report, expect
+from link.channel import ber_array, channel_report, expect
 from testbed.cli import main
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aaas import ConfigError, load_scenario
-from broker.link import (
+from link import (
     FADING_MODELS,
     LINK_FAULTS,
     LinkProfile,
@@ -16,8 +16,8 @@ from broker.link import (
     load_link_profiles,
     parse_link_table,
 )
-from broker.link.channel import NoFading, Rician
-from broker.link.faults import Corrupt, Latency, Outage
+from link.channel import NoFading, Rician
+from link.faults import Corrupt, Latency, Outage
 
 SCENARIO = """
 name = "linked"
@@ -127,8 +127,8 @@ def test_fading_models_and_faults_are_registered_by_name() -> None:
 
 
 def test_the_fault_chain_follows_the_profile() -> None:
-    chain = fault_chain(LinkProfile(error_mode="corrupt", retry_limit=3, latency_s=0.5,
-                                    outage_close_s=9.0))
+    chain = fault_chain(LinkProfile().replace(error_mode="corrupt", retry_limit=3, latency_s=0.5,
+                                              outage_close_s=9.0))
     assert [f.name for f in chain] == ["outage", "corrupt", "latency"]
     outage, corrupt, latency = chain
     assert isinstance(outage, Outage) and outage.close_s == 9.0

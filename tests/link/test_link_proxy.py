@@ -25,7 +25,7 @@ from aaas import (
     decode,
     encode,
 )
-from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from link import LinkProfile, LinkProfiles, LinkProxy
 
 LINK_CONTROL = TOPICS.link_control.topic
 pytestmark = pytest.mark.timeout(60)
@@ -100,8 +100,9 @@ async def test_perfect_channel_changes_nothing(link_upstream: BrokerURL) -> None
 
 async def test_lossy_channel_delivers_everything_in_order(link_upstream: BrokerURL) -> None:
     registry = CollectorRegistry()
-    profile = LinkProfile(snr_db=20.0, fading="rayleigh", coherence_s=0.005, modulation="qpsk",
-                          bandwidth_hz=5e6, mtu_bytes=500, outage_snr_db=8.0, retry_limit=6)
+    profile = LinkProfile().replace(snr_db=20.0, fading="rayleigh", coherence_s=0.005,
+                                    modulation="qpsk", bandwidth_hz=5e6, mtu_bytes=500,
+                                    outage_snr_db=8.0, retry_limit=6)
     topic = f"t/{uuid.uuid4().hex}"
     payloads = [f"{i:05d}".encode() * 100 for i in range(80)]
     async with _proxy(link_upstream, profile, scale=200.0, registry=registry) as link:
@@ -121,7 +122,8 @@ async def test_lossy_channel_delivers_everything_in_order(link_upstream: BrokerU
 async def test_deep_outage_closes_then_qos1_publishes_arrive(link_upstream: BrokerURL) -> None:
     user = _uid("user")
     topic = f"t/{uuid.uuid4().hex}"
-    profile = LinkProfile(snr_db=30.0, fading="none", rate_bps=math.inf, outage_close_s=4.0)
+    profile = LinkProfile().replace(snr_db=30.0, fading="none", rate_bps=math.inf,
+                                    outage_close_s=4.0)
     async with _proxy(link_upstream, profile, scale=10.0) as link, \
             _client(link_upstream, _uid("direct")) as sub:
         await sub.subscribe(topic, 1)
@@ -160,8 +162,9 @@ async def test_corrupt_mode_keeps_framing_and_checksum_detects(link_upstream: Br
     rng = np.random.default_rng(2)
     sent = [_request(user, i, rng) for i in range(40)]
     # BPSK at 7.5 dB: BER ≈ 3e-4, so about one flip in each ~1.6 kB (14 kbit) request.
-    profile = LinkProfile(snr_db=7.5, fading="none", modulation="bpsk", error_mode="corrupt",
-                          rate_bps=1e8, outage_snr_db=-10.0, retry_limit=50)
+    profile = LinkProfile().replace(snr_db=7.5, fading="none", modulation="bpsk",
+                                    error_mode="corrupt", rate_bps=1e8, outage_snr_db=-10.0,
+                                    retry_limit=50)
     async with _proxy(link_upstream, profile) as link, \
             _client(link_upstream, _uid("direct")) as sub:
         await sub.subscribe(topic, 1)

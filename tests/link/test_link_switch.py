@@ -12,10 +12,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from aaas import BrokerURL, EmulatedClock
-from broker.link import LinkProfile, LinkProfiles, LinkProxy
+from link import LinkProfile, LinkProfiles, LinkProxy
 from tests.helpers.mqtt_packets import connect_packet, publish_packet
 
-SLOW = LinkProfile(snr_db=math.inf, fading="rayleigh", rate_bps=2e8, latency_s=0.0005)
+SLOW = LinkProfile().replace(snr_db=math.inf, fading="rayleigh", rate_bps=2e8,
+                             latency_s=0.0005)
 
 
 async def _fake_broker(down: list[bytes], expected_up: int, got_up: bytearray,

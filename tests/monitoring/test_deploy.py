@@ -97,7 +97,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split('.')[0] in {HEAVY!r}:
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
-import testbed.cli, user_agent, broker.link, monitoring
+import testbed.cli, user_agent, link, monitoring
 testbed.cli.build_parser()
 """
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from broker.link.metrics import LinkMetrics
-from broker.link.udp import UdpRelay
+from link.metrics import LinkMetrics
+from link.udp import UdpRelay
 from monitoring import DeliveryMetrics, EdgeMetrics, OrchestratorMetrics, UserMetrics
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()

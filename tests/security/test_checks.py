@@ -22,8 +22,8 @@ from aaas import (
 )
 from aaas.clock_sync import check_clock
 from aaas.images import checksum, encode_png, random_mask, synthetic_image
-from broker.link.control_checks import check_update
 from edge_node.checks import check_assignment
+from link.control_checks import check_update
 from orchestrator.checks import NodeReportChecks
 from orchestrator.cluster import ClusterView
 from tests.helpers.stack import small_scenario

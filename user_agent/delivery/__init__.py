@@ -26,7 +26,7 @@ __all__ = ["Address", "PathHook", "make_user_delivery"]
 PathHook = Callable[[str, Address], Awaitable[tuple[Address, Address]]]
 """``(user_id, the node's address) -> (the node's address as the user sees it, the
 user's address as the node sees it)``: where the emulated link relays the user's
-datagrams (the composition root wires ``broker.link.UdpRelay.route`` in)."""
+datagrams (the composition root wires ``link.UdpRelay.route`` in)."""
 
 
 def make_user_delivery(settings: DeliverySettings, *, clock: EmulatedClock,

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .channel import BlockFading, GilbertElliott, ber, bit_rate
-from .faults import Fault, fault_chain
-from .profile import LinkProfile
+from .faults import Fault
+from .profile import LinkProfile, fault_chain
 from .transmission import Transmission
 
 __all__ = ["DirectionChannel", "Transmission"]
@@ -18,8 +18,9 @@ __all__ = ["DirectionChannel", "Transmission"]
 class DirectionChannel:
     """The channel state of one direction (uplink or downlink) of one user.
 
-    Each packet runs through ``chain`` (built from the profile, see
-    :func:`~broker.link.faults.fault_chain`); the faults keep no state, this does.
+    Each packet runs through ``chain`` (the profile's faults, see
+    :func:`~link.profile.fault_chain`); the faults keep no state, this does, and
+    they reach it only as an :class:`~link.faults.Air`, which this implements.
     """
 
     profile: LinkProfile
@@ -51,6 +52,30 @@ class DirectionChannel:
         self.threshold = profile.outage_threshold()
         self.chain = fault_chain(profile)
 
+    # The Air the faults are given (link.faults.air).
+
+    @property
+    def bandwidth_hz(self) -> float:
+        return self.profile.bandwidth_hz
+
+    @property
+    def fades(self) -> bool:
+        return self.fading.model.fades
+
+    @property
+    def bursty(self) -> bool:
+        return self.gilbert is not None
+
+    def snr_at(self, t: float) -> float:
+        """The instantaneous linear SNR during the fading block holding emulated *t*."""
+        return self.mean_snr * self.fading.gain_at(t)
+
+    def block_left(self, t: float) -> float:
+        return self.fading.block_left(t)
+
+    def block_end(self, t: float) -> float:
+        return self.fading.block_end(t)
+
     def rate(self, snr: float) -> float:
         """Bit rate on the air at a linear SNR (the profile's rate model or fixed rate)."""
         p = self.profile
@@ -61,6 +86,16 @@ class DirectionChannel:
     def ber(self, snr: float) -> float:
         """Bit error rate of the profile's modulation at a linear SNR."""
         return ber(self.profile.modulation, snr)
+
+    def burst_losses(self, n: int) -> np.ndarray:
+        """Gilbert–Elliott losses of the next *n* frames (all False without the chain)."""
+        if self.gilbert is None:
+            return np.zeros(n, dtype=bool)
+        return self.gilbert.losses(n)
+
+    def occupy(self, until: float) -> None:
+        """The air is busy until emulated *until*."""
+        self.busy_until = max(self.busy_until, until)
 
     def transmit(self, packet: bytes, now: float, payload_from: int | None = None) -> Transmission:
         """Send *packet* (whole MQTT packet) that arrived at emulated *now*.

@@ -3,7 +3,7 @@
 ```toml
 [link]
 seed = 7                        # optional; default: the scenario seed
-[link.default]                  # every LinkProfile field; a distance may be a range
+[link.default]                  # every profile key (LinkProfile.keys()); a distance may be a range
 distance_m = { min = 10, max = 200 }   # drawn once per user from the seed
 modulation = "qpsk"
 fading = { model = "rician", k = 4 }   # or a model name: fading = "rayleigh"
@@ -78,6 +78,13 @@ def _distance_range(raw: Mapping[str, Any], where: str) -> tuple[float, float] |
     return float(lo), float(hi)
 
 
+def _profile(base: LinkProfile, raw: Mapping[str, Any], where: str) -> LinkProfile:
+    try:
+        return base.replace(**raw)
+    except ConfigError as exc:  # say where: the file and the table
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def parse_link_table(table: Mapping[str, Any], *, seed: int = 0,
                      where: str = "[link]") -> LinkProfiles:
     """Build LinkProfiles from a parsed ``[link]`` table (ConfigError on anything invalid)."""
@@ -94,7 +101,7 @@ def parse_link_table(table: Mapping[str, Any], *, seed: int = 0,
     dist = _distance_range(raw_default, f"{where}.default")
     if dist is not None:
         raw_default["distance_m"] = dist[0]
-    default = LinkProfile().replace(**raw_default)
+    default = _profile(LinkProfile(), raw_default, f"{where}.default")
     users: dict[str, LinkProfile] = {}
     for k, raw in enumerate(table.get("user", [])):
         w = f"{where} [[link.user]] #{k}"
@@ -106,7 +113,7 @@ def parse_link_table(table: Mapping[str, Any], *, seed: int = 0,
         ids = [one] if one is not None else ids
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise ConfigError(f"{w}: give id = \"...\" or ids = [\"...\"]")
-        profile = default.replace(**raw)
+        profile = _profile(default, raw, w)
         users.update(dict.fromkeys(ids, profile))
     link_seed = table.get("seed", seed)
     if isinstance(link_seed, bool) or not isinstance(link_seed, int):

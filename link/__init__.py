@@ -7,9 +7,9 @@
 
 from .channel import FADING_MODELS, FadingModel, register_fading_model
 from .direction import DirectionChannel, Transmission
-from .faults import LINK_FAULTS, Fault, error_modes, fault_chain, register_fault
+from .faults import LINK_FAULTS, Air, Fault, error_modes, register_fault
 from .metrics import LinkMetrics, LinkStats
-from .profile import LinkProfile
+from .profile import LinkProfile, fault_chain
 from .profiles import LinkProfiles, load_link_profiles, parse_link_table
 from .proxy import LinkProxy
 from .udp import UdpRelay
@@ -17,6 +17,7 @@ from .udp import UdpRelay
 __all__ = [
     "FADING_MODELS",
     "LINK_FAULTS",
+    "Air",
     "DirectionChannel",
     "FadingModel",
     "Fault",

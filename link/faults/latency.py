@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from aaas import ConfigError
 
 from .base import Fault, register_fault
 
 if TYPE_CHECKING:
-    from ..direction import DirectionChannel
-    from ..profile import LinkProfile
     from ..transmission import Transmission
+    from .air import Air
 
 __all__ = ["Latency"]
 
@@ -35,9 +34,5 @@ class Latency(Fault):
         if not self.latency_s >= 0:
             raise ConfigError(f"latency: latency_s must be >= 0, got {self.latency_s}")
 
-    @classmethod
-    def from_profile(cls, profile: LinkProfile) -> Self:
-        return cls(latency_s=profile.latency_s)
-
-    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+    def apply(self, tx: Transmission, air: Air) -> None:
         tx.latency_s += self.latency_s

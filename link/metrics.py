@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .direction import Transmission
+from .transmission import Transmission
 
 __all__ = ["LinkMetrics", "LinkStats"]
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..channel import GilbertElliott, frame_sizes, per_array
+from aaas import ConfigError
+
+from ..channel import frame_sizes, per_array
 from .airtime import air_time_s, frames_in_block
 from .base import Fault, register_fault
 
 if TYPE_CHECKING:
-    from ..direction import DirectionChannel
-    from ..profile import LinkProfile
     from ..transmission import Transmission
+    from .air import Air
 
 __all__ = ["Arq", "arq_tries"]
 
@@ -42,27 +44,31 @@ class Arq(Fault):
     tcp_retries: int = 8
     """TCP retransmissions of one packet before the connection is closed."""
 
-    @classmethod
-    def from_profile(cls, profile: LinkProfile) -> Self:
-        return cls(mtu_bytes=profile.mtu_bytes, retry_limit=profile.retry_limit,
-                   rto_s=profile.rto_s, tcp_retries=profile.tcp_retries)
+    def __post_init__(self) -> None:
+        for name, least in (("mtu_bytes", 1), ("retry_limit", 0), ("tcp_retries", 0)):
+            if getattr(self, name) < least:
+                raise ConfigError(f"arq: {name} must be >= {least}, got {getattr(self, name)}")
+        if not self.rto_s >= 0:
+            raise ConfigError(f"arq: rto_s must be >= 0, got {self.rto_s}")
 
-    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+    def apply(self, tx: Transmission, air: Air) -> None:
         if tx.closed is not None:
             return
         sizes = frame_sizes(len(tx.packet), self.mtu_bytes)
-        tx.end_s = ch.busy_until = self._send(tx, ch, sizes, tx.end_s)
+        tx.end_s = self._send(tx, air, sizes, tx.end_s)
+        air.occupy(tx.end_s)
 
-    def _send(self, tx: Transmission, ch: DirectionChannel, sizes: np.ndarray, t: float) -> float:
+    def _send(self, tx: Transmission, air: Air, sizes: np.ndarray, t: float) -> float:
         first = np.ones(len(sizes), dtype=bool)
         rounds = 0
+        bursts = air.burst_losses if air.bursty else None
         while len(sizes):
-            snr = ch.mean_snr * ch.fading.gain_at(t)
-            rate = ch.rate(snr)
-            k = frames_in_block(sizes, rate, ch.fading.block_left(t))
+            snr = air.snr_at(t)
+            rate = air.rate(snr)
+            k = frames_in_block(sizes, rate, air.block_left(t))
             chunk, chunk_first = sizes[:k], first[:k]
-            p_fail = per_array(ch.ber(snr), chunk * 8)
-            tries, failed = arq_tries(p_fail, self.retry_limit, ch.rng, ch.gilbert)
+            p_fail = per_array(air.ber(snr), chunk * 8)
+            tries, failed = arq_tries(p_fail, self.retry_limit, air.rng, bursts)
             t += air_time_s(float(np.dot(chunk, tries)) * 8.0, rate)
             tx.frames += int(tries.sum())
             tx.frames_retried += int(tries.sum() - chunk_first.sum())
@@ -82,14 +88,15 @@ class Arq(Fault):
 
 
 def arq_tries(p_fail: np.ndarray, retry_limit: int, rng: np.random.Generator,
-              gilbert: GilbertElliott | None = None) -> tuple[np.ndarray, np.ndarray]:
+              bursts: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(tries per frame, failed mask): a frame is tried until success or ``retry_limit + 1`` tries.
 
-    Without Gilbert–Elliott the tries are geometric; with it each try also
-    steps the chain, so losses come in bursts.
+    Without burst losses the tries are geometric; with them (*bursts*: the
+    Gilbert–Elliott chain, :meth:`Air.burst_losses`) each try also steps the
+    chain, so losses come in bursts.
     """
     most = retry_limit + 1
-    if gilbert is None:
+    if bursts is None:
         p_ok = np.clip(1.0 - p_fail, 1e-12, 1.0)
         needed = rng.geometric(p_ok)
         return np.minimum(needed, most), needed > most
@@ -97,7 +104,7 @@ def arq_tries(p_fail: np.ndarray, retry_limit: int, rng: np.random.Generator,
     failed = np.zeros(len(p_fail), dtype=bool)
     for i, p in enumerate(p_fail):
         for k in range(1, most + 1):
-            lost = bool(gilbert.losses(1)[0]) or rng.random() < p
+            lost = bool(bursts(1)[0]) or rng.random() < p
             if not lost:
                 tries[i] = k
                 break

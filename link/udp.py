@@ -5,7 +5,7 @@ meet the same channel as its MQTT packets, the user's peer connection is pointed
 this relay (the user agent rewrites the one ICE candidate of each side, see
 ``user_agent.delivery.sdp``): datagrams from the user go up its channel to the node,
 datagrams from the node come down its channel to the user. Each datagram is one
-frame on the air of that user's :class:`~broker.link.direction.DirectionChannel`, the
+frame on the air of that user's :class:`~link.direction.DirectionChannel`, the
 very object its MQTT link uses, so both paths share the fading, the air queue
 (``busy_until``), the rate and any forced outage at the same emulated time:
 
@@ -63,14 +63,14 @@ def datagram_fate(ch: DirectionChannel, size: int, now: float) -> tuple[str, flo
         return "outage", 0.0
     p = ch.profile
     rate = ch.rate(snr)
-    retries = p.retry_limit if p.error_mode == "arq" else 0
+    retries = p.arq.retry_limit if p.error_mode == "arq" else 0
     tries, failed = arq_tries(per_array(ch.ber(snr), np.array([size * 8])), retries, ch.rng,
-                              ch.gilbert)
+                              ch.burst_losses if ch.bursty else None)
     air = air_time_s(float(size * 8 * int(tries[0])), rate)
-    ch.busy_until = t + air
+    ch.occupy(t + air)
     if bool(failed[0]):
         return "lost", 0.0
-    return "delivered", (t + air + p.latency_s) - now
+    return "delivered", (t + air + p.latency.latency_s) - now
 
 
 @dataclass

@@ -9,7 +9,7 @@ checksum the contract carries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,9 +19,8 @@ from .arq import Arq
 from .base import Fault, register_fault
 
 if TYPE_CHECKING:
-    from ..direction import DirectionChannel
-    from ..profile import LinkProfile
     from ..transmission import Transmission
+    from .air import Air
 
 __all__ = ["Corrupt", "flip_bits", "frame_bit_errors"]
 
@@ -31,43 +30,39 @@ __all__ = ["Corrupt", "flip_bits", "frame_bit_errors"]
 class Corrupt(Fault):
     """Send each frame once and flip the bits its errors hit in a PUBLISH payload.
 
-    Packets other than PUBLISH (CONNECT, PUBACK, ...) go by ``arq``.
+    Frames are cut at ``arq.mtu_bytes``; packets other than PUBLISH (CONNECT,
+    PUBACK, ...) go by ``arq``.
     """
 
     name = "corrupt"
     error_mode = True
 
-    mtu_bytes: int = 1500
-    """Packets are cut into frames of at most this many bytes."""
     arq: Arq = field(default_factory=Arq)
-    """How packets without a payload go."""
+    """The frame size, and how packets without a payload go (the profile's ARQ settings)."""
 
-    @classmethod
-    def from_profile(cls, profile: LinkProfile) -> Self:
-        return cls(mtu_bytes=profile.mtu_bytes, arq=Arq.from_profile(profile))
-
-    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+    def apply(self, tx: Transmission, air: Air) -> None:
         if tx.closed is not None:
             return
         if tx.payload_from is None:
-            self.arq.apply(tx, ch)
+            self.arq.apply(tx, air)
             return
-        sizes = frame_sizes(len(tx.packet), self.mtu_bytes)
-        tx.end_s = ch.busy_until = self._send(tx, ch, sizes, tx.end_s, 8 * tx.payload_from)
+        sizes = frame_sizes(len(tx.packet), self.arq.mtu_bytes)
+        tx.end_s = self._send(tx, air, sizes, tx.end_s, 8 * tx.payload_from)
+        air.occupy(tx.end_s)
 
     @staticmethod
-    def _send(tx: Transmission, ch: DirectionChannel, sizes: np.ndarray, t: float,
+    def _send(tx: Transmission, air: Air, sizes: np.ndarray, t: float,
               payload_bit: int) -> float:
         packet, done = tx.packet, 0
         while done < len(sizes):
-            snr = ch.mean_snr * ch.fading.gain_at(t)
-            rate = ch.rate(snr)
-            k = frames_in_block(sizes[done:], rate, ch.fading.block_left(t))
+            snr = air.snr_at(t)
+            rate = air.rate(snr)
+            k = frames_in_block(sizes[done:], rate, air.block_left(t))
             chunk = sizes[done:done + k]
-            lost = None if ch.gilbert is None else ch.gilbert.losses(k)
-            errors = frame_bit_errors(chunk, ch.ber(snr), ch.rng, lost)
+            lost = air.burst_losses(k) if air.bursty else None
+            errors = frame_bit_errors(chunk, air.ber(snr), air.rng, lost)
             first_bit = 8 * int(sizes[:done].sum())
-            packet, flipped = flip_bits(packet, errors, chunk, first_bit, payload_bit, ch.rng)
+            packet, flipped = flip_bits(packet, errors, chunk, first_bit, payload_bit, air.rng)
             tx.bits_flipped += flipped
             t += air_time_s(float(chunk.sum()) * 8.0, rate)
             tx.frames += k

@@ -2,33 +2,33 @@
 
 After toxiproxy's toxics: a fault is a small frozen settings struct with one
 method, :meth:`Fault.apply`, that does its part to a packet on one direction of
-a user's link. Each direction runs a chain of them, built from the user's
-:class:`~broker.link.profile.LinkProfile` (:func:`fault_chain`)::
+a user's link, touching the channel only through the :class:`~link.faults.air.Air`
+it is given. Each direction runs a chain of them, the structs its
+:class:`~link.profile.LinkProfile` holds (:func:`link.profile.fault_chain`)::
 
     outage → <error_mode: arq | corrupt> → latency → <profile.faults ...>
 
 State that lasts across packets (the fading block, the Gilbert–Elliott chain,
-the air queue, the seeded generator) lives on the
-:class:`~broker.link.direction.DirectionChannel`, not in the fault, so a fault is
-just its settings.
+the air queue, the seeded generator) lives behind the ``Air``, not in the fault,
+so a fault is just its settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aaas import ConfigError
 from aaas.registry import Registry, build_settings
 
 if TYPE_CHECKING:
-    from ..direction import DirectionChannel
-    from ..profile import LinkProfile
     from ..transmission import Transmission
+    from .air import Air
 
-__all__ = ["LINK_FAULTS", "Fault", "check_error_mode", "error_modes", "fault_chain", "make_fault",
-           "register_fault"]
+__all__ = ["LINK_FAULTS", "Fault", "check_error_mode", "error_mode_fault", "error_modes",
+           "make_fault", "register_fault"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,17 +39,13 @@ class Fault:
     """The name it is registered under (``error_mode`` or a ``faults`` entry's ``fault``)."""
     error_mode: ClassVar[bool] = False
     """True for a fault that puts the frames on the air (``arq``, ``corrupt``): exactly one
-    of them, named by the profile's ``error_mode``, is in every chain."""
+    of them, named by the profile's ``error_mode``, is in every chain. One with a field
+    ``arq`` gets the profile's ARQ settings there (``corrupt`` sends by them what it does
+    not corrupt)."""
 
-    @classmethod
-    def from_profile(cls, profile: LinkProfile) -> Self:
-        """This fault with its settings taken from a profile's fields (built-in faults);
-        by default its own defaults."""
-        return cls()
-
-    def apply(self, tx: Transmission, ch: DirectionChannel) -> None:
+    def apply(self, tx: Transmission, air: Air) -> None:
         """Do this fault's part to *tx* (move ``tx.end_s`` on, fill its counters, set
-        ``tx.closed``), drawing from ``ch.rng``. Called even after an earlier fault closed
+        ``tx.closed``), drawing from ``air.rng``. Called even after an earlier fault closed
         the connection: a fault that must not act then returns when ``tx.closed`` is set."""
         raise NotImplementedError
 
@@ -87,9 +83,18 @@ def check_error_mode(name: str) -> None:
                           f"(error modes: {list(error_modes())})")
 
 
-def fault_chain(profile: LinkProfile) -> tuple[Fault, ...]:
-    """The faults one direction applies to each packet, in order."""
-    return (LINK_FAULTS.get("outage").from_profile(profile),
-            LINK_FAULTS.get(profile.error_mode).from_profile(profile),
-            LINK_FAULTS.get("latency").from_profile(profile),
-            *profile.faults)
+
+def error_mode_fault(name: str, arq: Fault) -> Fault:
+    """The error mode *name* on a link whose ARQ settings are *arq* (the profile's ``arq``).
+
+    ``arq`` itself is *arq*; an error mode with a field ``arq`` gets *arq* there; any
+    other its own defaults. ConfigError unless *name* is an error mode.
+    """
+    check_error_mode(name)
+    cls = LINK_FAULTS.get(name)
+    if isinstance(arq, cls):
+        return arq
+    if "arq" in {f.name for f in dataclasses.fields(cls)}:
+        # a subclass field, found just above: the base Fault has none for mypy to see
+        return cls(arq=arq)  # type: ignore[call-arg]
+    return cls()
