@@ -9,25 +9,19 @@ imports it), so the light client without the ``webrtc`` extra runs ``mqtt``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aaas import ConfigError, EmulatedClock, RtcAnswer
 from aaas.datachannel import DeliverySettings
 from monitoring import DeliveryMetrics
 
-from .sdp import Address
+from .sdp import Address, PathHook
 
 if TYPE_CHECKING:
     from .webrtc import RtcUserDelivery
 
 __all__ = ["Address", "PathHook", "make_user_delivery"]
-
-PathHook = Callable[[str, Address], Awaitable[tuple[Address, Address]]]
-"""``(user_id, the node's address) -> (the node's address as the user sees it, the
-user's address as the node sees it)``: where the emulated link relays the user's
-datagrams (the composition root wires ``link.UdpRelay.route`` in)."""
-
 
 def make_user_delivery(settings: DeliverySettings, *, clock: EmulatedClock,
                        send_answer: Callable[[RtcAnswer], None], metrics: DeliveryMetrics,

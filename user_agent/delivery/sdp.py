@@ -8,13 +8,20 @@ and replaces its address with the relay's (see docs/link.md#webrtc).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
-__all__ = ["Address", "first_ipv4_candidate", "with_only_candidate"]
+__all__ = ["Address", "PathHook", "first_ipv4_candidate", "with_only_candidate"]
 
 Address = tuple[str, int]
 
 _CANDIDATE = re.compile(r"^a=candidate:(\S+) (\d+) (udp|UDP) (\d+) (\d+\.\d+\.\d+\.\d+) (\d+) "
                         r"typ (\S+)(.*)$")
+
+
+PathHook = Callable[[str, Address], Awaitable[tuple[Address, Address]]]
+"""``(user_id, the node's address) -> (the node's address as the user sees it, the
+user's address as the node sees it)``: where the emulated link relays the user's
+datagrams (the composition root wires ``link.UdpRelay.route`` in)."""
 
 
 def first_ipv4_candidate(sdp: str) -> Address | None:

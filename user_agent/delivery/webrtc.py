@@ -23,8 +23,7 @@ from aaas.datachannel import CHANNEL_LABEL, DeliverySettings, Frame, FrameHeader
 from aaas.images import checksum
 from monitoring import DeliveryMetrics
 
-from . import PathHook
-from .sdp import first_ipv4_candidate, with_only_candidate
+from .sdp import PathHook, first_ipv4_candidate, with_only_candidate
 
 __all__ = ["RtcUserDelivery"]
 
