@@ -40,7 +40,9 @@ def test_bridge_directions_follow_the_route_table() -> None:
             "clock": "in", "link_control": "in",
             # an ack goes to the orchestrator (core) and to nodes (any site); the WebRTC
             # signalling runs between a node and a user that may be at different sites
-            "ack": "both", "rtc_offer": "both", "rtc_answer": "both"}
+            "ack": "both", "rtc_offer": "both", "rtc_answer": "both",
+            # content and its refusals run between a user and a node too
+            "content": "both", "content_error": "both"}
     assert {r.name: direction(r) for r in TOPICS.all()} == want
     assert all(line.endswith(" 1") for line in bridge_topics())  # the routes' QoS
 
@@ -258,7 +260,7 @@ def test_a_site_uplink_outage_loses_no_qos1_message(netns: Netns, tmp_path: Path
     _until("the site's bridge connected", bridge("1"), 30)
 
     request = TOPICS.request.topic.format(user_id="user-0001")  # out: site -> core
-    assign = TOPICS.assign.topic.format(node_id="asp-00")  # in: core -> site
+    assign = TOPICS.assign.topic.format(node_id="asp-00", user_id="user-0001")  # core -> site
     at_core, at_site = tmp_path / "at-core.txt", tmp_path / "at-site.txt"
     for h, topic, out in ((core, request, at_core), (site, assign, at_site)):
         netns.spawn(h.host, ["mosquitto_sub", "-h", "127.0.0.1", "-q", "1", "-t", topic],
