@@ -404,7 +404,7 @@ async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: Emulat
         # Wait for the answers: the longest task plus slack for queueing.
         # (plus, with WebRTC, the wall time its fallbacks may take: real network work)
         drain_s = 0.0 if stopper.done() else (
-            2 * scenario.runtime(scenario.workload.steps_max) + scenario.limits.queue_timeout_s
+            scenario.answer_deadline_s(scenario.workload.steps_max)
             + opts.delivery.grace_wall_s() * clock.scale)
         drain = asyncio.create_task(_drain(agent, clock, drain_s))
         while not drain.done():

@@ -151,8 +151,8 @@ def _run(args: argparse.Namespace) -> int:
                 await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 sender.cancel()
                 drain = 0.0 if stop.is_set() else (
-                    2 * scenario.runtime(scenario.workload.steps_max)
-                    + scenario.limits.queue_timeout_s + delivery.grace_wall_s() * clock.scale)
+                    scenario.answer_deadline_s(scenario.workload.steps_max)
+                    + delivery.grace_wall_s() * clock.scale)
                 await agent.drain(drain)
                 stopper.cancel()
                 summary = agent.summary()
