@@ -39,11 +39,12 @@ from .brokers import BrokerChoice, RunningBroker, running_broker
 from .delivery import DeliveryTotals, delivery_totals
 from .runner import freeze_heap
 from .spread import Child, Part, child, should_spread
+from .users_run import connect_users, drain_time_s, run_users
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
     from link import LinkProxy, LinkStats, UdpRelay
     from orchestrator import Orchestrator
-    from user_agent import Arrival, UserAgent
+    from user_agent import UserAgent
 
 __all__ = ["DemoOptions", "DemoSummary", "LinkTotals", "RewardTotals", "run_demo"]
 
@@ -274,9 +275,11 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         meters = (agent.lag, orch.lag, edge_lag)
         for m in meters:
             m.max_share = opts.max_lag_share
-        await _connect_users(agent, opts)
+        stop = opts.stop or asyncio.Event()
+        await connect_users(agent, stop=stop, progress=opts.progress, log=log)
         freeze_heap()
-        await _run_workload(agent, arrivals, clock, scenario, opts)
+        await run_users(agent, arrivals, clock=clock, stop=stop, progress=opts.progress,
+                        drain_s=drain_time_s(scenario, opts.delivery, clock), log=log)
         registries = [registry]
         link_stats = link.stats() if link is not None else None
         died: list[str] = []
@@ -308,8 +311,7 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
         if opts.metrics_port is not None and opts.metrics_linger_s > 0:
             log.info("serving the final metrics for %g s more", opts.metrics_linger_s)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for((opts.stop or asyncio.Event()).wait(),
-                                       opts.metrics_linger_s)
+                await asyncio.wait_for(stop.wait(), opts.metrics_linger_s)
     if opts.json_path is not None:
         opts.json_path.parent.mkdir(parents=True, exist_ok=True)
         opts.json_path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -349,101 +351,6 @@ async def _wait_nodes_online(orch: Orchestrator, n: int, timeout: float = 30.0) 
                             f"within {timeout:.0f} s")
         await asyncio.sleep(0.05)
     log.info("all %d edge nodes online", n)
-
-
-async def _connect_users(agent: UserAgent, opts: DemoOptions, timeout_s: float = 60.0) -> None:
-    """Wait until every user is connected, or *timeout_s* (wall) passed, or stop.
-
-    Users that are not connected by then keep trying on their own (a user in a
-    deep fade may never connect); their requests wait in their outboxes.
-    """
-    from rich.progress import Progress
-
-    total = len(agent.sessions)
-    deadline = time.monotonic() + timeout_s
-    stop = opts.stop or asyncio.Event()
-    with Progress(transient=True, disable=not opts.progress) as bar:
-        task = bar.add_task("connecting users", total=total)
-        while (n := agent.connected) < total and time.monotonic() < deadline \
-                and not stop.is_set():
-            bar.update(task, completed=n)
-            await asyncio.sleep(0.1)
-    if agent.connected < total:
-        log.warning("%d of %d users connected; the rest keep trying", agent.connected, total)
-    else:
-        log.info("%d users connected", total)
-
-
-async def _run_workload(agent: UserAgent, arrivals: list[Arrival], clock: EmulatedClock,
-                        scenario: Scenario, opts: DemoOptions) -> None:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    start = clock.now()
-    sender = asyncio.create_task(agent.run(arrivals, start=start), name="users-send")
-    stop = opts.stop or asyncio.Event()
-    stopper = asyncio.create_task(stop.wait(), name="demo-stop")
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("emulated {task.fields[hours]:.0f} h"), TimeRemainingColumn())
-    with Progress(*columns, disable=not opts.progress) as bar:
-        task = bar.add_task("tasks answered", total=len(arrivals), hours=0.0)
-        while not sender.done() and not stopper.done():
-            answered = len(agent.records) - agent.outstanding
-            bar.update(task, completed=answered, hours=(clock.now() - start) / 3600)
-            await asyncio.wait({sender, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
-        if stopper.done() and not sender.done():
-            log.warning("stopped early: %d of %d tasks were sent", len(agent.records),
-                        len(arrivals))
-        sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
-        # Wait for the answers: the longest task plus slack for queueing.
-        # (plus, with WebRTC, the wall time its fallbacks may take: real network work)
-        drain_s = 0.0 if stopper.done() else (
-            scenario.answer_deadline_s(scenario.workload.steps_max)
-            + opts.delivery.grace_wall_s() * clock.scale)
-        drain = asyncio.create_task(_drain(agent, clock, drain_s))
-        while not drain.done():
-            bar.update(task, completed=len(agent.records) - agent.outstanding,
-                       hours=(clock.now() - start) / 3600)
-            await asyncio.wait({drain, stopper}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
-            if stopper.done() and not drain.done():
-                drain.cancel()
-                await asyncio.gather(drain, return_exceptions=True)
-                await agent.drain(0.0)
-        bar.update(task, total=len(agent.records), completed=len(agent.records))
-    stopper.cancel()
-
-
-DRAIN_QUIET_WALL_S = 2.0
-"""The drain goes on while answers keep coming: it ends once none came for this many wall
-seconds (or the emulated drain time, if longer)."""
-
-
-async def _drain(agent: UserAgent, clock: EmulatedClock, drain_s: float) -> None:
-    """Wait for the answers; what has none by the end is lost.
-
-    The end is *drain_s* emulated seconds after the last answer, and at least
-    :data:`DRAIN_QUIET_WALL_S` wall seconds after it: a testbed that falls behind its
-    clock (an overrun, which the summary's ``emulation`` reports) slows down instead
-    of declaring tasks lost that are still on their way. At high time scales the
-    emulated drain is a fraction of a wall second, less than a busy broker's queue.
-    Nor does it end while a task may still be recovered (``UserAgent.recovering``: its
-    user has not yet asked again after its resend wait, or asked less than a wait
-    ago): a request lost on the way, or a user the link cut off and whose session is
-    reconnecting, is answered after the resend; each task's deadline bounds the wait.
-    """
-    quiet_s = max(clock.to_wall(drain_s), DRAIN_QUIET_WALL_S)
-    seen, since = agent.outstanding, time.monotonic()
-    while agent.outstanding and (time.monotonic() - since < quiet_s or agent.recovering):
-        await asyncio.sleep(0.05)
-        if agent.outstanding != seen:
-            seen, since = agent.outstanding, time.monotonic()
-    await agent.drain(0.0)
 
 
 def _summarise(agent: UserAgent, orch: Orchestrator, scenario: Scenario, opts: DemoOptions,

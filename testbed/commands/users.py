@@ -107,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         resolve_clock,
     )
     from testbed.runner import run_until_stopped
+    from testbed.users_run import drain_time_s, run_users
     from user_agent import ImageSource, UserAgent, poisson_arrivals
 
     scenario = load_scenario(args.scenario)
@@ -146,15 +147,8 @@ def _run(args: argparse.Namespace) -> int:
                 await agent.wait_connected()
                 log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
                          len(mine), scenario.workload.horizon_s)
-                sender = asyncio.create_task(agent.run(mine, start=clock.now()))
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                sender.cancel()
-                drain = 0.0 if stop.is_set() else (
-                    scenario.answer_deadline_s(scenario.workload.steps_max)
-                    + delivery.grace_wall_s() * clock.scale)
-                await agent.drain(drain)
-                stopper.cancel()
+                await run_users(agent, mine, clock=clock, stop=stop, log=log,
+                                drain_s=drain_time_s(scenario, delivery, clock))
                 summary = agent.summary()
         out = summary.as_json()
         print(json.dumps(out, indent=2))
