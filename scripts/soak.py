@@ -35,6 +35,33 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
+    args = _parse_args()
+    from broker import mosquitto_exe
+
+    exe = mosquitto_exe()
+    if exe is None:
+        print("mosquitto is not installed", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="aaas-soak-"))
+    scen, rate = _write_scenario(args, work)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    port = _start_mosquitto(exe, work, procs)
+    summary = work / "qos.json"
+    _start_testbed(args, port, scen, work, summary, procs)
+    print(f"soak: {args.users} users, {args.rate_factor:g} x the paper's rate "
+          f"({rate:g}/s emulated, ~{rate * args.time_scale:.0f} tasks/s wall), "
+          f"{args.minutes:g} min, x{args.time_scale:g}; logs in {work}", flush=True)
+    samples = _sample_until_users_exit(procs, args.every)
+    for n in ("orchestrator", "edge", "mosquitto"):
+        procs[n].terminate()
+        try:
+            procs[n].wait(20)
+        except subprocess.TimeoutExpired:
+            procs[n].kill()
+    return _verdict(args, samples, summary)
+
+
+def _parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=10.0, help="wall minutes of sending")
     p.add_argument("--users", type=int, default=1000)
@@ -49,17 +76,16 @@ def main() -> int:
     p.add_argument("--stream-records", action=argparse.BooleanOptionalAction, default=True,
                    help="the user agent streams settled records to disk (--records) and "
                    "keeps totals only (default: on)")
-    args = p.parse_args()
+    return p.parse_args()
 
+
+def _write_scenario(args: argparse.Namespace, work: Path) -> tuple[Path, float]:
+    """The scenario with the soak's users, rate and horizon; (its path, the arrival rate)."""
     from aaas import load_scenario
-    from broker import mosquitto_exe
-    from broker.embedded import free_port
-    from broker.mosquitto import wait_port
 
     scenario = load_scenario(args.scenario)
     rate = scenario.workload.arrival_rate * args.rate_factor
     horizon = args.minutes * 60 * args.time_scale
-    work = Path(tempfile.mkdtemp(prefix="aaas-soak-"))
     scen = work / "soak.toml"
     src = (ROOT / "aaas" / "scenarios" / f"{args.scenario}.toml")
     text = src.read_text() if src.exists() else Path(args.scenario).read_text()
@@ -67,11 +93,14 @@ def main() -> int:
     text = re.sub(r"^arrival_rate = .*$", f"arrival_rate = {rate}", text, flags=re.M)
     text = re.sub(r"^horizon_s = .*$", f"horizon_s = {horizon}", text, flags=re.M)
     scen.write_text(text)
+    return scen, rate
 
-    exe = mosquitto_exe()
-    if exe is None:
-        print("mosquitto is not installed", file=sys.stderr)
-        return 2
+
+def _start_mosquitto(exe: str, work: Path, procs: dict[str, subprocess.Popen[bytes]]) -> int:
+    """Mosquitto with broker/mosquitto.conf's persistence settings; its port."""
+    from broker.embedded import free_port
+    from broker.mosquitto import wait_port
+
     port = free_port()
     data = work / "mosquitto"
     data.mkdir()
@@ -81,10 +110,15 @@ def main() -> int:
     conf = re.sub(r"^persistence_location .*$", f"persistence_location {data}/", conf, flags=re.M)
     conf = conf.replace("log_dest stdout", f"log_dest file {data}/mosquitto.log")
     (data / "mosquitto.conf").write_text(conf)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
     procs["mosquitto"] = subprocess.Popen([exe, "-c", str(data / "mosquitto.conf")],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, what="mosquitto")
+    return port
+
+
+def _start_testbed(args: argparse.Namespace, port: int, scen: Path, work: Path, summary: Path,
+                   procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """The orchestrator, one edge-node process and one user-agent process, logs in *work*."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     common = ["--broker", f"mqtt://127.0.0.1:{port}", "--scenario", str(scen),
               "--time-scale", str(args.time_scale), "--clock-epoch", repr(time.time())]
@@ -99,13 +133,13 @@ def main() -> int:
          "--state", str(work / "orchestrator.sqlite"))
     aaas("edge", "edge-node", *common)
     time.sleep(3)
-    summary = work / "qos.json"
     aaas("users", "user-agent", *common, "--json", str(summary),
          *(["--records", str(work / "records.jsonl")] if args.stream_records else []))
-    print(f"soak: {args.users} users, {args.rate_factor:g} x the paper's rate "
-          f"({rate:g}/s emulated, ~{rate * args.time_scale:.0f} tasks/s wall), "
-          f"{args.minutes:g} min, x{args.time_scale:g}; logs in {work}", flush=True)
 
+
+def _sample_until_users_exit(procs: dict[str, subprocess.Popen[bytes]],
+                             every: float) -> list[dict[str, float]]:
+    """Every process's RSS and CPU every *every* seconds, printed, until the users are done."""
     ps = {n: psutil.Process(p.pid) for n, p in procs.items()}
     for proc in ps.values():
         proc.cpu_percent(None)
@@ -114,7 +148,7 @@ def main() -> int:
     samples: list[dict[str, float]] = []
     t0 = time.monotonic()
     while procs["users"].poll() is None:
-        time.sleep(args.every)
+        time.sleep(every)
         row: dict[str, float] = {"t_s": round(time.monotonic() - t0, 1)}
         for n in names:
             try:
@@ -125,12 +159,11 @@ def main() -> int:
         samples.append(row)
         print(f"{row['t_s']:<5} " + "  ".join(
             f"{row[n + '_rss_mb']:>14} {row[n + '_cpu_pct']:>14}" for n in names), flush=True)
-    for n in ("orchestrator", "edge", "mosquitto"):
-        procs[n].terminate()
-        try:
-            procs[n].wait(20)
-        except subprocess.TimeoutExpired:
-            procs[n].kill()
+    return samples
+
+
+def _verdict(args: argparse.Namespace, samples: list[dict[str, float]], summary: Path) -> int:
+    """Print whether every task is accounted for and memory stayed flat; the exit code."""
     qos = json.loads(summary.read_text()) if summary.exists() else {}
     tasks = qos.get("tasks", {})
     print("users' summary:", json.dumps(tasks))

@@ -49,9 +49,9 @@ async def pick_time_scale(opts: DemoOptions, scales: tuple[float, ...] = AUTO_SC
     """The fastest of *scales* at which a probe of *opts*' testbed stays valid."""
     from msgspec.structs import replace as sreplace
 
-    from .demo import _scenario_for, run_demo
+    from .demo import run_demo, scenario_for
 
-    scenario = _scenario_for(opts)
+    scenario = scenario_for(opts)
     wl = scenario.workload
     users = min(wl.users, PROBE_USERS)
     probe = replace(opts, scenario=sreplace(scenario, workload=sreplace(wl, users=users)),

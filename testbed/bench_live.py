@@ -130,9 +130,9 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
 async def bench_live(base: DemoOptions, rates: tuple[float, ...] = DEFAULT_RATES,
                      sustain_s: float = 10.0) -> LiveBench:
     """Sweep *rates* (tasks/s) on *base*'s testbed; see the module doc."""
-    from .demo import _scenario_for
+    from .demo import scenario_for
 
-    scenario = _scenario_for(replace(base, duration_s=None))
+    scenario = scenario_for(replace(base, duration_s=None))
     steps: list[RateStep] = []
     broker = "?"
     for rate in sorted(rates):

@@ -23,7 +23,7 @@ import numpy as np
 from aaas.config import Scenario
 from aaas.lag import EmulationReport
 
-from .demo import DemoOptions, _scenario_for, run_demo
+from .demo import DemoOptions, run_demo, scenario_for
 
 __all__ = ["Comparison", "SimRun", "compare_policy", "episode_arrivals", "simulate"]
 
@@ -127,7 +127,7 @@ def _agreement(scenario: Scenario, sim_actions: list[int],
 
 async def compare_policy(opts: DemoOptions) -> Comparison:
     """Run *opts*' episode live (the demo) and in the simulator; compare them."""
-    scenario = _scenario_for(opts)
+    scenario = scenario_for(opts)
     sim, actions = simulate(scenario, opts.policy, opts.seed, checkpoint=opts.checkpoint)
     log.info("simulator: policy %s, reward %.2f, %d crashes", opts.policy, sim.reward,
              sim.crashes)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from testbed.options import Subparsers
+
+if TYPE_CHECKING:
+    from aaas.clock import EmulatedClock
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -21,11 +25,11 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from broker import EmbeddedBroker
-    from testbed.runner import run_until_stopped
+    from testbed.service import Service
 
-    async def main(stop: asyncio.Event) -> int:
+    async def serve(_clock: EmulatedClock, stop: asyncio.Event) -> int:
         async with EmbeddedBroker(host=args.host, port=args.port):
             await stop.wait()
         return 0
 
-    return run_until_stopped(main)
+    return Service.from_args(args).run(serve)

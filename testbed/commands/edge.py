@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from testbed.options import (
     Subparsers,
@@ -14,6 +15,9 @@ from testbed.options import (
     add_metrics,
     add_scenario,
 )
+
+if TYPE_CHECKING:
+    from aaas.clock import EmulatedClock
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -38,44 +42,33 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from prometheus_client import CollectorRegistry
-
-    from aaas import ConfigError, load_scenario
+    from aaas import ConfigError
     from edge_node import start_nodes
     from edge_node.backends import check_backends
     from monitoring import DeliveryMetrics, EdgeMetrics
-    from testbed.options import (
-        broker_or_default,
-        delivery_settings,
-        metrics_server,
-        resolve_clock,
-    )
-    from testbed.runner import run_until_stopped
+    from testbed.options import delivery_settings
+    from testbed.service import Service
 
-    scenario = load_scenario(args.scenario)
+    svc = Service.from_args(args)
     if args.nodes == "all":
-        specs = list(scenario.asps)
+        specs = list(svc.scenario.asps)
     else:
-        specs = [scenario.asp(n.strip()) for n in args.nodes.split(",") if n.strip()]
+        specs = [svc.scenario.asp(n.strip()) for n in args.nodes.split(",") if n.strip()]
         if not specs:
             raise ConfigError("--nodes names no node")
     # unknown backend, or its modules not installed: one line naming the extra, before
     # anything connects (not a node that answers every task with backend_error)
     check_backends(s.backend for s in specs)
-    url, registry = broker_or_default(args), CollectorRegistry()
     delivery = delivery_settings(args)
 
-    async def main(stop: asyncio.Event) -> int:
-        clock = await resolve_clock(args, url, identity=specs[0].id)
-        with metrics_server(args, registry):
-            async with start_nodes(scenario=scenario, specs=specs, url=url, clock=clock,
-                                   metrics=EdgeMetrics(registry), device=args.device,
-                                   keepalive=args.keepalive,
-                                   delivery=delivery,
-                                   delivery_metrics=DeliveryMetrics(registry)):
-                logging.getLogger("aaas.edge").info(
-                    "%d edge node(s) on %s: %s", len(specs), url, ", ".join(s.id for s in specs))
-                await stop.wait()
+    async def serve(clock: EmulatedClock, stop: asyncio.Event) -> int:
+        async with start_nodes(scenario=svc.scenario, specs=specs, url=svc.url, clock=clock,
+                               metrics=EdgeMetrics(svc.registry), device=args.device,
+                               keepalive=args.keepalive, delivery=delivery,
+                               delivery_metrics=DeliveryMetrics(svc.registry)):
+            logging.getLogger("aaas.edge").info(
+                "%d edge node(s) on %s: %s", len(specs), svc.url, ", ".join(s.id for s in specs))
+            await stop.wait()
         return 0
 
-    return run_until_stopped(main)
+    return svc.run(serve, identity=specs[0].id)

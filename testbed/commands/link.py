@@ -8,7 +8,6 @@ import math
 import os
 import ssl
 from pathlib import Path
-from typing import Any
 
 from testbed.options import Subparsers, add_clock, add_metrics, add_scenario
 
@@ -110,40 +109,32 @@ def _split_listen(value: str) -> tuple[str, int]:
 def _run_link(args: argparse.Namespace) -> int:
     import asyncio
 
-    from aaas import BrokerURL, EmulatedClock, load_scenario
-    from testbed.runner import run_until_stopped
+    from aaas import BrokerURL, EmulatedClock
+    from testbed.service import Service
 
     host, port = _split_listen(args.listen)
     upstream = BrokerURL.parse(args.upstream).with_options(
         ca_file=args.upstream_ca, secrets_dir=args.upstream_secrets)
     listen_tls = _listen_tls(args)
-    scenario = load_scenario(args.scenario)
-    epoch = _epoch(args)
+    svc = Service.from_args(args, url=upstream)
+    _check_epoch(args)
 
-    async def main(stop: asyncio.Event) -> int:
+    async def serve(clock: EmulatedClock, stop: asyncio.Event) -> int:
         import numpy as np
-        from prometheus_client import CollectorRegistry
 
         from link import LinkProfiles, LinkProxy, load_link_profiles
-        from testbed.options import metrics_server, resolve_clock
 
-        # --follow-clock: the orchestrator's clock, read through the upstream broker
-        clock = (await resolve_clock(args, upstream, identity="link") if args.follow_clock
-                 else EmulatedClock(scale=args.time_scale, **epoch))
-
-        profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(scenario)
-        registry = CollectorRegistry()
-        seed = scenario.seed if args.seed is None else args.seed
-        with metrics_server(args, registry):
-            async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
-                                 profiles=profiles, clock=clock,
-                                 rng=np.random.default_rng(seed), registry=registry,
-                                 listen_tls=listen_tls) as link:
-                await stop.wait()
-                _log_stats(link.stats().as_dict())
+        profiles = LinkProfiles.perfect() if args.perfect else load_link_profiles(svc.scenario)
+        seed = svc.scenario.seed if args.seed is None else args.seed
+        async with LinkProxy(upstream=upstream, listen_host=host, listen_port=port,
+                             profiles=profiles, clock=clock, rng=np.random.default_rng(seed),
+                             registry=svc.registry, listen_tls=listen_tls) as link:
+            await stop.wait()
+            _log_stats(link.stats().as_dict())
         return 0
 
-    return run_until_stopped(main)
+    # --follow-clock: the orchestrator's clock, read through the upstream broker
+    return svc.run(serve, identity="link")
 
 
 def _listen_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -159,14 +150,11 @@ def _listen_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
     return ctx
 
 
-def _epoch(args: argparse.Namespace) -> dict[str, Any]:
-    if args.clock_epoch is None:
-        return {}
-    if not math.isfinite(args.clock_epoch):
+def _check_epoch(args: argparse.Namespace) -> None:
+    if args.clock_epoch is not None and not math.isfinite(args.clock_epoch):
         from aaas import ConfigError
 
         raise ConfigError("--clock-epoch must be finite")
-    return {"wall_epoch": args.clock_epoch}
 
 
 def _log_stats(stats: dict[str, float]) -> None:

@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from testbed.options import Subparsers, add_broker, add_clock, add_metrics, add_policy, add_scenario
+
+if TYPE_CHECKING:
+    from aaas.clock import EmulatedClock
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -37,33 +41,29 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
-    from prometheus_client import CollectorRegistry
 
-    from aaas import load_scenario
     from monitoring import OrchestratorMetrics
     from orchestrator import Orchestrator
     from orchestrator.policies import make_policy
-    from testbed.options import broker_or_default, metrics_server, resolve_clock
-    from testbed.runner import run_until_stopped
+    from testbed.service import Service
 
-    scenario = load_scenario(args.scenario)
+    svc = Service.from_args(args)
+    scenario = svc.scenario
     policy = make_policy(args.policy, scenario, rng=np.random.default_rng(args.seed),
                          checkpoint=args.checkpoint)
-    url, registry = broker_or_default(args), CollectorRegistry()
+    log = logging.getLogger("aaas.orchestrator")
 
-    async def main(stop: asyncio.Event) -> int:
-        clock = await resolve_clock(args, url)
-        with metrics_server(args, registry):
-            async with Orchestrator(scenario=scenario, policy=policy, url=url, clock=clock,
-                                    metrics=OrchestratorMetrics(registry), state_path=args.state,
-                                    on_node_loss=args.on_node_loss,
-                                    node_grace_s=args.node_grace) as orch:
-                logging.getLogger("aaas.orchestrator").info(
-                    "orchestrator on %s: scenario %s, policy %s", url, scenario.name, policy.name)
-                await stop.wait()
-                led = orch.ledger
-                logging.getLogger("aaas.orchestrator").info(
-                    "admitted %d, crashes %d, reward %.2f", led.admitted, led.crashes, led.reward)
+    async def serve(clock: EmulatedClock, stop: asyncio.Event) -> int:
+        async with Orchestrator(scenario=scenario, policy=policy, url=svc.url, clock=clock,
+                                metrics=OrchestratorMetrics(svc.registry), state_path=args.state,
+                                on_node_loss=args.on_node_loss,
+                                node_grace_s=args.node_grace) as orch:
+            log.info("orchestrator on %s: scenario %s, policy %s", svc.url, scenario.name,
+                     policy.name)
+            await stop.wait()
+            led = orch.ledger
+            log.info("admitted %d, crashes %d, reward %.2f", led.admitted, led.crashes,
+                     led.reward)
         return 0
 
-    return run_until_stopped(main)
+    return svc.run(serve)

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from testbed.options import (
     Subparsers,
@@ -17,6 +18,12 @@ from testbed.options import (
     add_metrics,
     add_scenario,
 )
+
+if TYPE_CHECKING:
+    from aaas.clock import EmulatedClock
+    from aaas.config import Scenario
+
+log = logging.getLogger("aaas.user")
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -93,73 +100,75 @@ def _select_users(all_users: list[str], args: argparse.Namespace) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-
     import numpy as np
-    from msgspec.structs import replace
-    from prometheus_client import CollectorRegistry
 
-    from aaas import ConfigError, load_scenario
     from monitoring import DeliveryMetrics, UserMetrics
-    from testbed.options import (
-        broker_or_default,
-        delivery_settings,
-        metrics_server,
-        resolve_clock,
-    )
-    from testbed.runner import run_until_stopped
+    from testbed.options import delivery_settings
+    from testbed.service import Service
+    from testbed.users_run import drain_time_s, run_users
     from user_agent import ImageSource, UserAgent, poisson_arrivals
 
-    scenario = load_scenario(args.scenario)
-    if args.duration is not None:
-        scenario = replace(scenario, workload=replace(scenario.workload, horizon_s=args.duration))
-    if args.users is not None:  # the same population as `aaas demo --users N`
-        scenario = replace(scenario, workload=replace(scenario.workload, users=args.users))
+    svc = Service.from_args(args)
+    scenario = _population(svc.scenario, args)
     users = _select_users(scenario.user_ids(), args)
-    if args.run_id is not None:
-        from aaas.topics import validate_topic_value
-
-        if len(args.run_id) > 64:
-            raise ConfigError("--run-id: at most 64 characters")
-        validate_topic_value("--run-id", args.run_id)
+    _check_run_id(args.run_id)
     arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
                                 np.random.default_rng([args.seed, 0]))
-    mine = [a for a in arrivals if a.user_id in set(users)]
-    url, registry = broker_or_default(args), CollectorRegistry()
+    chosen = set(users)
+    mine = [a for a in arrivals if a.user_id in chosen]
     delivery = delivery_settings(args)
     images = ImageSource(size=scenario.limits.image_size,
                          rng=np.random.default_rng([args.seed, 1, len(users)]), folder=args.images,
                          noise=scenario.limits.image_noise, pool=scenario.limits.image_pool)
-    log = logging.getLogger("aaas.user")
 
-    async def main(stop: asyncio.Event) -> int:
-        clock = await resolve_clock(args, url, identity=users[0] if users else None)
-        records = args.records.open("w") if args.records is not None else None
-        with metrics_server(args, registry), contextlib.ExitStack() as files:
-            if records is not None:
-                files.enter_context(records)
-            async with UserAgent(scenario=scenario, user_ids=users, url=url, clock=clock,
-                                 images=images, metrics=UserMetrics(registry),
+    async def serve(clock: EmulatedClock, stop: asyncio.Event) -> int:
+        with _records_file(args.records) as records:
+            async with UserAgent(scenario=scenario, user_ids=users, url=svc.url, clock=clock,
+                                 images=images, metrics=UserMetrics(svc.registry),
                                  run_id=args.run_id, lost_after_s=args.lost_after,
-                                 records_out=records,
-                                 delivery=delivery,
-                                 delivery_metrics=DeliveryMetrics(registry)) as agent:
+                                 records_out=records, delivery=delivery,
+                                 delivery_metrics=DeliveryMetrics(svc.registry)) as agent:
                 await agent.wait_connected()
-                log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users), url,
-                         len(mine), scenario.workload.horizon_s)
-                sender = asyncio.create_task(agent.run(mine, start=clock.now()))
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                sender.cancel()
-                drain = 0.0 if stop.is_set() else (
-                    2 * scenario.runtime(scenario.workload.steps_max)
-                    + scenario.limits.queue_timeout_s + delivery.grace_wall_s() * clock.scale)
-                await agent.drain(drain)
-                stopper.cancel()
+                log.info("%d users on %s; %d tasks to send over %.0f emulated s", len(users),
+                         svc.url, len(mine), scenario.workload.horizon_s)
+                await run_users(agent, mine, clock=clock, stop=stop, log=log,
+                                drain_s=drain_time_s(scenario, delivery, clock))
                 summary = agent.summary()
-        out = summary.as_json()
-        print(json.dumps(out, indent=2))
-        if args.json_path is not None:
-            args.json_path.write_text(json.dumps(out, indent=2) + "\n")
+        _write_summary(summary.as_json(), args.json_path)
         return 0
 
-    return run_until_stopped(main)
+    return svc.run(serve, identity=users[0] if users else None)
+
+
+def _population(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """The scenario with --duration and --users applied (the population of ``aaas demo
+    --users N``)."""
+    from msgspec.structs import replace
+
+    if args.duration is not None:
+        scenario = replace(scenario, workload=replace(scenario.workload, horizon_s=args.duration))
+    if args.users is not None:
+        scenario = replace(scenario, workload=replace(scenario.workload, users=args.users))
+    return scenario
+
+
+def _check_run_id(run_id: str | None) -> None:
+    if run_id is None:
+        return
+    from aaas import ConfigError
+    from aaas.topics import validate_topic_value
+
+    if len(run_id) > 64:
+        raise ConfigError("--run-id: at most 64 characters")
+    validate_topic_value("--run-id", run_id)
+
+
+def _records_file(path: Path | None) -> contextlib.AbstractContextManager[TextIO | None]:
+    """--records: the file settled records stream to, open while the users run."""
+    return path.open("w") if path is not None else contextlib.nullcontext()
+
+
+def _write_summary(out: dict[str, Any], path: Path | None) -> None:
+    print(json.dumps(out, indent=2))
+    if path is not None:
+        path.write_text(json.dumps(out, indent=2) + "\n")

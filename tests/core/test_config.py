@@ -63,3 +63,10 @@ def test_unknown_scenario_name_lists_the_known_ones(tmp_path: Path) -> None:
     bad.write_text("name = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_scenario(bad)
+
+
+def test_answer_deadline_is_two_runtimes_plus_the_queue_timeout() -> None:
+    s = parse_scenario({"runtime": {"a": 0.0, "b": 0.1, "c": 1.0, "unit_s": 60.0},
+                        "limits": {"queue_timeout_s": 100.0}})
+    assert s.runtime(100) == pytest.approx(660.0)
+    assert s.answer_deadline_s(100) == pytest.approx(2 * 660.0 + 100.0)

@@ -10,7 +10,7 @@ import pytest
 from aaas import TOPICS, BrokerURL
 from aaas.schemas import Outcome
 from monitoring import UserMetrics
-from testbed.demo import DRAIN_QUIET_WALL_S, _drain
+from testbed.users_run import DRAIN_QUIET_WALL_S, drain_answers
 from tests.helpers.stack import running_stack, small_scenario
 from user_agent import Arrival, ImageSource, UserAgent
 
@@ -42,6 +42,6 @@ async def test_a_request_lost_on_the_way_is_answered_before_the_run_ends(
             session.send = lossy  # type: ignore[method-assign]
             rec = agent.send(Arrival(index=0, at=0.0, user_id="user-0000", steps=100),
                              task_id="drain-t000000")
-            await _drain(agent, stack.clock, drain_s=0.0)
+            await drain_answers(agent, stack.clock, drain_s=0.0)
     assert dropped == ["drain-t000000"]
     assert rec.outcome is Outcome.FINISHED, (rec.outcome, rec.error)

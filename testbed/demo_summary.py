@@ -1,0 +1,167 @@
+"""The demo's summary: what the testbed measured, collected once the users are done.
+
+:func:`summarise` asks the spread children for their reports (lag samples, metrics,
+link totals) while they still run, judges whether the run kept up with its clock
+(:mod:`aaas.lag`), and puts the users' QoS summary and the testbed's sections together
+in a :class:`DemoSummary` (``aaas demo --json``; docs/cli.md lists its keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
+from prometheus_client import CollectorRegistry
+
+from aaas.errors import AaasError
+from aaas.lag import EmulationReport, LagMeter, emulation_report
+from user_agent import QoSSummary
+
+from .delivery import DeliveryTotals, delivery_totals
+
+if TYPE_CHECKING:
+    from link import LinkStats
+    from user_agent import UserAgent
+
+    from .demo_options import DemoOptions
+    from .wiring import Testbed
+
+__all__ = ["DemoSummary", "LinkTotals", "RewardTotals", "summarise"]
+
+log = logging.getLogger("aaas.demo")
+
+
+class RewardTotals(msgspec.Struct, kw_only=True):
+    total: float
+    """The paper's reward summed over the run (crash penalties included)."""
+    utility: float
+    """Quality of the admitted tasks summed (the reward without penalties)."""
+
+
+class LinkTotals(msgspec.Struct, kw_only=True):
+    """What the emulated wireless link carried (bytes on air include resends)."""
+
+    air_up: int
+    air_down: int
+    retx_bytes_up: int
+    retx_bytes_down: int
+    retransmissions: int
+    outages: int
+    outage_s: float
+    closed_by_link: int
+    corrupted_packets: int
+
+    @classmethod
+    def of(cls, stats: LinkStats) -> LinkTotals:
+        return cls(
+            air_up=stats.bytes_on_air_up,
+            air_down=stats.bytes_on_air_down,
+            retx_bytes_up=stats.bytes_retx_up,
+            retx_bytes_down=stats.bytes_retx_down,
+            retransmissions=stats.retransmissions,
+            outages=stats.outages,
+            outage_s=stats.outage_s,
+            closed_by_link=stats.closed_by_link,
+            corrupted_packets=stats.corrupted_packets,
+        )
+
+
+class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
+    """``aaas demo``'s JSON summary: the user agent's QoS summary plus the testbed's sections."""
+
+    scenario: str
+    policy: str
+    broker: str
+    """Which broker ran: ``mosquitto`` (a private child), ``embedded`` (amqtt) or ``external``."""
+    time_scale: float
+    wall_s: float
+    processes: int
+    """Python processes the testbed ran in: 1, or 3 when spread (edge nodes and link in
+    their own; testbed.spread). The broker's is not counted."""
+    users: int
+    asps: int
+    crashes: int
+    """Crash events of the edge nodes (the orchestrator's ledger)."""
+    reward: RewardTotals
+    emulation: EmulationReport | None = None
+    """Whether the processes kept up with the emulated clock (aaas.lag)."""
+    link: LinkTotals | None = None
+    """None (left out) with --no-link."""
+    delivery: DeliveryTotals | None = None
+    """Bytes through the broker and over WebRTC, fallbacks (docs/performance.md)."""
+    records: list[dict[str, Any]] | None = None
+    """Every task's record, with --json-records (``aaas report`` plots them)."""
+
+
+async def summarise(bed: Testbed, opts: DemoOptions, *, started: float) -> DemoSummary:
+    """The run's summary; *started* is the ``time.perf_counter()`` it began at."""
+    measured = await _measure(bed, opts)
+    orch, scenario = bed.orch, bed.scenario
+    return DemoSummary(
+        **msgspec.structs.asdict(bed.agent.summary()),
+        scenario=scenario.name,
+        policy=orch.policy.name,
+        broker=bed.broker.kind,
+        time_scale=opts.time_scale,
+        wall_s=round(time.perf_counter() - started, 2),
+        users=scenario.workload.users,
+        asps=len(scenario.asps),
+        crashes=orch.ledger.crashes,
+        reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
+        emulation=_emulation(bed, opts, measured),
+        link=LinkTotals.of(measured.link_stats) if measured.link_stats is not None else None,
+        records=_records(bed.agent) if opts.json_records else None,
+        delivery=delivery_totals(measured.registries, opts.delivery.mode, bed.relay),
+        processes=1 + len(bed.children),
+    )
+
+
+@dataclass(kw_only=True)
+class _Measured:
+    """What the testbed's processes measured: this one's, and its children's reports."""
+
+    registries: list[CollectorRegistry]
+    edge_lag: LagMeter
+    link_stats: LinkStats | None
+    died: list[str] = field(default_factory=list)
+    """Children that could not report (the run went on without them)."""
+
+
+async def _measure(bed: Testbed, opts: DemoOptions) -> _Measured:
+    m = _Measured(registries=[bed.registry], edge_lag=bed.edge_lag,
+                  link_stats=bed.link.stats() if bed.link is not None else None)
+    for c in bed.children:  # what the children measured, while they still run
+        try:
+            report = await c.report()
+        except AaasError as exc:  # the run went on without it: say so, keep the rest
+            log.error("%s; its measurements are missing from the summary", exc)
+            m.died.append(str(exc))
+            continue
+        m.registries.append(report.registry())
+        if c.role == "edge":
+            m.edge_lag = report.lag_meter("edge nodes", opts.max_lag_share)
+        else:
+            m.link_stats = report.link_stats
+    return m
+
+
+def _emulation(bed: Testbed, opts: DemoOptions, measured: _Measured) -> EmulationReport:
+    """Whether every process kept up with the clock; not valid if a child died."""
+    emulation = emulation_report((bed.agent.lag, bed.orch.lag, measured.edge_lag),
+                                 time_scale=opts.time_scale, max_share=opts.max_lag_share)
+    if measured.died:
+        emulation = replace(emulation, valid=False, reason="; ".join(measured.died))
+    if not emulation.valid:
+        log.warning("this run did not keep up with its clock: %s", emulation.reason)
+    return emulation
+
+
+def _records(agent: UserAgent) -> list[dict[str, Any]]:
+    """Every task as its user saw it (times: emulated seconds)."""
+    keys = ("task_id", "steps", "sent_at", "outcome", "latency_s", "quality", "node_id",
+            "error", "attempts", "bytes_up", "bytes_down")
+    return [{k: getattr(r, k) for k in keys} for r in agent.records.values()]
