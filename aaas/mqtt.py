@@ -6,8 +6,11 @@ successor of asyncio-mqtt) and adds what a service on a testbed needs:
 * it reconnects after a broker restart or a network fault, with back-off, and
   subscribes again;
 * ``publish`` never fails because the broker is away: messages wait in an
-  outbox and are sent, in order, once connected (at least once: a message is
-  only dropped from the outbox after the broker acknowledged it);
+  outbox and are sent, in order, once connected (at least once: a message counts
+  as sent only once the broker acknowledged it; several may be in flight, and those
+  not acknowledged when a connection ends are sent again on the next);
+* with ``on_message`` a received message goes straight from paho's read to a plain
+  function, in order (:meth:`MqttSession._received`);
 * a birth message (``online`` status) is sent on every connect, and the last
   will (``offline``) is registered with the broker.
 
@@ -23,6 +26,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +38,7 @@ from typing import Any, TypeVar
 import aiomqtt
 import msgspec
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 
 from .contract import Route, encode
 from .errors import AaasError, ConfigError
@@ -42,6 +47,8 @@ __all__ = ["ON_REFUSED", "BrokerRefusedError", "BrokerURL", "MqttSession", "Outg
            "is_refusal"]
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
+Receiver = Callable[[str, bytes], object]
+"""A synchronous receiver: called with (topic, payload) for each message, in order."""
 P = TypeVar("P", bound=msgspec.Struct)
 
 
@@ -246,7 +253,11 @@ class MqttSession:
     subscriptions: Sequence[tuple[str, int]] = ()
     """(filter, qos) pairs, subscribed again on every connect."""
     handler: Handler | None = None
-    """Called for each received message, one at a time, in order."""
+    """Called for each received message, one at a time, in order (awaited)."""
+    on_message: Receiver | None = None
+    """Instead of *handler*: called for each received message straight from paho's read,
+    one at a time, in order, without a task or a queue per message (the services'
+    dispatchers; docs/performance.md). It must not block."""
     will: Outgoing | None = None
     birth: Sequence[Outgoing] = ()
     """Published first on every connect (e.g. the retained ``online`` status)."""
@@ -264,6 +275,11 @@ class MqttSession:
     """Called with ("sent" | "received", bytes) for payload accounting."""
 
     _outbox: deque[Outgoing] = field(default_factory=deque, init=False)
+    _early: list[tuple[str, bytes]] | None = field(default=None, init=False)
+    """Messages received on this connection before the session was ready (None: ready)."""
+    _inflight: dict[int, tuple[Outgoing, float]] = field(default_factory=dict, init=False)
+    """Handed to paho on this connection, not yet acknowledged: mid -> (message, monotonic
+    time sent). When the connection ends they go back to the front of the outbox."""
     _outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _connected: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
@@ -295,7 +311,7 @@ class MqttSession:
         self._task = None
 
     async def _drained(self) -> None:
-        while self._outbox:  # noqa: ASYNC110 - polled only while closing, for a bounded time
+        while self._outbox or self._inflight:  # noqa: ASYNC110 - polled only while closing
             await asyncio.sleep(0.01)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
@@ -314,8 +330,8 @@ class MqttSession:
 
     @property
     def pending(self) -> int:
-        """Messages in the outbox, not yet acknowledged by the broker."""
-        return len(self._outbox)
+        """Messages not yet acknowledged by the broker (queued or in flight)."""
+        return len(self._outbox) + len(self._inflight)
 
     # -- publishing ------------------------------------------------------------
     def publish_raw(
@@ -349,12 +365,66 @@ class MqttSession:
             logger=self.logger.getChild("paho"),
         )
         _write_from_the_loop(client)
+        self._hook_paho(client)
         return client
+
+    def _hook_paho(self, client: aiomqtt.Client) -> None:
+        """Acknowledgements of our pipelined publishes, and (``on_message``) messages,
+        taken from paho's callbacks directly. Hand-written because aiomqtt has no option
+        for either: its publish awaits each acknowledgement with a future and a timer, and
+        its message iterator makes a task per message (docs/performance.md)."""
+        paho = client._client  # aiomqtt exposes no hook for it
+        aiomqtt_on_publish = paho.on_publish
+
+        def on_publish(c: Any, userdata: Any, mid: int, *rest: Any) -> None:
+            sent = self._inflight.pop(mid, None)
+            if sent is None:  # one aiomqtt itself awaits (the birth messages)
+                if aiomqtt_on_publish is not None:
+                    aiomqtt_on_publish(c, userdata, mid, *rest)
+                return
+            if self.on_bytes is not None:
+                self.on_bytes("sent", len(sent[0].payload))
+            if not self._inflight:
+                self._outbox_ready.set()  # the writer stops watching for a timeout
+
+        paho.on_publish = on_publish
+        if self.on_message is not None:
+            paho.on_message = self._received
+
+    def _received(self, _c: Any, _userdata: Any, message: Any) -> None:
+        """Paho's ``on_message`` with ``on_message`` set: in paho's read on the event loop
+        (aiomqtt reads the socket from the loop), in order. What comes before the session
+        is ready (a persistent session's backlog, right after the CONNACK) waits until
+        ``on_connect`` ran, as it did in aiomqtt's queue: a service learns of the connect
+        before the messages that waited for it."""
+        payload = message.payload
+        if self.on_bytes is not None:
+            self.on_bytes("received", len(payload))
+        if self._early is not None:
+            self._early.append((message.topic, payload))
+            return
+        self._deliver(message.topic, payload)
+
+    def _deliver(self, topic: str, payload: bytes) -> None:
+        assert self.on_message is not None
+        try:
+            self.on_message(topic, payload)
+        except Exception:  # a bad receiver must not kill the connection
+            self.logger.exception("%s: receiving %s failed", self.client_id, topic)
+
+    def _ready(self) -> None:
+        """Connected and subscribed, ``on_connect`` done: deliver what waited."""
+        early, self._early = self._early or [], None
+        for topic, payload in early:
+            self._deliver(topic, payload)
 
     async def _run(self) -> None:
         delay = self.reconnect_min_s
-        client = self._make_client()
         while True:
+            # A new client per connection: what paho still held of the last one (publishes
+            # in flight) is back in the outbox, sent again after the subscriptions.
+            client = self._make_client()
+            self._early = []
             client.timeout = self.connect_timeout_s  # the handshake's: CONNACK, SUBACKs, birth
             try:
                 async with client:
@@ -372,6 +442,7 @@ class MqttSession:
                         self.logger.info("%s reconnected to %s", self.client_id, self.url)
                     if self.on_connect is not None:
                         self.on_connect()
+                    self._ready()
                     await self._serve(client)
             except aiomqtt.MqttError as exc:
                 self._connected.clear()
@@ -383,6 +454,9 @@ class MqttSession:
             finally:
                 self._connected.clear()
                 self._client = None
+                # Not acknowledged on that connection: first in line on the next one.
+                self._outbox.extendleft(reversed([m for m, _ in self._inflight.values()]))
+                self._inflight.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.reconnect_max_s)
 
@@ -426,14 +500,37 @@ class MqttSession:
         raise aiomqtt.MqttError("message stream ended")
 
     async def _writer(self, client: aiomqtt.Client) -> None:
+        """Hand the outbox to paho, in order, without waiting for each acknowledgement
+        (paho keeps at most 20 in flight and queues the rest); a message counts as sent
+        when its PUBACK comes (``_hook_paho``). No acknowledgement for the oldest message
+        in flight within OPERATION_TIMEOUT_S is a dead connection: reconnect. (Awaiting
+        each PUBACK, as aiomqtt's publish does, cost a future and a timer per message and
+        a round trip per message per session.)"""
+        paho = client._client
         while True:
-            if not self._outbox:
-                self._outbox_ready.clear()
+            while self._outbox:
+                msg = self._outbox[0]
+                info = paho.publish(msg.topic, msg.payload, msg.qos, msg.retain)
+                if info.rc != MQTT_ERR_SUCCESS:  # the connection is gone: reconnect now
+                    raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+                if msg.qos:
+                    self._outbox.popleft()
+                    self._inflight[info.mid] = (msg, time.monotonic())
+                    continue
+                self._outbox.popleft()  # QoS 0: written
+                if self.on_bytes is not None:
+                    self.on_bytes("sent", len(msg.payload))
+            self._outbox_ready.clear()
+            if not self._inflight:
                 await self._outbox_ready.wait()
                 continue
-            msg = self._outbox[0]
-            await client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
-            # Acknowledged (QoS 1) or written (QoS 0): only now leave the outbox.
-            self._outbox.popleft()
-            if self.on_bytes is not None:
-                self.on_bytes("sent", len(msg.payload))
+            oldest = next(iter(self._inflight.values()))[1]
+            left = OPERATION_TIMEOUT_S - (time.monotonic() - oldest)
+            if left <= 0:
+                raise aiomqtt.MqttError("Operation timed out: no acknowledgement from the "
+                                        f"broker in {OPERATION_TIMEOUT_S:g} s")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that comes as the event is set, and the writer never stops.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._outbox_ready.wait()

@@ -143,7 +143,7 @@ class EdgeNode:
         self.session = MqttSession(
             url=url, client_id=self.id,
             subscriptions=self.dispatch.subscriptions(node_id=self.id),
-            handler=self.dispatch.handle,
+            on_message=self.dispatch.dispatch,
             will=Outgoing(TOPICS.status.topic.format(node_id=self.id), encode(offline), 1, True),
             # Persistent: assignments sent while the connection is down wait at the broker.
             clean_session=False, keepalive=keepalive,

@@ -141,7 +141,7 @@ class Orchestrator:
         self.session = MqttSession(
             url=url, client_id=client_id,
             subscriptions=self.dispatch.subscriptions(),
-            handler=self.dispatch.handle,
+            on_message=self.dispatch.dispatch,
             # A persistent session: requests sent while this process is away (restart)
             # wait at the broker for it.
             clean_session=False,

@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TextIO
 
-import aiomqtt
 import numpy as np
 from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
@@ -136,6 +135,7 @@ class UserAgent:
         self.lag = LagMeter("user agent", logger=self.log)
         """How late tasks are sent after their arrival time (aaas.lag)."""
         self.dispatch = self._dispatcher()
+        self._received_bytes = metrics.bytes.labels("received")
         # Content over WebRTC (--delivery): None for mqtt, the default.
         self.delivery = delivery or DeliverySettings()
         self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
@@ -164,7 +164,7 @@ class UserAgent:
         return MqttSession(
             url=url, client_id=uid,
             subscriptions=self.dispatch.subscriptions(user_id=uid),
-            handler=self._on_message, logger=self.log, keepalive=60,
+            on_message=self._on_message, logger=self.log, keepalive=60,
             connect_timeout_s=self.connect_timeout_s,
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
@@ -290,11 +290,9 @@ class UserAgent:
                                          user_id=task.user_id)
 
     # -- receiving -------------------------------------------------------------------------
-    async def _on_message(self, message: aiomqtt.Message) -> None:
-        payload = message.payload
-        raw = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
-        self.metrics.bytes.labels("received").inc(len(raw))
-        self.dispatch.dispatch(message.topic.value, raw)
+    def _on_message(self, topic: str, raw: bytes) -> None:
+        self._received_bytes.inc(len(raw))
+        self.dispatch.dispatch(topic, raw)
 
     def _mine(self, task_id: str | None, p: Params) -> OpenTask | None:
         """The open task *task_id* of the topic's user, if there is one."""

@@ -91,3 +91,36 @@ async def test_a_socket_closed_before_the_write_is_left_to_the_reconnect(
         await _until(lambda: b"after-reconnect" in got)
     assert b"queued" in got
     assert not [e for e in errors if "add_writer" in repr(e)], errors
+
+
+async def test_a_receiver_gets_what_waited_in_its_session_only_after_on_connect(
+        mosquitto: BrokerURL) -> None:
+    """The fast receive path (``on_message``) keeps aiomqtt's order: a persistent
+    session's backlog, delivered right after the CONNACK, reaches the receiver after the
+    session's ``on_connect`` (the orchestrator resets its view of the nodes there; a
+    backlog handled before it was placed as if nothing had happened)."""
+    seen: list[tuple[str, int]] = []
+    connects = 0
+
+    def on_connect() -> None:
+        nonlocal connects
+        connects += 1
+
+    def receive(topic: str, payload: bytes) -> None:
+        seen.append((payload.decode(), connects))
+
+    def session() -> MqttSession:
+        return MqttSession(url=mosquitto, client_id="w4", subscriptions=[("w4/#", 1)],
+                           on_message=receive, on_connect=on_connect, clean_session=False)
+
+    async with session() as s:
+        await s.wait_connected(10)
+    async with MqttSession(url=mosquitto, client_id="w4-pub") as pub:
+        await pub.wait_connected(10)
+        for i in range(20):
+            pub.publish_raw("w4/x", str(i).encode())
+        await _until(lambda: pub.pending == 0)
+    async with session() as s:
+        await _until(lambda: len(seen) == 20)
+    assert [p for p, _ in seen] == [str(i) for i in range(20)]  # in order
+    assert all(c == 2 for _, c in seen), seen  # each after the second connect's on_connect
