@@ -45,6 +45,10 @@ class Incoming:
     raw: bytes
 
 
+_MATCHED_MAX = 100_000
+"""Topics a dispatcher remembers the route of (a few per user and node of a testbed)."""
+
+
 @dataclass(frozen=True)
 class _Entry:
     route: Route[Any]
@@ -59,6 +63,10 @@ class Dispatcher:
     def __init__(self, *, on_error: Callable[[ProtocolError, Incoming], None]) -> None:
         self._on_error = on_error
         self._entries: list[_Entry] = []
+        self._matched: dict[str, tuple[_Entry, Params] | None] = {}
+        """Topic -> its route and parameters (None: no route): a service sees the same
+        few thousand topics again and again, and a regex per route per message was a
+        visible share of a busy process. Bounded: cleared when full."""
 
     def on(self, route: Route[P], handler: Callable[[P, Params], None], *,
            guard: Callable[[Params], None] | None = None,
@@ -71,6 +79,7 @@ class Dispatcher:
         """
         self._entries.append(_Entry(route, handler, guard,
                                     route.retain if ignore_empty is None else ignore_empty))
+        self._matched.clear()
 
     @property
     def routes(self) -> list[Route[Any]]:
@@ -96,18 +105,30 @@ class Dispatcher:
 
     def dispatch(self, topic: str, raw: bytes) -> bool:
         """Handle one message; False when no registered route matches *topic*."""
+        if topic in self._matched:
+            hit = self._matched[topic]
+        else:
+            hit = self._match(topic)
+            if len(self._matched) >= _MATCHED_MAX:
+                self._matched.clear()
+            self._matched[topic] = hit
+        if hit is None:
+            return False
+        e, params = hit
+        if e.ignore_empty and not raw:
+            return True
+        try:
+            if e.guard is not None:
+                e.guard(params)
+            msg = decode(raw, e.route.payload)
+            e.handler(msg, params)
+        except ProtocolError as exc:
+            self._on_error(exc, Incoming(e.route, topic, params, raw))
+        return True
+
+    def _match(self, topic: str) -> tuple[_Entry, Params] | None:
         for e in self._entries:
             params = e.route.topic.match(topic)
-            if params is None:
-                continue
-            if e.ignore_empty and not raw:
-                return True
-            try:
-                if e.guard is not None:
-                    e.guard(params)
-                msg = decode(raw, e.route.payload)
-                e.handler(msg, params)
-            except ProtocolError as exc:
-                self._on_error(exc, Incoming(e.route, topic, params, raw))
-            return True
-        return False
+            if params is not None:
+                return e, params
+        return None

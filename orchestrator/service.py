@@ -54,7 +54,7 @@ from aaas import (
 )
 from aaas.lag import LagMeter
 from aaas.validate import check_request
-from monitoring import OrchestratorMetrics
+from monitoring import OrchestratorMetrics, byte_counter
 
 from .checks import NodeReportChecks
 from .cluster import ClusterView
@@ -101,7 +101,7 @@ class Orchestrator:
                  client_id: str = "orchestrator", logger: logging.Logger | None = None,
                  state_path: Path | None = None, on_node_loss: NodeLossAction = "reassign",
                  node_grace_s: float = 10.0, fresh_wait_s: float = 1.0,
-                 pace_s: float = 0.02) -> None:
+                 pace_s: float = 0.02, lag: LagMeter | None = None) -> None:
         self.scenario = scenario
         self.policy = policy
         _one_inference_thread()
@@ -112,7 +112,7 @@ class Orchestrator:
         self.checks = NodeReportChecks(scenario)
         self.users = set(scenario.user_ids())
         self.ledger = RewardLedger()
-        self.lag = LagMeter("orchestrator", logger=self.log)
+        self.lag = lag or LagMeter("orchestrator", logger=self.log)
         """How late tasks are placed after they were sent (aaas.lag)."""
         self.store = TaskStore(state_path)
         self.on_node_loss = on_node_loss
@@ -146,7 +146,7 @@ class Orchestrator:
             # wait at the broker for it.
             clean_session=False,
             on_connect=self._on_connect,
-            on_bytes=lambda d, n: self.metrics.bytes.labels(d).inc(n),
+            on_bytes=byte_counter(self.metrics.bytes),
             logger=self.log,
         )
         self._pname = policy.name

@@ -52,9 +52,13 @@ class RateStep(msgspec.Struct, kw_only=True):
     wall_s: float
     cpu: dict[str, float]
     """CPU seconds per wall second: ``testbed`` (this process: the broker if embedded, the
-    orchestrator, the users, and the nodes and link unless spread), ``broker`` (the
-    Mosquitto child) and ``workers`` (a spread demo's edge-node and link processes,
-    testbed.spread)."""
+    users, and the orchestrator, nodes and link unless spread), ``broker`` (the
+    Mosquitto child) and ``workers`` (a spread demo's edge-node, orchestrator and link
+    processes, testbed.spread)."""
+    cpu_ms_per_task: dict[str, float]
+    """CPU milliseconds per task sent, by process, while the users ran and drained (the
+    demo's ``cpu_s``: ``users``, and ``edge``, ``orchestrator``, ``link`` when they run
+    in processes of their own) and ``broker`` (the Mosquitto child, whole step)."""
     emulation: dict[str, Any]
 
 
@@ -108,6 +112,10 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
     wall = time.perf_counter() - wall0
     cpu = _cpu(me) - cpu0
     tasks = summary["tasks"]
+    per_task = {role: round(1000 * s / max(tasks["sent"], 1), 3)
+                for role, s in summary.get("cpu_s", {}).items()}
+    per_task["broker"] = round(1000 * sum(t for r, t in children.values() if r == "broker")
+                               / max(tasks["sent"], 1), 3)
     em = summary["emulation"]
     backlog = em["lag_s"]["p99"] / scale
     step = RateStep(
@@ -120,9 +128,10 @@ async def _one_rate(base: DemoOptions, scenario: Scenario, rate: float,
         cpu={"testbed": round(cpu / wall, 3),
              **{role: round(sum(t for r, t in children.values() if r == role) / wall, 3)
                 for role in ("broker", "workers")}},
-        emulation=em)
-    log.info("x%g (%g tasks/s): %d sent, %d finished, %d lost; CPU %s; emulation %s (p99 lag "
-             "%.1f%%)", scale, rate, tasks["sent"], tasks["finished"], tasks["lost"], step.cpu,
+        cpu_ms_per_task=per_task, emulation=em)
+    log.info("x%g (%g tasks/s): %d sent, %d finished, %d lost; CPU %s, ms per task %s; "
+             "emulation %s (p99 lag %.1f%%)", scale, rate, tasks["sent"], tasks["finished"],
+             tasks["lost"], step.cpu, per_task,
              "valid" if em["valid"] else "NOT valid", 100 * em["lag_share"]["p99"])
     return step
 

@@ -50,9 +50,10 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
     async with open_testbed(opts, scenario, tasks=len(arrivals)) as bed:
         await connect_users(bed.agent, stop=stop, progress=opts.progress, log=log)
         freeze_heap()
+        cpu_from = time.process_time()
         await run_users(bed.agent, arrivals, clock=bed.clock, stop=stop, progress=opts.progress,
                         drain_s=drain_time_s(scenario, opts.delivery, bed.clock), log=log)
-        summary = (await summarise(bed, opts, started=started)).as_json()
+        summary = (await summarise(bed, opts, started=started, cpu_from=cpu_from)).as_json()
         await _linger(opts, stop)
     if opts.json_path is not None:
         opts.json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,8 @@ class DemoOptions:
     spread: bool | None = None
     """Run the edge nodes and the link in processes of their own (testbed.spread); None:
     when the workload's task rate needs it and nothing keeps the demo in one process."""
+    spread_orchestrator: bool = False
+    """When spread, run the orchestrator in a process of its own too (testbed.spread)."""
 
 
 def scenario_for(opts: DemoOptions) -> Scenario:

@@ -25,6 +25,7 @@ from .delivery import DeliveryTotals, delivery_totals
 
 if TYPE_CHECKING:
     from link import LinkStats
+    from orchestrator import RewardLedger
     from user_agent import UserAgent
 
     from .demo_options import DemoOptions
@@ -80,8 +81,8 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     time_scale: float
     wall_s: float
     processes: int
-    """Python processes the testbed ran in: 1, or 3 when spread (edge nodes and link in
-    their own; testbed.spread). The broker's is not counted."""
+    """Python processes the testbed ran in: 1, or up to 4 when spread (edge nodes,
+    orchestrator and link in their own; testbed.spread). The broker's is not counted."""
     users: int
     asps: int
     crashes: int
@@ -95,28 +96,36 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Bytes through the broker and over WebRTC, fallbacks (docs/performance.md)."""
     records: list[dict[str, Any]] | None = None
     """Every task's record, with --json-records (``aaas report`` plots them)."""
+    cpu_s: dict[str, float] = msgspec.field(default_factory=dict)
+    """CPU seconds each Python process used while the users ran and drained: ``users``
+    (the demo's own process; with the orchestrator, edge nodes and link unless they
+    run in children) and each child by its role (docs/performance.md)."""
 
 
-async def summarise(bed: Testbed, opts: DemoOptions, *, started: float) -> DemoSummary:
-    """The run's summary; *started* is the ``time.perf_counter()`` it began at."""
+async def summarise(bed: Testbed, opts: DemoOptions, *, started: float,
+                    cpu_from: float) -> DemoSummary:
+    """The run's summary; *started* is the ``time.perf_counter()`` it began at, *cpu_from*
+    this process's ``time.process_time()`` when its users began."""
     measured = await _measure(bed, opts)
-    orch, scenario = bed.orch, bed.scenario
+    measured.cpu_s["users"] = time.process_time() - cpu_from
+    ledger, scenario = measured.ledger, bed.scenario
     return DemoSummary(
         **msgspec.structs.asdict(bed.agent.summary()),
         scenario=scenario.name,
-        policy=orch.policy.name,
+        policy=measured.policy,
         broker=bed.broker.kind,
         time_scale=opts.time_scale,
         wall_s=round(time.perf_counter() - started, 2),
         users=scenario.workload.users,
         asps=len(scenario.asps),
-        crashes=orch.ledger.crashes,
-        reward=RewardTotals(total=orch.ledger.reward, utility=orch.ledger.utility),
+        crashes=ledger.crashes,
+        reward=RewardTotals(total=ledger.reward, utility=ledger.utility),
         emulation=_emulation(bed, opts, measured),
         link=LinkTotals.of(measured.link_stats) if measured.link_stats is not None else None,
         records=_records(bed.agent) if opts.json_records else None,
         delivery=delivery_totals(measured.registries, opts.delivery.mode, bed.relay),
         processes=1 + len(bed.children),
+        cpu_s={k: round(v, 3) for k, v in measured.cpu_s.items()},
     )
 
 
@@ -127,13 +136,24 @@ class _Measured:
     registries: list[CollectorRegistry]
     edge_lag: LagMeter
     link_stats: LinkStats | None
+    ledger: RewardLedger
+    policy: str
+    orch_lag: LagMeter
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds by process (the children's, from their reports)."""
     died: list[str] = field(default_factory=list)
     """Children that could not report (the run went on without them)."""
 
 
 async def _measure(bed: Testbed, opts: DemoOptions) -> _Measured:
+    from orchestrator import RewardLedger
+
+    orch = bed.orch
     m = _Measured(registries=[bed.registry], edge_lag=bed.edge_lag,
-                  link_stats=bed.link.stats() if bed.link is not None else None)
+                  link_stats=bed.link.stats() if bed.link is not None else None,
+                  ledger=orch.ledger if orch is not None else RewardLedger(),
+                  policy=orch.policy.name if orch is not None else opts.policy,
+                  orch_lag=orch.lag if orch is not None else LagMeter("orchestrator"))
     for c in bed.children:  # what the children measured, while they still run
         try:
             report = await c.report()
@@ -142,8 +162,12 @@ async def _measure(bed: Testbed, opts: DemoOptions) -> _Measured:
             m.died.append(str(exc))
             continue
         m.registries.append(report.registry())
+        m.cpu_s[c.role] = report.cpu_s
         if c.role == "edge":
             m.edge_lag = report.lag_meter("edge nodes", opts.max_lag_share)
+        elif c.role == "orchestrator":
+            m.orch_lag = report.lag_meter("orchestrator", opts.max_lag_share)
+            m.ledger, m.policy = report.ledger, report.policy or opts.policy
         else:
             m.link_stats = report.link_stats
     return m
@@ -151,7 +175,7 @@ async def _measure(bed: Testbed, opts: DemoOptions) -> _Measured:
 
 def _emulation(bed: Testbed, opts: DemoOptions, measured: _Measured) -> EmulationReport:
     """Whether every process kept up with the clock; not valid if a child died."""
-    emulation = emulation_report((bed.agent.lag, bed.orch.lag, measured.edge_lag),
+    emulation = emulation_report((bed.agent.lag, measured.orch_lag, measured.edge_lag),
                                  time_scale=opts.time_scale, max_share=opts.max_lag_share)
     if measured.died:
         emulation = replace(emulation, valid=False, reason="; ".join(measured.died))

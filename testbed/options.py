@@ -241,13 +241,19 @@ def add_logging(p: argparse.ArgumentParser) -> None:
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level (default: INFO)")
 
 
-def add_spread(p: argparse.ArgumentParser) -> None:
-    """``--spread``/``--no-spread``: the demo's testbed over processes (testbed.spread)."""
+def add_spread(p: argparse.ArgumentParser, *, orchestrator: bool = False) -> None:
+    """``--spread``/``--no-spread``: the demo's testbed over processes (testbed.spread), and
+    ``--spread-orchestrator`` (its default: *orchestrator*)."""
     p.add_argument("--spread", action=argparse.BooleanOptionalAction, default=None,
                    help="run the edge nodes and the link in processes of their own, so the "
                    "testbed uses more than one core (default: when the workload offers at "
                    "least 30 tasks per wall second and no --metrics-port, WebRTC or --secure "
                    "needs one process; docs/performance.md)")
+    p.add_argument("--spread-orchestrator", action=argparse.BooleanOptionalAction,
+                   default=orchestrator,
+                   help="when the testbed spreads, run the orchestrator in a process of its "
+                   "own too, apart from the users (default: "
+                   f"{'on' if orchestrator else 'off'} here)")
 
 
 def setup_logging(level: str) -> None:

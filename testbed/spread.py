@@ -1,18 +1,21 @@
-"""The demo's testbed spread over processes: the edge nodes and the link each get one.
+"""The demo's testbed spread over processes: edge nodes, orchestrator and link each get one.
 
 One Python process runs on one core at a time. At the paper's workload sped up to
 x10^5 (about 100 tasks per wall second) the demo's single process needs more than a
 core (docs/performance.md): every event then happens late and the run is not the
-model's (docs/fidelity.md). With ``spread`` the demo keeps the orchestrator and the
-users in its own process and starts two children:
+model's (docs/fidelity.md). With ``spread`` the demo keeps the users in its own
+process and starts three children:
 
 * ``edge``: every edge node of the scenario (:func:`edge_node.start_nodes`);
+* ``orchestrator``: the orchestrator with the demo's policy (it reports ready once
+  every edge node is online);
 * ``link``: the emulated wireless link (:class:`link.LinkProxy`).
 
 They are the same objects the one-process demo builds, on the same clock (the clock
 is passed, epoch included) and broker; they talk to the rest over MQTT as before.
 Each child answers ``report`` with what the summary needs (its lag samples, its
-metrics, the link's totals) and ``stop`` by shutting down in order and exiting.
+metrics, its CPU seconds, the link's totals, the orchestrator's ledger) and ``stop``
+by shutting down in order and exiting.
 Children ignore Ctrl-C: the demo stops them itself, after the users.
 
 ``multiprocessing`` with the ``spawn`` start method rather than ``aaas edge-node`` and
@@ -30,7 +33,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Literal
@@ -47,11 +50,12 @@ from aaas.mqtt import BrokerURL
 
 from .runner import freeze_heap
 
-__all__ = ["SPREAD_MIN_TASKS_PER_S", "Child", "Part", "PartReport", "run_part", "should_spread"]
+__all__ = ["SPREAD_MIN_TASKS_PER_S", "Child", "Part", "PartReport", "run_part", "should_spread",
+           "wait_nodes_online"]
 
 log = logging.getLogger("aaas.demo")
 
-Role = Literal["edge", "link"]
+Role = Literal["edge", "orchestrator", "link"]
 
 SPREAD_MIN_TASKS_PER_S = 30.0
 """``spread`` left to the demo: spread when the workload offers at least this many tasks
@@ -88,16 +92,26 @@ class Part:
     max_lag_share: float
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     log_level: int = logging.WARNING
+    policy: str = "least_loaded"
+    """The orchestrator's policy (role ``orchestrator``)."""
+    checkpoint: str | None = None
+    """The policy's checkpoint (role ``orchestrator``; None: the shipped one)."""
 
 
 @dataclass(kw_only=True)
 class PartReport:
-    """What a child reports back: its lag samples, metrics and (link) totals."""
+    """What a child reports back: its lag samples, metrics, CPU and role's totals."""
 
     lag: tuple[list[str], list[float], list[float]] = ([], [], [])
     metrics: list[Metric] = field(default_factory=list)
+    cpu_s: float = 0.0
+    """CPU seconds the child used since it was ready (user and system)."""
     link_stats: Any = None
     """The link's :class:`link.LinkStats` (role ``link``)."""
+    ledger: Any = None
+    """The orchestrator's :class:`orchestrator.RewardLedger` (role ``orchestrator``)."""
+    policy: str | None = None
+    """The orchestrator's policy name (role ``orchestrator``)."""
 
     def lag_meter(self, process: str, max_share: float) -> LagMeter:
         meter = LagMeter(process, max_share=max_share)
@@ -141,37 +155,83 @@ def run_part(part: Part, conn: Connection) -> None:
 
 async def _serve_part(part: Part, conn: Connection) -> None:
     registry = CollectorRegistry()
-    lag = LagMeter("edge nodes" if part.role == "edge" else part.role,
-                   max_share=part.max_lag_share, logger=logging.getLogger("aaas.edge"))
+    lag = LagMeter(_PROCESS_NAMES[part.role], max_share=part.max_lag_share,
+                   logger=logging.getLogger(f"aaas.{part.role}"))
     async with contextlib.AsyncExitStack() as stack:
-        link = None
-        if part.role == "edge":
-            from edge_node import start_nodes
-            from monitoring import DeliveryMetrics, EdgeMetrics
-
-            await stack.enter_async_context(start_nodes(
-                scenario=part.scenario, specs=part.scenario.asps, url=part.url, clock=part.clock,
-                metrics=EdgeMetrics(registry), lag=lag, delivery=part.delivery,
-                delivery_metrics=DeliveryMetrics(registry)))
-            conn.send(("ready", None))
-        else:
-            import numpy as np
-
-            from link import LinkProxy, load_link_profiles
-
-            link = await stack.enter_async_context(LinkProxy(
-                upstream=part.url, profiles=load_link_profiles(part.scenario), clock=part.clock,
-                rng=np.random.default_rng([part.seed, 3]), registry=registry))
-            conn.send(("ready", link.url))
+        started = _STARTERS[part.role]
+        ready, report = await started(part, stack, registry, lag)
+        conn.send(("ready", ready))
+        cpu0 = time.process_time()  # what it uses from now on: the run, not the imports
         freeze_heap()
         while True:
             command = await _receive(conn)
             if command == "report":
                 conn.send(("report", PartReport(
                     lag=(lag.kinds, lag.lag_s, lag.share), metrics=list(registry.collect()),
-                    link_stats=link.stats() if link is not None else None)))
+                    cpu_s=time.process_time() - cpu0, **report())))
             else:  # "stop", or the parent is gone
                 break
+
+
+_PROCESS_NAMES = {"edge": "edge nodes", "orchestrator": "orchestrator", "link": "link"}
+Started = tuple[Any, Callable[[], dict[str, Any]]]
+"""What a child's service gives when it runs: what ``ready`` says, and what its reports
+add (:class:`PartReport`'s role fields)."""
+
+
+async def _start_edge(part: Part, stack: contextlib.AsyncExitStack,
+                      registry: CollectorRegistry, lag: LagMeter) -> Started:
+    from edge_node import start_nodes
+    from monitoring import DeliveryMetrics, EdgeMetrics
+
+    await stack.enter_async_context(start_nodes(
+        scenario=part.scenario, specs=part.scenario.asps, url=part.url, clock=part.clock,
+        metrics=EdgeMetrics(registry), lag=lag, delivery=part.delivery,
+        delivery_metrics=DeliveryMetrics(registry)))
+    return None, dict
+
+
+async def _start_orchestrator(part: Part, stack: contextlib.AsyncExitStack,
+                              registry: CollectorRegistry, lag: LagMeter) -> Started:
+    import numpy as np
+
+    from monitoring import OrchestratorMetrics
+    from orchestrator import Orchestrator
+    from orchestrator.policies import make_policy
+
+    policy = make_policy(part.policy, part.scenario, rng=np.random.default_rng([part.seed, 2]),
+                         checkpoint=part.checkpoint)
+    orch = await stack.enter_async_context(Orchestrator(
+        scenario=part.scenario, policy=policy, url=part.url, clock=part.clock,
+        metrics=OrchestratorMetrics(registry), lag=lag))
+    await wait_nodes_online(orch, len(part.scenario.asps))
+    return None, lambda: {"ledger": orch.ledger, "policy": orch.policy.name}
+
+
+async def _start_link(part: Part, stack: contextlib.AsyncExitStack,
+                      registry: CollectorRegistry, lag: LagMeter) -> Started:
+    import numpy as np
+
+    from link import LinkProxy, load_link_profiles
+
+    link = await stack.enter_async_context(LinkProxy(
+        upstream=part.url, profiles=load_link_profiles(part.scenario), clock=part.clock,
+        rng=np.random.default_rng([part.seed, 3]), registry=registry))
+    return link.url, lambda: {"link_stats": link.stats()}
+
+
+_STARTERS = {"edge": _start_edge, "orchestrator": _start_orchestrator, "link": _start_link}
+
+
+async def wait_nodes_online(orch: Any, n: int, timeout: float = 30.0) -> None:
+    """Until the orchestrator *orch* sees *n* edge nodes online; AaasError after *timeout*."""
+    deadline = time.monotonic() + timeout
+    while orch.cluster.online_count < n:
+        if time.monotonic() > deadline:
+            raise AaasError(f"only {orch.cluster.online_count} of {n} edge nodes came online "
+                            f"within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    log.info("all %d edge nodes online", n)
 
 
 async def _receive(conn: Connection) -> str:
@@ -243,8 +303,7 @@ async def child(part: Part) -> AsyncIterator[Child]:
         if kind != "ready":
             raise AaasError(f"the {part.role} process failed to start: {payload}")
         handle.ready = payload
-        log.info("%s running in process %d", "edge nodes" if part.role == "edge" else "the link",
-                 process.pid)
+        log.info("%s running in process %d", _PROCESS_NAMES[part.role], process.pid)
         yield handle
     finally:
         with contextlib.suppress(OSError):

@@ -11,10 +11,8 @@ The same services run as ``aaas edge-node``, ``aaas orchestrator``, ``aaas link`
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -24,12 +22,11 @@ from prometheus_client import CollectorRegistry
 
 from aaas.clock import EmulatedClock
 from aaas.config import Scenario
-from aaas.errors import AaasError
 from aaas.lag import LagMeter
 from aaas.mqtt import BrokerURL
 
 from .brokers import RunningBroker, running_broker
-from .spread import Child, Part, child, should_spread
+from .spread import Child, Part, child, should_spread, wait_nodes_online
 
 if TYPE_CHECKING:  # imported where they run: the demo's --help and errors stay light
     from link import LinkProxy, UdpRelay
@@ -54,7 +51,8 @@ class Testbed:
     registry: CollectorRegistry
     """The metrics of every service in this process."""
     broker: RunningBroker
-    orch: Orchestrator
+    orch: Orchestrator | None
+    """The orchestrator in this process; None when it runs in a child (spread)."""
     agent: UserAgent
     edge_lag: LagMeter
     """The edge nodes' lag behind the clock (a spread demo's edge child reports its own)."""
@@ -63,7 +61,8 @@ class Testbed:
     relay: UdpRelay | None
     """The link's relay for WebRTC datagrams (None without link or WebRTC)."""
     children: tuple[Child, ...]
-    """The processes the testbed spread to (:mod:`testbed.spread`), edge nodes first."""
+    """The processes the testbed spread to (:mod:`testbed.spread`): edge nodes, orchestrator,
+    link."""
 
 
 @contextlib.asynccontextmanager
@@ -71,34 +70,40 @@ async def open_testbed(opts: DemoOptions, scenario: Scenario, *,
                        tasks: int) -> AsyncIterator[Testbed]:
     """The testbed of *opts* for *scenario* (whose workload has *tasks* tasks), running."""
     _import_services()
-    from orchestrator.policies import make_policy
-
     clock, registry = EmulatedClock(scale=opts.time_scale), CollectorRegistry()
     async with contextlib.AsyncExitStack() as stack:
         _serve_metrics(stack, opts, registry, scenario.name)
         # The broker first: a missing extra or binary is named before anything is built.
         broker = await stack.enter_async_context(running_broker(opts.broker))
-        policy = make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
-                             checkpoint=opts.checkpoint)
-        _log_plan(opts, scenario, tasks, clock, policy, broker)
-        wire = _Wiring(opts=opts, scenario=scenario, url=broker.url, clock=clock,
-                       registry=registry, stack=stack)
         spread = should_spread(spread=opts.spread,
                                tasks_per_s=scenario.workload.arrival_rate * opts.time_scale,
                                metrics_port=opts.metrics_port, delivery=opts.delivery,
                                link_tls=opts.link_tls)
+        policy = None if spread and opts.spread_orchestrator else _policy(opts, scenario)
+        _log_plan(opts, scenario, tasks, clock, policy.name if policy else opts.policy, broker)
+        wire = _Wiring(opts=opts, scenario=scenario, url=broker.url, clock=clock,
+                       registry=registry, stack=stack)
         if spread:
-            log.info("spreading the testbed: edge nodes and link in processes of their own")
+            log.info("spreading the testbed: edge nodes%s and link in processes of their own",
+                     ", orchestrator" if policy is None else "")
         edge_child, edge_lag = await wire.edge_nodes(spread)
-        orch = await wire.orchestrator(policy)
+        orch_child, orch = await wire.orchestrator(policy)
         link_child, link, users_url = await wire.link(spread)
         relay = await wire.udp_relay(link)
         agent = await wire.users(users_url, relay)
-        for meter in (agent.lag, orch.lag, edge_lag):
+        for meter in (agent.lag, edge_lag, *([orch.lag] if orch is not None else [])):
             meter.max_share = opts.max_lag_share
         yield Testbed(scenario=scenario, clock=clock, registry=registry, broker=broker,
                       orch=orch, agent=agent, edge_lag=edge_lag, link=link, relay=relay,
-                      children=tuple(c for c in (edge_child, link_child) if c is not None))
+                      children=tuple(c for c in (edge_child, orch_child, link_child)
+                                     if c is not None))
+
+
+def _policy(opts: DemoOptions, scenario: Scenario) -> Policy:
+    from orchestrator.policies import make_policy
+
+    return make_policy(opts.policy, scenario, rng=np.random.default_rng([opts.seed, 2]),
+                       checkpoint=opts.checkpoint)
 
 
 def _import_services() -> None:
@@ -128,11 +133,11 @@ def _serve_metrics(stack: contextlib.AsyncExitStack, opts: DemoOptions,
 
 
 def _log_plan(opts: DemoOptions, scenario: Scenario, tasks: int, clock: EmulatedClock,
-              policy: Policy, broker: RunningBroker) -> None:
+              policy: str, broker: RunningBroker) -> None:
     wl = scenario.workload
     log.info("scenario %s: %d ASPs, %d users, %d tasks over %.0f emulated s (x%g: ~%.0f s "
              "wall), policy %s, %s", scenario.name, len(scenario.asps), wl.users, tasks,
-             wl.horizon_s, opts.time_scale, clock.to_wall(wl.horizon_s), policy.name,
+             wl.horizon_s, opts.time_scale, clock.to_wall(wl.horizon_s), policy,
              broker.describe())
 
 
@@ -168,16 +173,20 @@ class _Wiring:
             delivery_metrics=self.delivery_metrics))
         return None, lag
 
-    async def orchestrator(self, policy: Policy) -> Orchestrator:
-        """The orchestrator, once every edge node is online."""
+    async def orchestrator(self, policy: Policy | None) -> tuple[Child | None,
+                                                                Orchestrator | None]:
+        """The orchestrator with *policy* here, or (None: spread) with the demo's policy in a
+        child; either way once every edge node is online."""
+        if policy is None:
+            return await self.stack.enter_async_context(child(self._part("orchestrator"))), None
         from monitoring import OrchestratorMetrics
         from orchestrator import Orchestrator
 
         orch = await self.stack.enter_async_context(Orchestrator(
             scenario=self.scenario, policy=policy, url=self.url, clock=self.clock,
             metrics=OrchestratorMetrics(self.registry)))
-        await _wait_nodes_online(orch, len(self.scenario.asps))
-        return orch
+        await wait_nodes_online(orch, len(self.scenario.asps))
+        return None, orch
 
     async def link(self, spread: bool) -> tuple[Child | None, LinkProxy | None, BrokerURL]:
         """The wireless link, here or in a child (spread), and the URL the users take."""
@@ -220,18 +229,9 @@ class _Wiring:
             delivery_metrics=self.delivery_metrics,
             rtc_path=relay.route if relay is not None else None))
 
-    def _part(self, role: Literal["edge", "link"]) -> Part:
+    def _part(self, role: Literal["edge", "orchestrator", "link"]) -> Part:
         o = self.opts
         return Part(role=role, scenario=self.scenario, url=self.url, clock=self.clock,
                     seed=o.seed, max_lag_share=o.max_lag_share, delivery=o.delivery,
-                    log_level=logging.getLogger("aaas").getEffectiveLevel())
-
-
-async def _wait_nodes_online(orch: Orchestrator, n: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while orch.cluster.online_count < n:
-        if time.monotonic() > deadline:
-            raise AaasError(f"only {orch.cluster.online_count} of {n} edge nodes came online "
-                            f"within {timeout:.0f} s")
-        await asyncio.sleep(0.05)
-    log.info("all %d edge nodes online", n)
+                    log_level=logging.getLogger("aaas").getEffectiveLevel(),
+                    policy=o.policy, checkpoint=o.checkpoint)

@@ -62,7 +62,7 @@ from aaas import (
 from aaas.datachannel import DeliverySettings
 from aaas.images import checksum
 from aaas.lag import LagMeter
-from monitoring import DeliveryMetrics, UserMetrics
+from monitoring import DeliveryMetrics, UserMetrics, byte_counter
 
 from .checks import check_assignment, check_result
 from .delivery import PathHook, make_user_delivery
@@ -146,6 +146,7 @@ class UserAgent:
             on_preview=self._on_preview, logger=self.log)
         if self.rtc is not None:
             self.dispatch.on(TOPICS.rtc_offer, self._on_rtc_offer)
+        self._count_bytes = byte_counter(self.delivery_metrics.bytes, "broker", "user")
         self.sessions = {uid: self._session(url, uid) for uid in user_ids}
         # users who ask again ([workload.repeats]; off by default)
         self.repeats = RepeatAsker(scenario) if scenario.workload.repeats.enabled else None
@@ -169,7 +170,7 @@ class UserAgent:
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
-            on_bytes=lambda d, n: self.delivery_metrics.bytes.labels("broker", "user", d).inc(n),
+            on_bytes=self._count_bytes,
         )
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ def register_live(bsub: Subparsers[argparse.ArgumentParser]) -> None:
                    "to the broker: the bench measures the messaging)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the sweep as JSON")
-    add_spread(p)
+    add_spread(p, orchestrator=True)
     p.set_defaults(run=_run)
 
 
@@ -72,7 +72,8 @@ def _run(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> int:
         base = DemoOptions(scenario=scenario, policy=args.policy, broker=args.broker,
                            users=args.users, link=args.link, progress=False, stop=stop,
-                           spread=args.spread)
+                           spread=args.spread,
+                           spread_orchestrator=args.spread_orchestrator)
         out.update(msgspec.to_builtins(await bench_live(base, args.rates, args.sustain)))
         return 130 if stop.is_set() else 0
 

@@ -150,7 +150,8 @@ def _run(args: argparse.Namespace) -> int:
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
                            progress=not args.no_progress, stop=stop, delivery=delivery,
-                           spread=args.spread)
+                           spread=args.spread,
+                           spread_orchestrator=args.spread_orchestrator)
         opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
