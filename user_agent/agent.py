@@ -108,6 +108,7 @@ class UserAgent:
         self.records: dict[str, TaskRecord] = {}
         """Every task's record, open or settled (settled ones leave it with records_out)."""
         self._open: dict[str, OpenTask] = {}
+        self._node_ids = frozenset(scenario.node_ids)
         self.run_id = run_id or secrets.token_hex(4)
         """Scopes the task ids to this run: a new run with the same seed is new work."""
         self.lost_after_s = lost_after_s
@@ -318,7 +319,7 @@ class UserAgent:
         if task is None:
             return  # a late copy for a task already settled (the user asked again meanwhile)
         try:
-            check_assignment(a, params=p, sent=task.request, scenario=self.scenario)
+            check_assignment(a, params=p, sent=task.request, node_ids=self._node_ids)
         except ProtocolError as exc:  # believed nothing: no content goes anywhere
             self.metrics.bad_input.labels(exc.code).inc()
             self.log.warning("%s: assignment refused: %s", p["user_id"], exc)

@@ -30,10 +30,10 @@ __all__ = ["check_assignment", "check_result"]
 
 
 def check_assignment(a: Assignment, *, params: Params, sent: TaskRequest,
-                     scenario: Scenario) -> None:
-    """Raise ProtocolError unless *a* assigns the request *sent* to a node of the scenario
-    (see the module doc)."""
-    if a.node_id != params["node_id"] or a.node_id not in scenario.node_ids:
+                     node_ids: frozenset[str]) -> None:
+    """Raise ProtocolError unless *a* assigns the request *sent* to one of the scenario's
+    *node_ids* (see the module doc)."""
+    if a.node_id != params["node_id"] or a.node_id not in node_ids:
         raise ProtocolError(ErrorCode.UNKNOWN_NODE, f"assignment to {a.node_id!r} on the topic "
                             f"of {params['node_id']!r}: not an ASP of the scenario, or not "
                             "the topic's")
