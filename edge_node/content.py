@@ -3,8 +3,8 @@
 A request carries no content (docs/protocol.md: the claim check). When a node admits a
 task whose content comes over MQTT it expects a :class:`~aaas.TaskContent` from the
 task's user on its ``content`` route, with the checksum the assignment names; the
-task's job waits for it (:meth:`ContentInbox.wait`), for a bounded time. Content for a
-task the node is not waiting for changes nothing.
+task's job waits for it (:meth:`ContentInbox.wait`), for a bounded time, then drops it.
+Content for a task the node is not waiting for changes nothing.
 """
 
 from __future__ import annotations
@@ -56,17 +56,16 @@ class ContentInbox:
         want.arrived.set_result((msg.image, msg.mask))
         return True
 
-    async def wait(self, task_id: str, timeout_s: float) -> tuple[bytes, bytes]:
-        """The image and mask of *task_id* once they arrived; ProtocolError
-        (``content_unavailable``) when they did not within *timeout_s* wall seconds."""
+    async def wait(self, task_id: str, timeout_s: float) -> tuple[bytes, bytes] | None:
+        """The image and mask of *task_id* once they arrived, or None when they did not
+        within *timeout_s* wall seconds (it goes on waiting for them: :meth:`drop` ends
+        that)."""
         want = self._expected[task_id]
         try:
-            return await asyncio.wait_for(asyncio.shield(want.arrived), timeout_s)
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                return await asyncio.shield(want.arrived)
         except TimeoutError:
-            raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"the content of {task_id} did "
-                                f"not arrive within {timeout_s:.3g} wall s") from None
-        finally:
-            self.drop(task_id)
+            return None
 
     def drop(self, task_id: str) -> None:
         """Stop waiting for *task_id*'s content (it came, the task crashed or timed out)."""

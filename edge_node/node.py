@@ -62,7 +62,7 @@ from aaas.lag import LagMeter
 from aaas.validate import check_content
 from monitoring import DeliveryMetrics, EdgeMetrics
 
-from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, PreviewHook
+from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, InpaintOutput, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
 from .checks import check_assignment
 from .content import ContentInbox
@@ -122,6 +122,9 @@ class EdgeNode:
         """The retained load report due after events carried the load (_load_changed)."""
         self.content = ContentInbox(scenario)
         """The content of admitted tasks, from their users (over MQTT)."""
+        self._freed: set[str] = set()
+        """Tasks whose capacity was freed on the model's time, before their content came
+        (their result follows it: _content)."""
         self.content_wait_floor_s = content_wait_floor_s
         offline = NodeStatus(node_id=self.id, state="offline", backend=backend.name,
                              boot=self.boot)
@@ -318,56 +321,116 @@ class EdgeNode:
                           node_id=self.id)
 
     async def _execute(self, a: Assignment, task: Running) -> None:
-        req = a.request
-        # Content that came inline was there at admission: the modelled runtime counts
-        # from then. Content over WebRTC arrives later, and the inference with it.
-        started_at = task.started_at if req.content != "webrtc" else None
+        """Run an admitted task: wait for its content, run the backend, answer."""
         try:
-            if req.content == "webrtc":
-                image, mask = await self._fetch_content(req)
-            else:
-                image, mask = await self.content.wait(req.task_id, self._content_wait_s(req))
-            image_in, mask_in = await decode_content(image, mask,
-                                                     self.scenario.limits.max_image_pixels)
-            job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
-                             image=image_in, mask=mask_in, preview=self._previews(req),
-                             preview_every=self.delivery.preview_every)
-            out = await self.backend.run(job)
-            # The inference is over: the capacity is free now, as in the simulator,
-            # not after the result is encoded (a thread hop later).
-            if self.ledger.finish(task.task_id) is None:
-                self._jobs.pop(task.task_id, None)
-                return  # lost in a crash meanwhile
-            done_at = self.clock.now()
-            if out.png is not None:
-                image = out.png  # the finished event, sent now, carries the freed capacity
-            else:  # a thread hop before that event: report the capacity free at once
-                self._publish_load()
-                image = await asyncio.to_thread(encode_png, out.image)
+            done = await self._inpaint(a.request, task)
         except asyncio.CancelledError:
+            self._freed.discard(task.task_id)
             raise
-        except Exception as exc:  # the backend failed: tell the user, free the capacity
-            code = ErrorCode.BACKEND_ERROR
-            if isinstance(exc, ProtocolError) and exc.code == ErrorCode.CONTENT_UNAVAILABLE:
-                code = exc.code  # the user asks again with its content inline
-            else:
-                self.log.exception("backend failed on %s", req.task_id)
-            self._jobs.pop(task.task_id, None)
-            self.ledger.finish(task.task_id)
-            self.metrics.tasks.labels(self.id, "error").inc()
-            self._send_result(task.user_id, task.task_id, task.steps, "error",
-                              reply_key=task.reply_key,
-                              sent_at=req.sent_at, assigned_at=a.assigned_at,
-                              started_at=task.started_at, now=self.clock.now(),
-                              error=ErrorInfo(code=code, message=str(exc)[:500]))
-            if code == ErrorCode.CONTENT_UNAVAILABLE:
-                # Not an answer to keep: the user's repeat (content inline) must run the
-                # task, not get this error sent again (_repeated_or_stale).
-                self._results.pop(task.task_id, None)
-            self._finished_event(task, quality=None)
+        except Exception as exc:  # the backend failed, or the content never came
+            self._failed(a, task, exc)
             return
+        if done is not None:
+            self._answer_ok(a, task, *done)
+
+    async def _inpaint(self, req: TaskRequest,
+                       task: Running) -> tuple[InpaintOutput, bytes, float] | None:
+        """The backend's output for *task*, its PNG and when the inference ended (None:
+        lost in a crash meanwhile). Over MQTT the modelled runtime counts from admission
+        (it ends on the model's time even when the content comes late: :meth:`_content`);
+        over WebRTC the inference starts when the content arrives."""
+        started_at = task.started_at if req.content != "webrtc" else None
+        image, mask = await self._content(req, task)
+        image_in, mask_in = await decode_content(image, mask,
+                                                 self.scenario.limits.max_image_pixels)
+        job = InpaintJob(task_id=req.task_id, steps=req.steps, started_at=started_at,
+                         image=image_in, mask=mask_in, preview=self._previews(req),
+                         preview_every=self.delivery.preview_every)
+        out = await self.backend.run(job)
+        # The inference is over: the capacity is free now, as in the simulator, not
+        # after the result is encoded (a thread hop later).
+        if not self._free(task, runtime_s=out.runtime_s):
+            self._jobs.pop(task.task_id, None)
+            return None  # lost in a crash meanwhile
+        done_at = self.clock.now()
+        if out.png is not None:
+            return out, out.png, done_at  # the finished event, sent next, carries the load
+        self._publish_load()  # a thread hop before that event: report the capacity free
+        return out, await asyncio.to_thread(encode_png, out.image), done_at
+
+    async def _content(self, req: TaskRequest, task: Running) -> tuple[bytes, bytes]:
+        """*req*'s image and mask, from its user (ContentInbox) or over WebRTC.
+
+        With a modelled runtime, content that has not come when that runtime is over
+        does not hold the capacity longer: the task is finished on the model's time (its
+        capacity free, its ``finished`` event sent) and its result follows when its
+        content comes. The paper's model holds t steps for runtime(t) from admission; a
+        slow upload (or a user agent behind its clock) shows in the user's latency, not
+        in the ASP's load."""
+        if req.content == "webrtc":
+            return await self._fetch_content(req)
+        try:
+            got = None
+            if self.backend.models_runtime:
+                left = self.clock.to_wall(task.started_at + task.runtime_s - self.clock.now())
+                got = await self.content.wait(req.task_id, left)
+                if got is None:
+                    self._free(task, runtime_s=task.runtime_s, early=True)
+            if got is None:
+                got = await self.content.wait(req.task_id, self._content_wait_s(req))
+            if got is None:
+                raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"the content of "
+                                    f"{req.task_id} did not arrive within "
+                                    f"{self._content_wait_s(req):.3g} wall s")
+            return got
+        finally:
+            self.content.drop(req.task_id)
+
+    def _free(self, task: Running, *, runtime_s: float, early: bool = False) -> bool:
+        """*task*'s capacity is free (the model's finish): False when a crash lost it
+        meanwhile. *early*: its result comes later; the ``finished`` event goes now."""
+        if task.task_id in self._freed:  # on the model's time already
+            return True
+        if self.ledger.finish(task.task_id) is None:
+            return False
+        self.lag.observe("finish", self.clock.now() - task.started_at - runtime_s,
+                         task.runtime_s)
+        if early:
+            self._freed.add(task.task_id)
+            self._finished_event(task, quality=task.quality)
+        return True
+
+    def _failed(self, a: Assignment, task: Running, exc: Exception) -> None:
+        """The backend failed on *task*, or its content never came: tell the user, free
+        the capacity."""
+        req = a.request
+        code = ErrorCode.BACKEND_ERROR
+        if isinstance(exc, ProtocolError) and exc.code == ErrorCode.CONTENT_UNAVAILABLE:
+            code = exc.code  # the user asks again, its content on MQTT
+        else:
+            self.log.exception("backend failed on %s", req.task_id)
         self._jobs.pop(task.task_id, None)
-        self.lag.observe("finish", done_at - task.started_at - out.runtime_s, task.runtime_s)
+        freed_before = task.task_id in self._freed
+        self._freed.discard(task.task_id)
+        if not freed_before and self.ledger.finish(task.task_id) is None:
+            return  # lost in a crash meanwhile: its user has its answer
+        self.metrics.tasks.labels(self.id, "error").inc()
+        self._send_result(task.user_id, task.task_id, task.steps, "error",
+                          reply_key=task.reply_key,
+                          sent_at=req.sent_at, assigned_at=a.assigned_at,
+                          started_at=task.started_at, now=self.clock.now(),
+                          error=ErrorInfo(code=code, message=str(exc)[:500]))
+        if code == ErrorCode.CONTENT_UNAVAILABLE:
+            # Not an answer to keep: the user's repeat (content inline) must run the
+            # task, not get this error sent again (_repeated_or_stale).
+            self._results.pop(task.task_id, None)
+        if not freed_before:
+            self._finished_event(task, quality=None)
+
+    def _answer_ok(self, a: Assignment, task: Running, out: InpaintOutput, image: bytes,
+                   done_at: float) -> None:
+        req = a.request
+        self._jobs.pop(task.task_id, None)
         quality = task.quality
         self.metrics.tasks.labels(self.id, "finished").inc()
         self.metrics.inference.labels(self.id, self.backend.name).observe(out.runtime_s)
@@ -380,7 +443,10 @@ class EdgeNode:
                             started_at=task.started_at, finished_at=done_at,
                             runtime_s=out.runtime_s),
         ))
-        self._finished_event(task, quality=quality)
+        if task.task_id in self._freed:  # its finished event went on the model's time
+            self._freed.discard(task.task_id)
+        else:
+            self._finished_event(task, quality=quality)
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
     async def _fetch_content(self, req: TaskRequest) -> tuple[bytes, bytes]:

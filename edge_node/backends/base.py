@@ -65,6 +65,10 @@ class InpaintBackend(abc.ABC):
     hop) and must be cancellable: when the node crashes it cancels the awaiting task."""
 
     name: ClassVar[str]
+    models_runtime: ClassVar[bool] = False
+    """Its runtime is the paper's model on the emulated clock, not measured: the node
+    frees a task's capacity when that runtime is over even if the task's content is
+    still on its way (``modeled``). A backend that computes holds it while it computes."""
 
     @abc.abstractmethod
     async def run(self, job: InpaintJob) -> InpaintOutput:

@@ -82,6 +82,7 @@ class ModeledBackend(InpaintBackend):
     """Sleeps runtime(t) on the emulated clock, then inpaints classically."""
 
     name = "modeled"
+    models_runtime = True
 
     def __init__(self, *, clock: EmulatedClock, runtime: RuntimeModel) -> None:
         import cv2  # noqa: F401  # now, not on the event loop at the first task (60 ms)

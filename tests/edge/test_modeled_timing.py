@@ -128,3 +128,37 @@ async def test_the_modelled_runtime_counts_from_admission() -> None:
     assert time.monotonic() - t0 < 1.5  # the 50 s left (0.5 s wall), not 200 s (2 s)
     # The content came encoded with it, made while the runtime passed (one thread hop).
     assert out.png == encode_png(out.image)
+
+
+async def test_content_that_comes_late_does_not_hold_the_capacity_past_the_runtime() -> None:
+    """The paper's model holds t steps for runtime(t) from admission. Content that comes
+    after that (a slow upload, a user agent behind its clock) delays the result, not
+    the capacity: the finished event and the free capacity come on the model's time."""
+    sc = one_asp()
+    clock = EmulatedClock(scale=SCALE)
+    node = EdgeNode(spec=sc.asps[0], scenario=sc, url=BrokerURL(), clock=clock,
+                    backend=ModeledBackend(clock=clock, runtime=sc.runtime),
+                    metrics=EdgeMetrics(CollectorRegistry()))
+    rec = Recorder()
+    node.session = rec  # type: ignore[assignment]
+    req = TaskRequest(task_id="late", user_id="user-0", steps=100, size=len(IMAGE) + len(MASK),
+                      checksum=checksum(IMAGE, MASK), sent_at=clock.now())
+    admitted = time.monotonic()
+    node._on_assignment(Assignment(node_id=node.id, seq=0, policy="fixed",
+                                   assigned_at=clock.now(), request=req))
+    await asyncio.sleep(0.3)  # runtime(100) = 100 s = 0.1 s wall: over, and no content yet
+    assert node.ledger.used == 0 and "late" in node._jobs
+    events = [(t, m) for t, m in rec.sent if getattr(m, "kind", None) == "finished"]
+    assert len(events) == 1 and events[0][0] - admitted < 0.25, events
+    assert not any(isinstance(m, TaskResult) for _, m in rec.sent)
+    node._on_content(TaskContent(task_id="late", checksum=req.checksum, split=len(IMAGE),
+                                 data=IMAGE + MASK), {"node_id": node.id, "user_id": "user-0"})
+    for _ in range(200):
+        if any(isinstance(m, TaskResult) for _, m in rec.sent):
+            break
+        await asyncio.sleep(0.01)
+    [result] = [m for _, m in rec.sent if isinstance(m, TaskResult)]
+    assert result.status == "ok"
+    # One finished event in all: the one on the model's time.
+    assert len([m for _, m in rec.sent if getattr(m, "kind", None) == "finished"]) == 1
+    assert "late" not in node._jobs and not node._freed
