@@ -252,8 +252,9 @@ def add_spread(p: argparse.ArgumentParser, *, orchestrator: bool = False) -> Non
     p.add_argument("--spread-orchestrator", action=argparse.BooleanOptionalAction,
                    default=orchestrator,
                    help="when the testbed spreads, run the orchestrator in a process of its "
-                   "own too, apart from the users (default: "
-                   f"{'on' if orchestrator else 'off'} here)")
+                   "own too, apart from the users; each process's CPU is in the summary "
+                   "(cpu_s). On 2 cores the fourth busy process costs more than it gives "
+                   f"(docs/performance.md) (default: {'on' if orchestrator else 'off'})")
 
 
 def setup_logging(level: str) -> None:

@@ -53,7 +53,7 @@ def register_live(bsub: Subparsers[argparse.ArgumentParser]) -> None:
                    "to the broker: the bench measures the messaging)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", dest="json_path",
                    help="write the sweep as JSON")
-    add_spread(p, orchestrator=True)
+    add_spread(p)
     p.set_defaults(run=_run)
 
 

@@ -85,3 +85,21 @@ async def test_a_child_that_dies_makes_the_run_not_valid_and_says_why(
     tasks = summary["tasks"]
     assert sum(tasks[k] for k in ("finished", "crashed", "rejected", "error", "lost")) \
         == tasks["sent"]
+
+
+@pytest.mark.mosquitto
+async def test_the_orchestrator_may_run_in_a_process_of_its_own(mosquitto: BrokerURL) -> None:
+    scenario = small_scenario(asps=4, workload={"users": 20, "horizon_s": 100_000,
+                                                "arrival_rate": 0.0003})
+    summary = await run_demo(DemoOptions(scenario=scenario, broker=mosquitto,
+                                         time_scale=20_000, progress=False, spread=True,
+                                         spread_orchestrator=True, link=False))
+    tasks = summary["tasks"]
+    assert summary["processes"] == 3  # the users here; edge nodes and orchestrator apart
+    assert tasks["sent"] > 0 and tasks["finished"] == tasks["sent"], tasks
+    # Its ledger, policy and lag samples came back from its process ...
+    assert summary["policy"] == "least_loaded" and summary["reward"]["total"] > 0
+    assert "decide" in summary["emulation"]["by_kind"]
+    # ... and every process's CPU while the users ran.
+    assert set(summary["cpu_s"]) == {"users", "edge", "orchestrator"}
+    assert all(s > 0 for s in summary["cpu_s"].values())
