@@ -80,7 +80,7 @@ events carry the load to the orchestrator (TaskEvent.load); the retained report 
 a subscriber that comes later (an orchestrator that restarts or reconnects, a
 ``mosquitto_sub``), so it may lag the events by this much. Before, a report of its own
 followed each admission and each finish: two of the seven messages the orchestrator
-handled per task (docs/performance.md)."""
+handled per task (docs/history.md, stop 19)."""
 CONTENT_WAIT_FLOOR_S = 10.0
 """The shortest wall wait for a task's content, whatever the time scale (the longest is
 the task's Scenario.answer_deadline_s on the clock): the user sends it when it reads the

@@ -3,9 +3,10 @@
 Without ``--broker`` the demo starts the fastest broker available with no
 configuration: a private Mosquitto child process on a free port of 127.0.0.1
 when the binary is installed (``scripts/setup.sh`` installs it), else the
-embedded pure-Python amqtt broker in this event loop. Mosquitto carries about
-2.5 times amqtt's message rate with the same client (docs/performance.md), so
-a run on it stays faithful to the emulated clock at higher time scales.
+embedded pure-Python amqtt broker in this event loop. Mosquitto carries several
+times amqtt's task rate with the same clients (``aaas bench live`` carried 300
+tasks/s on Mosquitto and 50 on amqtt, on older code: docs/history.md), so a run on
+it stays faithful to the emulated clock at higher time scales.
 ``--broker mosquitto`` or ``--broker embedded`` asks for one of them; a URL uses
 a broker that is already running.
 """

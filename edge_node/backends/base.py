@@ -17,7 +17,8 @@ the event loop, not in a worker thread: at the paper's 64×64 that work takes a 
 tenths of a millisecond, less than what a worker thread costs the loop. The loop's MQTT
 sessions release the GIL at every send and receive; a worker that takes it then keeps
 it until its own next release, and the loop waits. At 150 tasks/s the edge process's
-loop spent a quarter of its time in such waits (docs/performance.md, "The GIL after all")."""
+loop spent a quarter of its time in such waits (docs/performance.md, "The content path";
+docs/history.md, "The GIL after all")."""
 
 PreviewHook = Callable[[int, np.ndarray], None]
 """Gets a task's intermediate image (step, H×W×3 uint8, at most 64×64), called on the
