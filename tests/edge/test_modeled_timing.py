@@ -25,7 +25,7 @@ from aaas import (
     parse_scenario,
 )
 from aaas.images import checksum, encode_png
-from edge_node.backends import InpaintJob, InpaintOutput
+from edge_node.backends import InpaintBackend, InpaintJob, InpaintOutput
 from edge_node.backends.modeled import ModeledBackend
 from edge_node.node import EdgeNode
 from monitoring import EdgeMetrics
@@ -64,6 +64,31 @@ MASK_ARRAY[4:8, 4:8] = True
 MASK = encode_png(MASK_ARRAY)
 
 
+def _recorded_node(sc: Scenario, clock: EmulatedClock,
+                   backend: InpaintBackend) -> tuple[EdgeNode, Recorder]:
+    """The scenario's one ASP as a node whose session records what it sends."""
+    node = EdgeNode(spec=sc.asps[0], scenario=sc, url=BrokerURL(), clock=clock,
+                    backend=backend, metrics=EdgeMetrics(CollectorRegistry()))
+    rec = Recorder()
+    node.session = rec  # type: ignore[assignment]
+    return node, rec
+
+
+def _assign(node: EdgeNode, task_id: str) -> None:
+    """Assign the node *task_id* (t = 100) of user-0, whose content is IMAGE and MASK."""
+    req = TaskRequest(task_id=task_id, user_id="user-0", steps=100, size=len(IMAGE) + len(MASK),
+                      checksum=checksum(IMAGE, MASK), sent_at=node.clock.now())
+    node._on_assignment(Assignment(node_id=node.id, seq=0, policy="fixed",
+                                   assigned_at=node.clock.now(), request=req))
+
+
+def _content(node: EdgeNode, task_id: str) -> None:
+    """*task_id*'s content, as its user sends it."""
+    node._on_content(TaskContent(task_id=task_id, checksum=checksum(IMAGE, MASK),
+                                 split=len(IMAGE), data=IMAGE + MASK),
+                     {"node_id": node.id, "user_id": "user-0"})
+
+
 async def test_capacity_is_free_when_the_runtime_ends_not_after_the_encoding(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import edge_node.node as node_module
@@ -84,17 +109,9 @@ async def test_capacity_is_free_when_the_runtime_ends_not_after_the_encoding(
 
     sc = one_asp()
     clock = EmulatedClock(scale=SCALE)
-    node = EdgeNode(spec=sc.asps[0], scenario=sc, url=BrokerURL(), clock=clock,
-                    backend=UnencodedContent(clock=clock, runtime=sc.runtime),
-                    metrics=EdgeMetrics(CollectorRegistry()))
-    rec = Recorder()
-    node.session = rec  # type: ignore[assignment]
-    req = TaskRequest(task_id="t", user_id="user-0", steps=100, size=len(IMAGE) + len(MASK),
-                      checksum=checksum(IMAGE, MASK), sent_at=clock.now())
-    node._on_assignment(Assignment(node_id=node.id, seq=0, policy="fixed",
-                                   assigned_at=clock.now(), request=req))
-    node._on_content(TaskContent(task_id="t", checksum=req.checksum, split=len(IMAGE),
-                                 data=IMAGE + MASK), {"node_id": node.id, "user_id": "user-0"})
+    node, rec = _recorded_node(sc, clock, UnencodedContent(clock=clock, runtime=sc.runtime))
+    _assign(node, "t")
+    _content(node, "t")
     started = node.ledger.running["t"].started_at
     try:
         for _ in range(500):
@@ -136,23 +153,15 @@ async def test_content_that_comes_late_does_not_hold_the_capacity_past_the_runti
     the capacity: the finished event and the free capacity come on the model's time."""
     sc = one_asp()
     clock = EmulatedClock(scale=SCALE)
-    node = EdgeNode(spec=sc.asps[0], scenario=sc, url=BrokerURL(), clock=clock,
-                    backend=ModeledBackend(clock=clock, runtime=sc.runtime),
-                    metrics=EdgeMetrics(CollectorRegistry()))
-    rec = Recorder()
-    node.session = rec  # type: ignore[assignment]
-    req = TaskRequest(task_id="late", user_id="user-0", steps=100, size=len(IMAGE) + len(MASK),
-                      checksum=checksum(IMAGE, MASK), sent_at=clock.now())
+    node, rec = _recorded_node(sc, clock, ModeledBackend(clock=clock, runtime=sc.runtime))
     admitted = time.monotonic()
-    node._on_assignment(Assignment(node_id=node.id, seq=0, policy="fixed",
-                                   assigned_at=clock.now(), request=req))
+    _assign(node, "late")
     await asyncio.sleep(0.3)  # runtime(100) = 100 s = 0.1 s wall: over, and no content yet
     assert node.ledger.used == 0 and "late" in node._jobs
     events = [(t, m) for t, m in rec.sent if getattr(m, "kind", None) == "finished"]
     assert len(events) == 1 and events[0][0] - admitted < 0.25, events
     assert not any(isinstance(m, TaskResult) for _, m in rec.sent)
-    node._on_content(TaskContent(task_id="late", checksum=req.checksum, split=len(IMAGE),
-                                 data=IMAGE + MASK), {"node_id": node.id, "user_id": "user-0"})
+    _content(node, "late")
     for _ in range(200):
         if any(isinstance(m, TaskResult) for _, m in rec.sent):
             break
