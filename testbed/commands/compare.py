@@ -66,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
             opts = DemoOptions(scenario=scenario, policy=policy, checkpoint=args.checkpoint,
                                broker=args.broker, users=args.users, duration_s=args.duration,
                                seed=args.seed, link=not args.no_link,
-                               progress=not args.no_progress, stop=stop, spread=args.spread)
+                               progress=not args.no_progress, stop=stop, spread=args.spread,
+                               spread_orchestrator=args.spread_orchestrator)
             opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
             runs.append(await compare_policy(opts))
             if stop.is_set():
