@@ -20,7 +20,6 @@ import logging
 import secrets
 from collections import OrderedDict
 from types import TracebackType
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +59,7 @@ from aaas.datachannel import DeliverySettings
 from aaas.images import check_pixels, checksum, decode_image, decode_mask, encode_png
 from aaas.lag import LagMeter
 from aaas.validate import check_content
-from monitoring import DeliveryMetrics, EdgeMetrics
+from monitoring import DeliveryMetrics, EdgeMetrics, byte_counter
 
 from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, InpaintOutput, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
@@ -135,7 +134,8 @@ class EdgeNode:
         # Content over WebRTC (--delivery): None for mqtt, the default.
         self.delivery = delivery or DeliverySettings()
         self.delivery_metrics = delivery_metrics or DeliveryMetrics(CollectorRegistry())
-        self._byte_counters: dict[str, tuple[Any, Any]] = {}
+        self._count_node_bytes = byte_counter(self.metrics.bytes, self.id)
+        self._count_broker_bytes = byte_counter(self.delivery_metrics.bytes, "broker", "edge")
         self.rtc = make_node_delivery(
             self.delivery, node_id=self.id, clock=clock, metrics=self.delivery_metrics,
             send_offer=lambda o: self.session.send(TOPICS.rtc_offer, o, user_id=o.user_id),
@@ -231,14 +231,8 @@ class EdgeNode:
                    self.clock.to_wall(self.scenario.answer_deadline_s(req.steps)))
 
     def _count_bytes(self, direction: str, n: int) -> None:
-        # Called for every message: the labelled counters are looked up once.
-        counters = self._byte_counters.get(direction)
-        if counters is None:
-            counters = self._byte_counters[direction] = (
-                self.metrics.bytes.labels(self.id, direction),
-                self.delivery_metrics.bytes.labels("broker", "edge", direction))
-        for c in counters:
-            c.inc(n)
+        self._count_node_bytes(direction, n)
+        self._count_broker_bytes(direction, n)
 
     def _bad(self, exc: ProtocolError, msg: Incoming) -> None:
         self.metrics.bad_input.labels(self.id, exc.code).inc()
