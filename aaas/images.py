@@ -20,6 +20,8 @@ __all__ = [
     "checksum",
     "decode_image",
     "decode_mask",
+    "DOMAIN_IMAGES",
+    "domain_image",
     "encode_png",
     "random_mask",
     "synthetic_image",
@@ -100,6 +102,93 @@ def synthetic_image(rng: np.random.Generator, size: int = 64) -> U8Array:
         disc = (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
         img[disc] = rng.uniform(0, 1, 3)
     return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def _grid(size: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / max(size - 1, 1)
+    return yy, xx
+
+
+def face_image(rng: np.random.Generator, size: int = 64) -> U8Array:
+    """A faces-like image, aligned and centred as CelebA-HQ's are: a plain background,
+    a skin-toned oval under a cap of hair, two eyes with brows, a nose and a mouth."""
+    yy, xx = _grid(size)
+    top, bottom = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 3)
+    img = top[None, None, :] * (1 - yy[..., None]) + bottom[None, None, :] * yy[..., None]
+    cx, cy = 0.5 + rng.uniform(-0.05, 0.05), 0.55 + rng.uniform(-0.04, 0.04)
+    rx, ry = rng.uniform(0.24, 0.32), rng.uniform(0.32, 0.4)
+    skin = np.array([0.95, 0.78, 0.62]) * rng.uniform(0.45, 1.0) + rng.uniform(-0.04, 0.04, 3)
+    hair = rng.uniform(0.02, 0.5) * np.array([1.0, 0.8, 0.6]) + rng.uniform(0, 0.1, 3)
+    head = ((xx - cx) / (rx * 1.12)) ** 2 + ((yy - cy + 0.04) / (ry * 1.1)) ** 2 < 1
+    img[head & (yy < cy + rng.uniform(0.0, 0.25))] = hair  # hair, short or long
+    face = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 < 1
+    img[face & (yy > cy - ry * rng.uniform(0.5, 0.75))] = skin
+    ex, ey = rx * rng.uniform(0.38, 0.5), cy - ry * rng.uniform(0.1, 0.25)
+    eye_r = rng.uniform(0.035, 0.055)
+    iris = rng.uniform(0.0, 0.45, 3)
+    for side in (-1, 1):
+        ox = cx + side * ex
+        white = ((xx - ox) / (eye_r * 1.6)) ** 2 + ((yy - ey) / eye_r) ** 2 < 1
+        img[white] = (0.95, 0.95, 0.95)
+        img[(xx - ox) ** 2 + (yy - ey) ** 2 < (eye_r * 0.7) ** 2] = iris
+        brow = (np.abs(yy - (ey - eye_r * 2.2)) < 0.012) & (np.abs(xx - ox) < eye_r * 1.8)
+        img[brow] = hair
+    nose = (np.abs(xx - cx) < 0.012) & (yy > ey + 0.02) & (yy < cy + ry * 0.25)
+    img[nose] = skin * 0.8
+    my, mw = cy + ry * rng.uniform(0.45, 0.6), rx * rng.uniform(0.3, 0.5)
+    smile = rng.uniform(-0.6, 1.0)
+    mouth = (np.abs(yy - my - smile * 0.12 * ((xx - cx) / mw) ** 2 * -1) < 0.018) & (
+        np.abs(xx - cx) < mw)
+    img[mouth] = np.array([0.75, 0.2, 0.25]) * rng.uniform(0.7, 1.0)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def place_image(rng: np.random.Generator, size: int = 64) -> U8Array:
+    """A scene-like image, in the spirit of Places2: a sky over a horizon, a striped
+    field in perspective, buildings with rows of windows, sometimes a sun."""
+    yy, xx = _grid(size)
+    horizon = rng.uniform(0.4, 0.65)
+    zenith = np.array([0.2, 0.4, 0.85]) * rng.uniform(0.5, 1.1)
+    haze = np.array([0.8, 0.85, 0.95]) * rng.uniform(0.7, 1.0)
+    t = np.clip(yy / horizon, 0, 1)[..., None]
+    img = zenith * (1 - t) + haze * t
+    if rng.random() < 0.5:
+        sx, sy = rng.uniform(0.1, 0.9), rng.uniform(0.05, horizon - 0.1)
+        img[(xx - sx) ** 2 + (yy - sy) ** 2 < rng.uniform(0.04, 0.08) ** 2] = (1.0, 0.9, 0.5)
+    ground = yy >= horizon
+    field_a = np.array([0.25, 0.5, 0.15]) * rng.uniform(0.6, 1.2)
+    field_b = np.array([0.5, 0.4, 0.2]) * rng.uniform(0.6, 1.2)
+    depth = (yy - horizon) / max(1 - horizon, 1e-6)  # 0 at the horizon, 1 at the bottom
+    stripes = np.sin(2 * np.pi * rng.uniform(3, 8) * np.sqrt(np.maximum(depth, 0)) * 3) > 0
+    img[ground & stripes] = field_a
+    img[ground & ~stripes] = field_b
+    x = rng.uniform(-0.05, 0.2)
+    while x < 1.0:
+        w, h = rng.uniform(0.08, 0.22), rng.uniform(0.1, horizon * 0.85)
+        wall = rng.uniform(0.25, 0.85) * np.array([1.0, 0.95, 0.9])
+        body = (xx >= x) & (xx < x + w) & (yy >= horizon - h) & (yy < horizon + 0.02)
+        img[body] = wall
+        win = (np.sin(2 * np.pi * (xx - x) / w * rng.integers(2, 5)) > 0.3) & (
+            np.sin(2 * np.pi * (yy - horizon) * rng.uniform(14, 22)) > 0.3)
+        img[body & win] = wall * 0.35
+        x += w + rng.uniform(0.0, 0.25)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+DOMAIN_IMAGES = {"generic": synthetic_image, "faces": face_image, "places": place_image}
+"""The procedural image family of each content domain the emulator knows. ``generic``
+is the single-domain scenarios' family (gradients and discs); ``faces`` and ``places``
+stand in for the paper's CelebA-HQ and Places2 (its Fig. 2E)."""
+
+
+def domain_image(domain: str, rng: np.random.Generator, size: int = 64) -> U8Array:
+    """An image of *domain*'s family (``KeyError`` names the known ones)."""
+    try:
+        family = DOMAIN_IMAGES[domain]
+    except KeyError:
+        raise KeyError(f"no image family for domain {domain!r}; known: "
+                       f"{', '.join(sorted(DOMAIN_IMAGES))}") from None
+    return family(rng, size)
 
 
 def random_mask(rng: np.random.Generator, size: int = 64, *, fraction: float = 0.25) -> BoolArray:
