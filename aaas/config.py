@@ -33,6 +33,7 @@ __all__ = [
     "AspOverride",
     "AspPopulation",
     "AspSpec",
+    "Domains",
     "Limits",
     "Range",
     "Repeats",
@@ -117,6 +118,10 @@ class AspOverride(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     """Another backend for this ASP, e.g. ``repaint`` on a GPU node."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
+    specialty: str | None = None
+    """With ``[domains]``: the domain this ASP is a specialist of, or ``generalist``."""
+    skill: dict[str, float] | None = None
+    """With ``[domains]``: fixed skills per domain name (each one left out keeps its draw)."""
 
     def __post_init__(self) -> None:
         _positive(self, "capacity")
@@ -150,6 +155,78 @@ class AspPopulation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
         _check_backend(self.backend)
 
 
+GENERALIST = "generalist"
+"""The specialty of an ASP that is not specialised in one domain."""
+
+
+def _check_domain_names(names: tuple[str, ...]) -> None:
+    if not names:
+        raise ValueError("domains.names must name at least one domain")
+    if len(set(names)) != len(names):
+        raise ValueError(f"domains.names must be unique, got {list(names)}")
+    for n in names:
+        if not DOMAIN_NAME.fullmatch(n) or n == GENERALIST:
+            raise ValueError(f"domain name {n!r} must be 1-32 lower-case letters, digits, "
+                             f"'_' or '-', starting with a letter (and not {GENERALIST!r})")
+
+
+DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+"""What a content domain's name looks like (it travels in every request)."""
+
+
+class Domains(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[domains]``: the content domains tasks belong to, and how well each ASP suits each.
+
+    An ASP's quality curve on domain d is its drawn curve with the rise scaled by its
+    *skill* on d: (Ax, s·Ay, Bx, s·By), so q_d(t) = s·q(t). The first ``specialists`` ×
+    (number of domains) ASPs are specialists, the domains taking turns (ASP 0 of the
+    first domain, ASP 1 of the second, ...); the rest are generalists. A specialist's
+    skill on its own domain is drawn from ``own``, on the others from ``other``; a
+    generalist's on every domain from ``generalist``. Each user's domain mix is drawn
+    from a symmetric Dirichlet of concentration ``user_mix`` (:mod:`aaas.domains`).
+
+    Left out, there is one domain, ``generic``, every skill is 1 and every ASP has its
+    drawn curve: the paper's model, exactly.
+    """
+
+    names: tuple[str, ...] = ("generic",)
+    """The domains, in order (their index is what the simulator and the policies see)."""
+    user_mix: float = 1.0
+    """Dirichlet concentration of each user's domain mix: below 1, most users send mostly
+    one domain; 1, any mix is as likely; large, every user sends every domain alike."""
+    specialists: int = 0
+    """ASPs specialised in each domain; the rest are generalists."""
+    own: Range = Range(min=0.9, max=1.0)
+    """A specialist's skill on its own domain."""
+    other: Range = Range(min=0.15, max=0.35)
+    """A specialist's skill on the other domains."""
+    generalist: Range = Range(min=0.55, max=0.75)
+    """A generalist's skill on every domain."""
+
+    def __post_init__(self) -> None:
+        _check_domain_names(self.names)
+        _positive(self, "user_mix")
+        if self.specialists < 0:
+            raise ValueError(f"domains.specialists must be >= 0, got {self.specialists}")
+        for name in ("own", "other", "generalist"):
+            r = getattr(self, name)
+            if r.min < 0 or r.max > 1:
+                raise ValueError(f"domains.{name} must lie in [0, 1], got {r.min:g}..{r.max:g}")
+
+    @property
+    def single(self) -> bool:
+        """Whether there is one domain (the paper's model)."""
+        return len(self.names) == 1
+
+    def index(self, name: str) -> int:
+        """The index of domain *name* (ConfigError names the known ones)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ConfigError(f"unknown domain {name!r}; this scenario's domains: "
+                              f"{', '.join(self.names)}") from None
+
+
 class AspSpec(Struct, frozen=True, kw_only=True):
     """One AIGC service provider (edge node), as drawn from the scenario."""
 
@@ -158,12 +235,21 @@ class AspSpec(Struct, frozen=True, kw_only=True):
     capacity: int
     """C_i: total diffusion steps it can run at once."""
     curve: QualityCurve
-    """Its quality curve (the orchestrator does not know it)."""
+    """Its drawn quality curve; its curve on each domain is in ``curves``."""
+    curves: tuple[QualityCurve, ...] = ()
+    """Its quality curve on each of the scenario's domains, in their order (the
+    orchestrator does not know them); empty: ``curve`` on every domain."""
+    specialty: str = GENERALIST
+    """The domain it is a specialist of, or ``generalist``."""
     backend: str = DEFAULT_BACKEND
     """A name in edge_node's backend registry (``modeled``, ``repaint``, or one added by an
     entry point); edge_node checks it when a node starts."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
+
+    def curve_for(self, domain: int = 0) -> QualityCurve:
+        """Its quality curve on the scenario's domain number *domain*."""
+        return self.curves[domain] if self.curves else self.curve
 
 
 class Repeats(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -283,6 +369,8 @@ class ScenarioFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     """Input limits."""
     link: dict[str, Any] = field(default_factory=dict)
     """The wireless link (``[link]``), parsed by the ``link`` package (see docs/link.md)."""
+    domains: Domains = Domains()
+    """The content domains and how the ASPs suit them (one, ``generic``, by default)."""
 
     def __post_init__(self) -> None:
         if not self.runtime.unit_s > 0:
@@ -312,6 +400,8 @@ class Scenario(Struct, frozen=True, kw_only=True):
     """Where it was loaded from."""
     link: dict[str, Any] = field(default_factory=dict)
     """The raw ``[link]`` table (empty: the link's defaults); the ``link`` package parses it."""
+    domains: Domains = field(default_factory=Domains)
+    """The content domains (``[domains]``)."""
 
     def asp(self, node_id: str) -> AspSpec:
         for a in self.asps:
@@ -433,6 +523,67 @@ def _draw_asps(spec: AspPopulation, seed: int, where: str) -> tuple[AspSpec, ...
     return tuple(out[i] for i in range(spec.count))
 
 
+SKILL_STREAM = 0x5C111
+"""Second word of the skills' seed ``[scenario.seed, SKILL_STREAM]``: a stream of its own,
+so the domains change no other draw (the ASPs' capacities and curves stay the same)."""
+
+
+def _roles(spec: ScenarioFile, where: str) -> list[str]:
+    """Every ASP's specialty: the domains take turns for the first specialists, then
+    generalists; ``[[asps.override]]`` may name another."""
+    dom, count = spec.domains, spec.asps.count
+    n_special = dom.specialists * len(dom.names)
+    if n_special > count:
+        raise ConfigError(f"{where}: domains.specialists = {dom.specialists} per domain needs "
+                          f"{n_special} ASPs, but asps.count is {count}")
+    roles = [dom.names[i % len(dom.names)] if i < n_special else GENERALIST
+             for i in range(count)]
+    for k, ov in enumerate(spec.asps.override):
+        if ov.specialty is not None:
+            if ov.specialty not in (*dom.names, GENERALIST):
+                raise ConfigError(f"{where} [[asps.override]] #{k}: specialty {ov.specialty!r} "
+                                  f"is not a domain ({', '.join(dom.names)}) or {GENERALIST!r}")
+            roles[ov.index] = ov.specialty
+    return roles
+
+
+def _skills(spec: ScenarioFile, roles: list[str], seed: int, where: str) -> np.ndarray:
+    """(ASPs, domains) skills: drawn per ASP in index order from its role's ranges, then
+    pinned by ``[[asps.override]]`` ``skill`` tables."""
+    dom = spec.domains
+    rng = np.random.default_rng([seed, SKILL_STREAM])
+    out = np.ones((len(roles), len(dom.names)))
+    for i, role in enumerate(roles):
+        for d, name in enumerate(dom.names):
+            r = dom.generalist if role == GENERALIST else dom.own if role == name else dom.other
+            out[i, d] = r.draw(rng)
+    for k, ov in enumerate(spec.asps.override):
+        for name, value in (ov.skill or {}).items():
+            if name not in dom.names or not 0 <= value <= 1:
+                raise ConfigError(f"{where} [[asps.override]] #{k}: skill {name} = {value!r}: "
+                                  f"a domain ({', '.join(dom.names)}) and a number in [0, 1]")
+            out[ov.index, dom.names.index(name)] = value
+    return out
+
+
+def _draw_skills(spec: ScenarioFile, asps: tuple[AspSpec, ...],
+                 where: str) -> tuple[AspSpec, ...]:
+    """The ASPs with their curve on every domain: the drawn curve, its rise scaled by the
+    ASP's skill there. One domain: the drawn curve itself (no draw, nothing scaled)."""
+    if spec.domains.single:
+        if any(ov.specialty is not None or ov.skill for ov in spec.asps.override):
+            raise ConfigError(f"{where}: [[asps.override]] specialty and skill need [domains] "
+                              "with more than one name")
+        return tuple(msgspec.structs.replace(a, curves=(a.curve,)) for a in asps)
+    roles = _roles(spec, where)
+    skills = _skills(spec, roles, spec.seed, where)
+    return tuple(msgspec.structs.replace(
+        a, specialty=roles[i],
+        curves=tuple(QualityCurve(ax=a.curve.ax, ay=a.curve.ay * s, bx=a.curve.bx,
+                                  by=a.curve.by * s) for s in skills[i].tolist()))
+        for i, a in enumerate(asps))
+
+
 def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build a Scenario from parsed TOML; raise ConfigError on anything invalid."""
     try:
@@ -443,13 +594,14 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<dict>") -> Scenario:
         name=spec.name if spec.name is not None else Path(source).stem,
         seed=spec.seed,
         description=spec.description,
-        asps=_draw_asps(spec.asps, spec.seed, source),
+        asps=_draw_skills(spec, _draw_asps(spec.asps, spec.seed, source), source),
         workload=spec.workload,
         runtime=spec.runtime,
         crash=spec.crash,
         limits=spec.limits,
         source=source,
         link=spec.link,
+        domains=spec.domains,
     )
 
 

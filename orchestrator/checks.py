@@ -95,10 +95,11 @@ class NodeReportChecks:
         for name, value in (("at", ev.at), ("reward", ev.reward), ("quality", ev.quality),
                             ("progress", ev.progress)):
             finite(name, value)
-        self._assigned(node, ev.task_id, ev.user_id, ev.steps)
-        asp = self.asps[ev.node_id]
+        # the curve of the task's domain, as its request said when it was assigned
+        curve = self.asps[ev.node_id].curve_for(
+            self._assigned(node, ev.task_id, ev.user_id, ev.steps))
         if ev.kind == "admitted":
-            expected = self.scenario.crash.reward(asp.curve(ev.steps), 0.0)
+            expected = self.scenario.crash.reward(curve(ev.steps), 0.0)
             if not _close(ev.reward, expected):
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, f"admitted reward {ev.reward!r} for "
                                     f"t={ev.steps} on {ev.node_id}; the model gives {expected:.6g}")
@@ -111,7 +112,7 @@ class NodeReportChecks:
         elif ev.kind == "finished":
             if ev.reward != 0.0:
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, "a finished event carries no reward")
-            if ev.quality is not None and not _close(ev.quality, asp.curve(ev.steps)):
+            if ev.quality is not None and not _close(ev.quality, curve(ev.steps)):
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, f"quality {ev.quality!r} is not "
                                     f"{ev.node_id}'s q(t={ev.steps})")
         else:
@@ -135,12 +136,14 @@ class NodeReportChecks:
                                 f"gives {expected:.6g} for the lost tasks' progress")
 
     @staticmethod
-    def _assigned(node: NodeState, task_id: str, user_id: str, steps: int) -> None:
+    def _assigned(node: NodeState, task_id: str, user_id: str, steps: int) -> int:
+        """The domain index of *task_id*, which must be user_id's with *steps* on *node*."""
         record = node.inflight.get(task_id)
         if record is None:
             raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"task {task_id!r} is not assigned to "
                                 f"{node.node_id} (or already finished)")
-        if record != (user_id, steps):
+        if record[:2] != (user_id, steps):
             raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"task {task_id!r} on {node.node_id} is "
                                 f"user {record[0]}'s with t={record[1]}, not {user_id}'s "
                                 f"with t={steps}")
+        return record[2]

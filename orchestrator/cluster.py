@@ -31,7 +31,7 @@ class NodeState:
     next_seq: int = 0
     pending: dict[int, int] = field(default_factory=dict)
     """Assignment seq -> steps, not yet covered by a load report."""
-    inflight: dict[str, tuple[str, int]] = field(default_factory=dict)
+    inflight: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     """task_id -> (user_id, steps) assigned to the node and not yet finished."""
 
     @property
@@ -47,13 +47,14 @@ class ClusterView:
         self.nodes = [NodeState(node_id=a.id, capacity=a.capacity) for a in scenario.asps]
         self.index = {n.node_id: i for i, n in enumerate(self.nodes)}
 
-    def observation(self, steps: int) -> Observation:
+    def observation(self, steps: int, domain: int = 0) -> Observation:
         return Observation(
             capacity_M=np.array([n.capacity for n in self.nodes], dtype=np.int64),
             free_M=np.array([n.free for n in self.nodes], dtype=np.int64),
             online_M=np.array([n.online for n in self.nodes], dtype=bool),
             steps=steps,
             runtime_s=self.scenario.runtime(steps),
+            domain=domain,
         )
 
     @property
@@ -72,11 +73,13 @@ class ClusterView:
         for seq in [s for s in node.pending if s <= load.seq]:
             del node.pending[seq]
 
-    def assign(self, node_index: int, task_id: str, user_id: str, steps: int) -> int:
-        """Record an assignment; returns its per-node sequence number."""
+    def assign(self, node_index: int, task_id: str, user_id: str, steps: int,
+               domain: int = 0) -> int:
+        """Record an assignment (of a task of domain index *domain*); returns its per-node
+        sequence number."""
         node = self.nodes[node_index]
         seq = max(node.next_seq, node.reported_seq + 1)
         node.next_seq = seq + 1
         node.pending[seq] = steps
-        node.inflight[task_id] = (user_id, steps)
+        node.inflight[task_id] = (user_id, steps, domain)
         return seq

@@ -225,7 +225,7 @@ class Orchestrator:
         self._place(req)
 
     def _place(self, req: TaskRequest) -> None:
-        obs = self.cluster.observation(req.steps)
+        obs = self.cluster.observation(req.steps, self.scenario.domains.index(req.domain))
         if req.attempt == 0:  # a retry keeps its first sent_at
             self.lag.observe("decide", self.clock.now() - req.sent_at, obs.runtime_s)
         t0 = time.perf_counter()
@@ -242,7 +242,7 @@ class Orchestrator:
         """Assign *req* to *node_id*: one message that the node and the task's user both
         read (the user then sends that node the content)."""
         seq = self.cluster.assign(self.cluster.index[node_id], req.task_id, req.user_id,
-                                  req.steps)
+                                  req.steps, self.scenario.domains.index(req.domain))
         self.session.send(TOPICS.assign, Assignment(node_id=node_id, seq=seq,
                                                     policy=self._pname,
                                                     assigned_at=self.clock.now(), request=req,

@@ -1,7 +1,8 @@
 """The one policy interface, shared by the live orchestrator and the simulator.
 
 A policy sees exactly what the live orchestrator can see: per ASP its capacity,
-its free capacity and whether it is online, plus the task's steps and runtime.
+its free capacity and whether it is online, plus the task's steps, runtime and
+content domain.
 It returns the index of the ASP (in the scenario's order) to assign the task to.
 The simulator builds the same :class:`Observation`, so a policy is compared on
 equal terms in both.
@@ -33,6 +34,8 @@ class Observation:
     """t of the task to place."""
     runtime_s: float
     """runtime(t) in emulated seconds."""
+    domain: int = 0
+    """The task's content domain: its index in the scenario's domains (0 with one)."""
 
     @property
     def n_asps(self) -> int:

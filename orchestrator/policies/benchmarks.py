@@ -12,7 +12,8 @@ from aaas import CrashRule, QualityCurve, Scenario
 from .base import Observation, Policy
 from .registry import POLICIES
 
-__all__ = ["LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy"]
+__all__ = ["BlindUpperBoundPolicy", "LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy",
+           "blind_curves", "domain_curves"]
 
 
 class RandomPolicy(Policy):
@@ -58,28 +59,49 @@ class LeastLoadedPolicy(Policy):
         return int(cand[np.argmax(obs.free_M[cand])])
 
 
+def domain_curves(scenario: Scenario) -> list[list[QualityCurve]]:
+    """Per domain (in the scenario's order), every ASP's curve there."""
+    return [[a.curve_for(d) for a in scenario.asps] for d in range(len(scenario.domains.names))]
+
+
+def blind_curves(scenario: Scenario) -> list[QualityCurve]:
+    """Every ASP's curve averaged over the domains. An ASP's curves differ only by the
+    factor scaling their rise (its skill, :class:`aaas.config.Domains`), so their mean is
+    a curve too: the same Ax and Bx, the mean Ay and By."""
+    out = []
+    for a in scenario.asps:
+        cs = [a.curve_for(d) for d in range(len(scenario.domains.names))]
+        out.append(QualityCurve(ax=cs[0].ax, ay=float(np.mean([c.ay for c in cs])),
+                                bx=cs[0].bx, by=float(np.mean([c.by for c in cs]))))
+    return out
+
+
 class UpperBoundPolicy(Policy):
-    """The prophet: knows every q_i; the best ASP among those with room for the task.
+    """The prophet: knows every q_i on every domain; the best ASP for the task's domain
+    among those with room for the task.
 
     When no online ASP has room, it falls back to the one with the most free
-    capacity (every choice crashes then).
+    capacity (every choice crashes then). Given one list of curves (*curves*), it uses
+    them for every domain; *per_domain* gives one list per domain.
     """
 
     name = "upper_bound"
 
-    def __init__(self, curves: Sequence[QualityCurve]) -> None:
-        self.curves = list(curves)
-        self._q_at: dict[int, np.ndarray] = {}
-        """q_i(t) of every ASP, per t seen so far (the scenario has few distinct t)."""
+    def __init__(self, curves: Sequence[QualityCurve] = (), *,
+                 per_domain: Sequence[Sequence[QualityCurve]] = ()) -> None:
+        self.curves = [list(c) for c in per_domain] or [list(curves)]
+        self._q_at: dict[tuple[int, int], np.ndarray] = {}
+        """q_i(t) of every ASP, per (domain, t) seen so far (the scenario has few t)."""
 
     def select(self, obs: Observation) -> int:
         cand = obs.candidates()
         fits = cand[~CrashRule.crashes(obs.free_M[cand], obs.steps)]
         if fits.size == 0:
             return int(cand[np.argmax(obs.free_M[cand])])
-        q = self._q_at.get(obs.steps)
+        d = obs.domain if len(self.curves) > 1 else 0
+        q = self._q_at.get((d, obs.steps))
         if q is None:
-            q = self._q_at[obs.steps] = QualityCurve.table(self.curves, [obs.steps])[:, 0]
+            q = self._q_at[d, obs.steps] = QualityCurve.table(self.curves[d], [obs.steps])[:, 0]
         return int(fits[np.argmax(q[fits])])
 
 
@@ -106,4 +128,18 @@ def _least_loaded(scenario: Scenario, *, rng: np.random.Generator,
 @POLICIES.register("upper_bound")
 def _upper_bound(scenario: Scenario, *, rng: np.random.Generator,
                  checkpoint: Path | None) -> Policy:
-    return UpperBoundPolicy([a.curve for a in scenario.asps])
+    return UpperBoundPolicy(per_domain=domain_curves(scenario))
+
+
+class BlindUpperBoundPolicy(UpperBoundPolicy):
+    """The prophet on a world it does not fully see: it knows each ASP's curve averaged
+    over the domains (:func:`blind_curves`), the same for every task, not the task's
+    domain's. With one domain it is ``upper_bound``."""
+
+    name = "upper_bound_blind"
+
+
+@POLICIES.register("upper_bound_blind")
+def _upper_bound_blind(scenario: Scenario, *, rng: np.random.Generator,
+                       checkpoint: Path | None) -> Policy:
+    return BlindUpperBoundPolicy(blind_curves(scenario))

@@ -117,7 +117,8 @@ class BidPricePolicy(Policy):
         fits = cand[~CrashRule.crashes(obs.free_M[cand], obs.steps)]
         if fits.size == 0:  # the prophet's fallback: the most free online ASP
             return int(cand[np.argmax(obs.free_M[cand])])
-        x = self.features.build(obs.capacity_M, obs.free_M, obs.steps, obs.runtime_s)
+        x = self.features.build(obs.capacity_M, obs.free_M, obs.steps, obs.runtime_s,
+                                obs.domain)
         score = bid_price_scores(x[None, :], self.theta, self.features.n_asps)[0]
         return int(fits[np.argmax(score[fits])])
 

@@ -19,6 +19,13 @@ quality curves (Ax, Ay, Bx, By per ASP) are part of the spec, so the features
 are computed from the :class:`~orchestrator.policies.Observation` and the
 scenario alone, live as in the simulator.
 
+With several content domains (``[domains]``), every layout but ``quality`` adds D
+blocks of M numbers, one per domain, after its own blocks: block d is 1 for every ASP
+when the task is of domain d, else 0 (the task's domain, one-hot, repeated per ASP, so
+a per-ASP network sees it beside each ASP's numbers). The learned policies see the
+domain, never the per-domain curves: they learn the match from the rewards. ``quality``,
+which shows the curves, is refused for such scenarios. One domain adds nothing.
+
 The spec's ``version`` says which feature set a checkpoint was trained with:
 1 for ``basic`` and ``slack`` (the shipped checkpoints before version 2 carry no
 version field and read as 1), 2 for ``quality``. A spec whose version does not
@@ -65,6 +72,8 @@ class FeatureSpec:
     """The feature-set version (:data:`LAYOUT_VERSION`)."""
     curves: tuple[tuple[float, ...], ...] | None = None
     """``quality`` only: the ASPs' (Ax, Ay, Bx, By) as four rows of M numbers."""
+    n_domains: int = 1
+    """D, the scenario's content domains (above 1: the task's domain, one-hot, per ASP)."""
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -77,6 +86,10 @@ class FeatureSpec:
                                          or any(len(r) != self.n_asps for r in self.curves)):
             raise ConfigError("observation layout 'quality' needs the 4 x M quality curve "
                               "parameters")
+        if self.n_domains < 1 or (self.n_domains > 1 and self.layout == "quality"):
+            raise ConfigError("observation layout 'quality' shows the quality curves, which "
+                              "the learned policies must not see in a scenario with several "
+                              "domains; use 'basic' or 'slack'")
 
     @classmethod
     def for_scenario(cls, scenario: Scenario, layout: str = "basic") -> FeatureSpec:
@@ -88,14 +101,22 @@ class FeatureSpec:
         return cls(layout=layout, n_asps=len(scenario.asps),
                    cap_norm=float(scenario.capacities.max()), steps_norm=float(t_max),
                    runtime_norm=float(scenario.runtime(t_max)),
-                   version=LAYOUT_VERSION.get(layout, 1), curves=curves)
+                   version=LAYOUT_VERSION.get(layout, 1), curves=curves,
+                   n_domains=len(scenario.domains.names))
+
+    @property
+    def domain_blocks(self) -> int:
+        """Blocks of M numbers the task's domain takes (0 with one domain)."""
+        return self.n_domains if self.n_domains > 1 else 0
 
     @property
     def dim(self) -> int:
-        return PER_ASP[self.layout] * self.n_asps + 2
+        return (PER_ASP[self.layout] + self.domain_blocks) * self.n_asps + 2
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if self.n_domains == 1:  # one-domain dicts stay as they were
+            del d["n_domains"]
         if self.curves is None:  # version-1 dicts stay as they were
             del d["curves"]
         else:
@@ -107,13 +128,15 @@ class FeatureSpec:
         curves = d.get("curves")
         return cls(layout=str(d["layout"]), n_asps=int(d["n_asps"]), cap_norm=float(d["cap_norm"]),
                    steps_norm=float(d["steps_norm"]), runtime_norm=float(d["runtime_norm"]),
-                   version=int(d.get("version", 1)),
+                   version=int(d.get("version", 1)), n_domains=int(d.get("n_domains", 1)),
                    curves=None if curves is None else tuple(tuple(float(x) for x in r)
                                                             for r in curves))
 
     def build(self, capacity_M: npt.ArrayLike, free_BM: npt.ArrayLike, steps_B: npt.ArrayLike,
-              runtime_B: npt.ArrayLike) -> npt.NDArray[np.float32]:
-        """Features of shape (B, dim) (or (dim,) when free_BM is one row)."""
+              runtime_B: npt.ArrayLike,
+              domain_B: npt.ArrayLike | None = None) -> npt.NDArray[np.float32]:
+        """Features of shape (B, dim) (or (dim,) when free_BM is one row); *domain_B* is
+        the tasks' domain index (needed with several domains, ignored with one)."""
         free = np.asarray(free_BM, dtype=np.float32)
         single = free.ndim == 1
         free = np.atleast_2d(free)
@@ -126,6 +149,14 @@ class FeatureSpec:
             parts.append((free - steps) / self.cap_norm)
         if self.layout == "quality":
             parts += self._quality(cap, free, steps)
+        if self.domain_blocks:
+            if domain_B is None:
+                raise ConfigError("features of a scenario with several domains need the "
+                                  "task's domain")
+            d = np.asarray(domain_B, dtype=np.int64).reshape(b, 1)
+            m = free.shape[1]
+            parts += [np.broadcast_to((d == k).astype(np.float32), (b, m))
+                      for k in range(self.n_domains)]
         parts += [steps / self.steps_norm, runtime / self.runtime_norm]
         out = np.concatenate(parts, axis=1)
         return out[0] if single else out

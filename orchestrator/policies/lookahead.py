@@ -30,6 +30,7 @@ import numpy as np
 from aaas import CrashRule, QualityCurve, Scenario
 
 from .base import Observation, Policy
+from .benchmarks import blind_curves, domain_curves
 from .registry import POLICIES
 
 __all__ = ["OPT_IN", "LookaheadPolicy"]
@@ -53,14 +54,18 @@ class LookaheadPolicy(Policy):
         self.run_s = scenario.runtime.many(self.types)
         r = self.run_s
         self.residual_s = float((r * r).mean() / (2 * r.mean())) if r.mean() > 0 else 0.0
-        self.curves = [a.curve for a in scenario.asps]
-        self.q_types = QualityCurve.table(self.curves, self.types)  # (M, S)
-        self._q_at: dict[int, np.ndarray] = {}
+        # It plans on the curves averaged over the domains (with one domain: the curves),
+        # and scores the task in hand on its own domain's curves.
+        self.curves = domain_curves(scenario)
+        self.q_types = QualityCurve.table(blind_curves(scenario), self.types)  # (M, S)
+        self._q_at: dict[tuple[int, int], np.ndarray] = {}
+        self._domain = 0
 
     def _q(self, steps: int) -> np.ndarray:
-        q = self._q_at.get(steps)
+        key = (self._domain, steps)
+        q = self._q_at.get(key)
         if q is None:
-            q = self._q_at[steps] = QualityCurve.table(self.curves, [steps])[:, 0]
+            q = self._q_at[key] = QualityCurve.table(self.curves[self._domain], [steps])[:, 0]
         return q
 
     def _hold(self, window: float) -> np.ndarray:
@@ -71,6 +76,7 @@ class LookaheadPolicy(Policy):
         return np.where(r >= window, window / 2, r - r * r / (2 * window))
 
     def select(self, obs: Observation) -> int:
+        self._domain = obs.domain if len(self.curves) > 1 else 0
         cand = obs.candidates()
         fits = cand[~CrashRule.crashes(obs.free_M[cand], obs.steps)]
         if fits.size == 0:  # every choice crashes: as upper_bound, the most free

@@ -85,7 +85,8 @@ class SacPolicy(Policy):
     def select(self, obs: Observation) -> int:
         import torch  # loaded by then (load built the actor); a dict lookup per call
 
-        x = self.features.build(obs.capacity_M, obs.free_M, obs.steps, obs.runtime_s)
+        x = self.features.build(obs.capacity_M, obs.free_M, obs.steps, obs.runtime_s,
+                                obs.domain)
         with torch.inference_mode():
             logits = self.actor(torch.from_numpy(x).unsqueeze(0))[0].numpy()
         if obs.online_M.any() and not obs.online_M.all():

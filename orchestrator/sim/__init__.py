@@ -6,13 +6,14 @@ from .batch import BatchSim, BatchStep
 from .bound import BoundResult, episode_bounds, hindsight_bound  # light: scipy only when solved
 from .env import AaasEnv
 from .episode import Episode, draw_episode
-from .stats import EpisodeStats, quality_table
+from .stats import DomainStats, EpisodeStats, quality_table
 from .stream import Arrival, ArrivalStream, BatchStream
 
 __all__ = [
     "LAYOUTS",
     "AaasEnv",
     "Arrival",
+    "DomainStats",
     "ArrivalStream",
     "BatchSim",
     "BatchStep",

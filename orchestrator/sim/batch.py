@@ -108,7 +108,8 @@ class BatchSim:
 
     def _obs(self, task: BatchArrivals | None = None) -> np.ndarray:
         task = self.stream.current() if task is None else task
-        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s)
+        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s,
+                                   task.domain)
 
     def current_steps(self) -> np.ndarray:
         """t of the task each env is placing now."""
@@ -130,7 +131,7 @@ class BatchSim:
             penalty[crash] = self._do_crash(np.flatnonzero(crash), a[crash], now[crash])
         if admit.any():
             quality[admit] = self._admit(np.flatnonzero(admit), a[admit], now[admit], t[admit],
-                                         task.runtime_s[admit])
+                                         task.runtime_s[admit], task.domain[admit])
         reward = self._rule.reward(quality, penalty)  # 0 for the frozen envs
         acc = self._acc
         acc[:, 0] += reward
@@ -161,9 +162,9 @@ class BatchSim:
         return penalty
 
     def _admit(self, r: np.ndarray, a: np.ndarray, now: np.ndarray, t: np.ndarray,
-               runtime: np.ndarray) -> np.ndarray:
+               runtime: np.ndarray, d: np.ndarray) -> np.ndarray:
         s = np.argmax(self.end[r, a] == np.inf, axis=1)
-        q: np.ndarray = self._q[a, t]
+        q: np.ndarray = self._q[d, a, t]
         self.end[r, a, s] = now + runtime
         self.start[r, a, s] = now
         self.held[r, a, s] = t

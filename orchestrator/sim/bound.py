@@ -122,7 +122,7 @@ def _problem(scenario: Scenario, episode: Episode, allow_skip: bool) -> tuple[
     m, n = len(scenario.asps), len(episode)
     cap = scenario.capacities
     steps = episode.steps
-    q = quality_table(scenario)[:, steps].T  # (n, m)
+    q = quality_table(scenario)[episode.domains(), :, steps]  # (n, m): its domain's q
     fits = steps[:, None] <= cap[None, :]  # a task larger than C_i never fits ASP i
     var = np.full((n, m), -1, dtype=np.int64)
     var[fits] = np.arange(int(fits.sum()))

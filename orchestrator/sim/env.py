@@ -29,7 +29,7 @@ from ..policies.base import Observation
 from ..policies.features import FeatureSpec
 from .episode import Episode, draw_episode
 from .repeats import Repeats
-from .stats import EpisodeStats, quality_table
+from .stats import DomainStats, EpisodeStats, quality_table
 from .stream import Arrival, ArrivalStream
 
 __all__ = ["AaasEnv"]
@@ -45,7 +45,9 @@ class AaasEnv(gym.Env):
         self.features = FeatureSpec.for_scenario(scenario, layout)
         self.capacity = scenario.capacities.copy()
         self.n_asps = len(scenario.asps)
-        self._q = quality_table(scenario)
+        self._q = quality_table(scenario)  # (D, M, t_max+1)
+        self._special = np.array([[a.specialty == d for a in scenario.asps]
+                                  for d in scenario.domains.names])  # (D, M)
         self._rule = scenario.crash
         self.action_space = gym.spaces.Discrete(self.n_asps)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.features.dim,), np.float32)
@@ -69,11 +71,12 @@ class AaasEnv(gym.Env):
             episode = draw_episode(self.scenario, self._rng)
         self.episode = episode
         self.free = self.capacity.copy()
-        # per ASP: task index -> (start, end, q) of the tasks it runs
-        self._running: list[dict[int, tuple[float, float, float]]] = [
+        # per ASP: task index -> (start, end, q, domain) of the tasks it runs
+        self._running: list[dict[int, tuple[float, float, float, int]]] = [
             {} for _ in range(self.n_asps)]
         self._ends: list[tuple[float, int, int, int]] = []  # (end, task, asp, steps)
         self.stats = EpisodeStats()
+        self.by_domain = DomainStats.zeros(len(self.scenario.domains.names))
         self.stream = ArrivalStream(episode)
         if self._repeats is not None:
             self._repeats.new_episode(episode, self.stream)
@@ -86,20 +89,23 @@ class AaasEnv(gym.Env):
         a = int(action)
         if not 0 <= a < self.n_asps:
             raise ConfigError(f"action {a} is not an ASP index (0..{self.n_asps - 1})")
-        i, now, t, runtime = stream.current()
+        i, now, t, runtime, d = stream.current()
         st = self.stats
         st.tasks += 1
+        self.by_domain.arrived(d, matched=bool(self._special[d, a]))
         if self._rule.crashes(int(self.free[a]), t):
             lost = list(self._running[a])
             reward = self._rule.reward(0.0, self._crash(a, now))
+            self.by_domain.rejected(d, reward)
             if self._repeats is not None:
                 self._repeats.crashed(i, lost, now)
         else:
-            q = float(self._q[a, t])
+            q = float(self._q[d, a, t])
+            self.by_domain.admitted(d, q)
             reward = self._rule.reward(q, 0.0)
             self.free[a] -= t
             end = now + runtime
-            self._running[a][i] = (now, end, q)
+            self._running[a][i] = (now, end, q, d)
             heapq.heappush(self._ends, (end, i, a, t))
             st.admitted += 1
             st.admitted_utility += q
@@ -120,11 +126,12 @@ class AaasEnv(gym.Env):
 
     def _crash(self, asp: int, now: float) -> float:
         lost = self._running[asp]
-        run = np.array(list(lost.values()), dtype=np.float64).reshape(-1, 3)  # start, end, q
+        run = np.array(list(lost.values()), dtype=np.float64).reshape(-1, 4)  # start, end, q, d
         progress = self._rule.progress_many(now, run[:, 0], run[:, 1] - run[:, 0])
         penalty = float(self._rule.penalty_many(progress))
-        for q in run[:, 2].tolist():
+        for q, d in run[:, 2:].tolist():
             self.stats.lost_utility += q
+            self.by_domain.killed(int(d), q)
         self.stats.lost += len(lost)
         self.stats.crashes += 1
         self._running[asp] = {}
@@ -143,7 +150,8 @@ class AaasEnv(gym.Env):
         return self._features(self._current())
 
     def _features(self, task: Arrival) -> np.ndarray:
-        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s)
+        return self.features.build(self.capacity, self.free, task.steps, task.runtime_s,
+                                   task.domain)
 
     def _current(self) -> Arrival:
         if self.stream is None:
@@ -157,4 +165,4 @@ class AaasEnv(gym.Env):
         task = self._current()
         return Observation(capacity_M=self.capacity, free_M=self.free.copy(),
                            online_M=np.ones(self.n_asps, dtype=bool), steps=int(task.steps),
-                           runtime_s=float(task.runtime_s))
+                           runtime_s=float(task.runtime_s), domain=int(task.domain))

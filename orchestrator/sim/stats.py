@@ -8,13 +8,15 @@ import numpy as np
 
 from aaas import QualityCurve, Scenario
 
-__all__ = ["EpisodeStats", "quality_table"]
+__all__ = ["DomainStats", "EpisodeStats", "quality_table"]
 
 
 def quality_table(scenario: Scenario) -> np.ndarray:
-    """q_i(t) for every ASP i and every integer t in 0..steps_max, shape (M, t_max+1)."""
+    """q_{d,i}(t) for every domain d, ASP i and integer t in 0..steps_max, shape
+    (D, M, t_max+1)."""
     t = np.arange(scenario.workload.steps_max + 1)
-    return QualityCurve.table([a.curve for a in scenario.asps], t)
+    return np.stack([QualityCurve.table([a.curve_for(d) for a in scenario.asps], t)
+                     for d in range(len(scenario.domains.names))])
 
 
 @dataclass(kw_only=True)
@@ -60,3 +62,49 @@ class EpisodeStats:
         return {**asdict(self), "finished": self.finished, "crashed_tasks": self.crashed_tasks,
                 "finished_rate": self.finished / n, "crashed_rate": self.crashed_tasks / n,
                 "utility": self.utility}
+
+
+DOMAIN_COLUMNS = ("tasks", "admitted", "rejected", "killed", "ret", "utility", "matched")
+
+
+@dataclass(kw_only=True)
+class DomainStats:
+    """Per content domain (rows) of one episode: the :data:`DOMAIN_COLUMNS`.
+
+    ``ret`` is the reward the domain's tasks earned (q on admission, −penalty when the
+    task was rejected by a crash); ``utility`` the quality of its finished tasks;
+    ``matched`` the tasks placed on a specialist of their own domain.
+    """
+
+    table: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_domains: int) -> DomainStats:
+        return cls(table=np.zeros((n_domains, len(DOMAIN_COLUMNS))))
+
+    def arrived(self, d: int, *, matched: bool) -> None:
+        self.table[d, 0] += 1
+        self.table[d, 6] += matched
+
+    def admitted(self, d: int, q: float) -> None:
+        self.table[d, 1] += 1
+        self.table[d, 4] += q
+        self.table[d, 5] += q
+
+    def rejected(self, d: int, reward: float) -> None:
+        self.table[d, 2] += 1
+        self.table[d, 4] += reward
+
+    def killed(self, d: int, q: float) -> None:
+        self.table[d, 3] += 1
+        self.table[d, 5] -= q
+
+    def rows(self, names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        """Per domain name: the columns, plus the mean quality per task and the match share."""
+        out: dict[str, dict[str, float]] = {}
+        for name, row in zip(names, self.table.tolist(), strict=True):
+            cols = dict(zip(DOMAIN_COLUMNS, row, strict=True))
+            n = max(cols["tasks"], 1.0)
+            out[name] = {**cols, "quality_per_task": cols["utility"] / n,
+                         "match_share": cols["matched"] / n}
+        return out

@@ -3,8 +3,8 @@
 An episode's tasks arrive in time order; a simulator places them one after another.
 :class:`ArrivalStream` (one episode, for :class:`~orchestrator.sim.AaasEnv`) and
 :class:`BatchStream` (one episode per env, for :class:`~orchestrator.sim.BatchSim`)
-hold every arrival (time, t, runtime(t), user, how often its user asked for it
-before) and which one is being placed. Nothing else writes them: the simulator
+hold every arrival (time, t, runtime(t), content domain, user, how often its user asked
+for it before) and which one is being placed. Nothing else writes them: the simulator
 reads the arrival being placed and moves past it (:meth:`~ArrivalStream.advance`);
 users who ask again (:mod:`.repeats`) insert a repeat of an arrival, or move one they
 inserted, through :meth:`~ArrivalStream.insert_repeat` and :meth:`~ArrivalStream.move`.
@@ -41,6 +41,8 @@ class Arrival(NamedTuple):
     """t."""
     runtime_s: float
     """runtime(t), emulated seconds."""
+    domain: int
+    """Its content domain (index into the scenario's domains)."""
 
 
 class BatchArrivals(NamedTuple):
@@ -49,6 +51,7 @@ class BatchArrivals(NamedTuple):
     time_s: npt.NDArray[np.float64]
     steps: npt.NDArray[np.int64]
     runtime_s: npt.NDArray[np.float64]
+    domain: npt.NDArray[np.int64]
 
 
 class ArrivalStream:
@@ -59,6 +62,7 @@ class ArrivalStream:
         self._time: list[float] = episode.arrival_s.tolist()
         self._steps: list[int] = episode.steps.tolist()
         self._runtime: list[float] = episode.runtime_s.tolist()
+        self._domain: list[int] = episode.domains().tolist()
         self._user: list[int] | None = None if episode.user is None else episode.user.tolist()
         self._asked = [0] * n
         self._id = list(range(n))
@@ -90,7 +94,8 @@ class ArrivalStream:
         k = self._i
         if k >= len(self._time):
             k = len(self._time) - 1
-        return Arrival._make((k, self._time[k], self._steps[k], self._runtime[k]))
+        return Arrival._make((k, self._time[k], self._steps[k], self._runtime[k],
+                              self._domain[k]))
 
     def advance(self) -> None:
         """The arrival being placed is placed: the next one is."""
@@ -107,14 +112,14 @@ class ArrivalStream:
         return self._asked[i]
 
     def insert_repeat(self, parent: int, at: float) -> int:
-        """A repeat of arrival *parent* (same t, runtime and user) arriving at *at*, after
-        the arrival being placed and after every arrival at *at*; returns its id."""
+        """A repeat of arrival *parent* (same t, runtime, domain and user) arriving at *at*,
+        after the arrival being placed and after every arrival at *at*; returns its id."""
         self._repeats += 1
         self._repeat_steps += self._steps[parent]
         rid = self._next_id
         self._next_id += 1
         user = None if self._user is None else self._user[parent]
-        self._put(at, self._steps[parent], self._runtime[parent], user,
+        self._put(at, self._steps[parent], self._runtime[parent], self._domain[parent], user,
                   self._asked[parent] + 1, rid)
         return rid
 
@@ -122,17 +127,18 @@ class ArrivalStream:
         """The arrival with id *rid*, not placed yet, arrives at *at* instead."""
         pos = self._id.index(rid, self._i + 1)
         user = None if self._user is None else self._user.pop(pos)
-        row = (self._steps.pop(pos), self._runtime.pop(pos), user, self._asked.pop(pos),
-               self._id.pop(pos))
+        row = (self._steps.pop(pos), self._runtime.pop(pos), self._domain.pop(pos), user,
+               self._asked.pop(pos), self._id.pop(pos))
         del self._time[pos]
         self._put(at, *row)
 
-    def _put(self, at: float, steps: int, runtime: float, user: int | None, asked: int,
-             rid: int) -> None:
+    def _put(self, at: float, steps: int, runtime: float, domain: int, user: int | None,
+             asked: int, rid: int) -> None:
         pos = bisect.bisect_right(self._time, at, lo=self._i + 1)
         self._time.insert(pos, at)
         self._steps.insert(pos, steps)
         self._runtime.insert(pos, runtime)
+        self._domain.insert(pos, domain)
         if self._user is not None:
             assert user is not None
             self._user.insert(pos, user)
@@ -160,6 +166,7 @@ class BatchStream:
         self._time = np.zeros((b, 0))
         self._steps = np.zeros((b, 0), dtype=np.int64)
         self._runtime = np.zeros((b, 0))
+        self._domain = np.zeros((b, 0), dtype=np.int64)
         self._user = np.zeros((b, 0), dtype=np.int64)
         self._asked = np.zeros((b, 0), dtype=np.int64)
         self._id = np.zeros((b, 0), dtype=np.int64)
@@ -177,6 +184,7 @@ class BatchStream:
         self._time[j, :n] = episode.arrival_s
         self._steps[j, :n] = episode.steps
         self._runtime[j, :n] = episode.runtime_s
+        self._domain[j, :n] = episode.domains()
         if episode.user is not None:
             self._user[j, :n] = episode.user
         self._asked[j] = 0
@@ -193,6 +201,7 @@ class BatchStream:
         self._time = np.pad(self._time, pad, constant_values=np.inf)
         self._steps = np.pad(self._steps, pad, constant_values=1)
         self._runtime = np.pad(self._runtime, pad, constant_values=1.0)
+        self._domain = np.pad(self._domain, pad)
         self._user = np.pad(self._user, pad)
         self._asked = np.pad(self._asked, pad)
         self._id = np.pad(self._id, pad, constant_values=-1)
@@ -207,7 +216,8 @@ class BatchStream:
     def current(self) -> BatchArrivals:
         """The arrival each env is placing (its last once every arrival was placed)."""
         rows, k = self._rows, self.index()
-        return BatchArrivals(self._time[rows, k], self._steps[rows, k], self._runtime[rows, k])
+        return BatchArrivals(self._time[rows, k], self._steps[rows, k], self._runtime[rows, k],
+                             self._domain[rows, k])
 
     def advance(self, envs_B: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """The envs in *envs_B* placed their arrival; returns which of them placed their
@@ -242,16 +252,16 @@ class BatchStream:
         self._repeats[j, 1] += steps
         rid = int(self._next_id[j])
         self._next_id[j] += 1
-        self._put(j, at, (steps, float(self._runtime[j, parent]), int(self._user[j, parent]),
-                          int(self._asked[j, parent]) + 1, rid))
+        self._put(j, at, (steps, float(self._runtime[j, parent]), int(self._domain[j, parent]),
+                          int(self._user[j, parent]), int(self._asked[j, parent]) + 1, rid))
         return rid
 
     def move(self, j: int, rid: int, at: float) -> None:
         """In env *j*, the arrival with id *rid*, not placed yet, arrives at *at* instead."""
         lo, n = int(self._idx[j]) + 1, int(self._length[j])
         pos = lo + int(np.flatnonzero(self._id[j, lo:n] == rid)[0])
-        row = (int(self._steps[j, pos]), float(self._runtime[j, pos]), int(self._user[j, pos]),
-               int(self._asked[j, pos]), rid)
+        row = (int(self._steps[j, pos]), float(self._runtime[j, pos]), int(self._domain[j, pos]),
+               int(self._user[j, pos]), int(self._asked[j, pos]), rid)
         for arr in self._columns():
             arr[j, pos:n - 1] = arr[j, pos + 1:n]
         self._time[j, n - 1] = np.inf
@@ -259,9 +269,10 @@ class BatchStream:
         self._put(j, at, row)
 
     def _columns(self) -> tuple[np.ndarray, ...]:
-        return self._time, self._steps, self._runtime, self._user, self._asked, self._id
+        return (self._time, self._steps, self._runtime, self._domain, self._user, self._asked,
+                self._id)
 
-    def _put(self, j: int, at: float, row: tuple[int, float, int, int, int]) -> None:
+    def _put(self, j: int, at: float, row: tuple[int, float, int, int, int, int]) -> None:
         lo, n = int(self._idx[j]) + 1, int(self._length[j])
         if n + 1 > self._cols:
             self._grow(n + 1)

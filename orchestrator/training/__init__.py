@@ -7,7 +7,7 @@
 
 from .bench import bench_sim
 from .evaluation import PolicyResult, evaluate_policy, summarise
-from .plots import plot_fig5, plot_fig6, read_log
+from .plots import plot_domains, plot_fig5, plot_fig6, read_log
 from .replay import ReplayBuffer
 from .sac_algo import SacAlgorithm, SacParams, UpdateStats
 from .trainer import VALIDATION_SEED, TrainConfig, TrainResult, greedy_eval, train
@@ -24,6 +24,7 @@ __all__ = [
     "bench_sim",
     "evaluate_policy",
     "greedy_eval",
+    "plot_domains",
     "plot_fig5",
     "plot_fig6",
     "read_log",

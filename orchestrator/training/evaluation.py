@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from aaas import Scenario
 
 from ..policies.base import Policy
-from ..sim import AaasEnv, EpisodeStats
+from ..sim import AaasEnv, DomainStats, EpisodeStats
 
 __all__ = ["PolicyResult", "evaluate_policy", "summarise"]
 
@@ -29,9 +30,20 @@ class PolicyResult:
     """One entry per evaluated episode, in seed order."""
     seconds: float
     """Wall time the evaluation took."""
+    domains: tuple[str, ...] = ("generic",)
+    """The scenario's content domains."""
+    by_domain: list[DomainStats] | None = None
+    """Per episode, its figures per domain."""
 
-    def summary(self) -> dict[str, float]:
-        return summarise(self.episodes)
+    def summary(self) -> dict[str, Any]:
+        """The Table V means; with several domains, ``domains``: per domain the mean over
+        episodes of its tasks, return, finished quality per task and match share."""
+        out: dict[str, Any] = summarise(self.episodes)
+        if len(self.domains) > 1 and self.by_domain:
+            per = [d.rows(self.domains) for d in self.by_domain]
+            out["domains"] = {name: {k: float(np.mean([p[name][k] for p in per]))
+                                     for k in per[0][name]} for name in self.domains}
+        return out
 
 
 def summarise(episodes: Sequence[EpisodeStats]) -> dict[str, float]:
@@ -64,6 +76,7 @@ def evaluate_policy(policy: Policy, scenario: Scenario, seeds: Sequence[int]) ->
     """Play one episode per seed through ``policy.select`` (the live interface)."""
     env = AaasEnv(scenario)
     out: list[EpisodeStats] = []
+    by_domain: list[DomainStats] = []
     t0 = time.perf_counter()
     for seed in seeds:
         env.reset(seed=int(seed))
@@ -72,4 +85,6 @@ def evaluate_policy(policy: Policy, scenario: Scenario, seeds: Sequence[int]) ->
         while not done:
             _, _, done, _, _ = env.step(policy.select(env.observation()))
         out.append(env.stats)
-    return PolicyResult(name=policy.name, episodes=out, seconds=time.perf_counter() - t0)
+        by_domain.append(env.by_domain)
+    return PolicyResult(name=policy.name, episodes=out, seconds=time.perf_counter() - t0,
+                        domains=scenario.domains.names, by_domain=by_domain)

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_fig5", "plot_fig6", "read_log"]
+__all__ = ["plot_domains", "plot_fig5", "plot_fig6", "read_log"]
 
 
 def read_log(path: Path) -> list[dict[str, float]]:
@@ -95,3 +95,35 @@ def _shares_panel(ax: Any, names: list[str], summaries: dict[str, dict[str, floa
     ax.set_ylim(min(0.0, float((100 * ret / bound).min()) - 5), 110)
     ax.set_ylabel(f"% of return (bound {bound:.0f})")
     ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_domains(path: Path, summaries: dict[str, dict[str, Any]], *, title: str) -> Path:
+    """Per policy and content domain: the return, the finished quality per task, and the
+    match (the share of the domain's tasks placed on a specialist of that domain)."""
+    import numpy as np
+
+    plt = _pyplot()
+    names = [n for n in summaries if "domains" in summaries[n]]
+    domains = list(summaries[names[0]]["domains"]) if names else []
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    x = np.arange(len(names))
+    width = 0.8 / max(len(domains), 1)
+    panels = (("ret", "return per episode"), ("quality_per_task", "quality per task"),
+              ("match_share", "share placed on its specialists"))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for k, d in enumerate(domains):
+            ax.bar(x + (k - (len(domains) - 1) / 2) * width,
+                   [summaries[n]["domains"][d][key] for n in names], width=width,
+                   color=f"C{k}", label=d)
+        ax.set_xticks(x, names)
+        ax.tick_params(axis="x", rotation=30)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[2].set_ylim(0, 1)
+    axes[0].legend(fontsize=8, title="domain")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -22,6 +22,7 @@ from orchestrator.training import (
     TrainConfig,
     bench_sim,
     evaluate_policy,
+    plot_domains,
     plot_fig5,
     plot_fig6,
     read_log,
@@ -107,10 +108,15 @@ def _run_train_bid_price(args: argparse.Namespace, scenario: Any, out: Path,
     return 0
 
 
-def _policies(arg: str | None) -> list[str]:
+SEVERAL_DOMAINS = frozenset({"upper_bound_blind"})
+"""Policies that are another's twin with one domain (evaluated by default only with more)."""
+
+
+def _policies(arg: str | None, scenario: Any) -> list[str]:
     if arg is None:  # every policy that loads (a broken outside one is logged and skipped)
         # but the slow ones (an LP per task), which run when named
-        return [name for name, _ in POLICIES.items() if name not in OPT_IN]
+        skip = OPT_IN | (SEVERAL_DOMAINS if scenario.domains.single else frozenset())
+        return [name for name, _ in POLICIES.items() if name not in skip]
     names = [n.strip() for n in arg.split(",") if n.strip()]
     known = POLICIES.names()
     bad = [n for n in names if n not in known]
@@ -126,7 +132,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes must be >= 1")
     seeds = [args.seed + k for k in range(args.episodes)]
     results: dict[str, PolicyResult] = {}
-    for k, name in enumerate(_policies(args.policies)):
+    for k, name in enumerate(_policies(args.policies, scenario)):
         try:
             policy = make_policy(name, scenario, rng=np.random.default_rng([args.seed, k]),
                                  checkpoint=args.checkpoint)
@@ -143,6 +149,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     bound = None if skip else bound_summary(scenario, seeds, args.bound_time_limit)
     add_shares(summaries, bound)
     _print_table(scenario.name, args.episodes, summaries)
+    _print_domains(summaries)
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +165,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
         ceiling = bound.get("bound_mean") if bound else None
         _plots(Path(args.plots), scenario.name, summaries, args.checkpoint, scenario, ceiling)
     return 0
+
+
+def _print_domains(summaries: dict[str, dict[str, Any]]) -> None:
+    """With several domains: per policy and domain, the tasks, return, crashes (tasks
+    rejected by one), finished quality per task and match share."""
+    rows = [(n, d, v) for n, s in summaries.items() for d, v in s.get("domains", {}).items()]
+    if not rows:
+        return
+    table = Table(title="per content domain (means per episode)")
+    for col in ("policy", "domain", "tasks", "return", "rejected", "killed",
+                "quality per task", "on its specialists"):
+        table.add_column(col, justify="left" if col in ("policy", "domain") else "right")
+    for name, d, v in rows:
+        table.add_row(name, d, f"{v['tasks']:.1f}", f"{v['ret']:.1f}", f"{v['rejected']:.2f}",
+                      f"{v['killed']:.2f}", f"{v['quality_per_task']:.3f}",
+                      f"{100 * v['match_share']:.1f} %")
+    Console().print(table)
 
 
 def _print_table(scenario: str, episodes: int, summaries: dict[str, dict[str, float]]) -> None:
@@ -216,6 +240,10 @@ def _plots(folder: Path, name: str, summaries: dict[str, dict[str, float]],
     f6 = plot_fig6(folder / "fig6_policies.png", summaries, title=f"{name}: per policy",
                    bound=ceiling)
     log.info("wrote %s and %s", f5, f6)
+    if not scenario.domains.single:
+        f7 = plot_domains(folder / "fig_domains.png", summaries,
+                          title=f"{name}: per content domain, and the match")
+        log.info("wrote %s", f7)
 
 
 def run_bench_sim(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from aaas import CrashRule, RuntimeModel
 from aaas.config import (
     AspOverride,
     AspPopulation,
+    Domains,
     Limits,
     Range,
     ScenarioFile,
@@ -39,11 +40,12 @@ def _section(heading: str) -> str:
         ("### `[runtime]`", RuntimeModel),
         ("### `[crash]`", CrashRule),
         ("### `[limits]`", Limits),
+        ("### `[domains]`", Domains),
     ],
 )
 def test_every_key_is_documented(heading: str, table: type[msgspec.Struct]) -> None:
     section = _section(heading)
     documented = set(re.findall(r"`(\w+)`", section))
-    tables = {"asps", "workload", "runtime", "crash", "limits", "link"}
+    tables = {"asps", "workload", "runtime", "crash", "limits", "link", "domains"}
     keys = set(table.__struct_fields__) - (tables if table is ScenarioFile else set())
     assert keys <= documented, keys - documented

@@ -9,7 +9,7 @@ from aaas import load_scenario
 from orchestrator.sim import AaasEnv, BatchSim
 
 
-@pytest.mark.parametrize("scenario_name", ["paper", "agod"])
+@pytest.mark.parametrize("scenario_name", ["paper", "agod", "paper-domains"])
 def test_batch_and_single_agree_step_for_step(scenario_name: str) -> None:
     scenario = load_scenario(scenario_name)
     n_envs = 3
