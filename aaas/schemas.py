@@ -51,6 +51,8 @@ Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")]
 NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 Steps = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+Domain = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+"""A content domain's name (aaas.config.DOMAIN_NAME); the scenario says which exist."""
 ReplyKey = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16,64}$")]
 ContentBytes = Annotated[int, msgspec.Meta(ge=1, le=1 << 40)]
 
@@ -78,6 +80,8 @@ class ErrorCode(StrEnum):
     """A field is missing, of the wrong type, unknown, or contradicts the topic."""
     STEPS_OUT_OF_RANGE = "steps_out_of_range"
     """``steps`` outside the scenario's range."""
+    UNKNOWN_DOMAIN = "unknown_domain"
+    """``domain`` is not one of the scenario's content domains."""
     IMAGE_TOO_LARGE = "image_too_large"
     """Image or mask over the scenario's ``max_image_bytes`` (a request's ``size`` over
     twice that)."""
@@ -170,6 +174,9 @@ class TaskRequest(_Payload, frozen=True, kw_only=True):
     """The requesting user; must equal the topic's user_id."""
     steps: Steps
     """Diffusion steps t asked for."""
+    domain: Domain = "generic"
+    """The content's domain (``faces``, ``places``, ...): one of the scenario's
+    ``[domains]``; the default is the one domain of a scenario without them."""
     size: ContentBytes
     """Bytes of the content: the encoded image followed by the mask."""
     checksum: Sha256

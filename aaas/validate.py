@@ -1,7 +1,8 @@
 """Checks of a task request and of its content beyond their schemas.
 
 The request is checked where a decision is made (the orchestrator) and again where it
-is run (the node): its steps and the size of the content it announces. The content
+is run (the node): its steps, its content domain and the size of the content it
+announces. The content
 itself is checked only by the node it is assigned to, when it arrives
 (:func:`check_content`): against the request's size and checksum, and its images'
 headers against the scenario's pixel limit before anything decodes them.
@@ -26,6 +27,9 @@ def check_request(req: TaskRequest, scenario: Scenario, *, topic_user: str | Non
     if not scenario.check_steps(req.steps):
         raise ProtocolError(ErrorCode.STEPS_OUT_OF_RANGE, f"steps={req.steps} is outside "
                             f"[{w.steps_min}, {w.steps_max}]")
+    if req.domain not in scenario.domains.names:
+        raise ProtocolError(ErrorCode.UNKNOWN_DOMAIN, f"domain {req.domain!r} is not one of this "
+                            f"scenario's: {', '.join(scenario.domains.names)}")
     limit = 2 * scenario.limits.max_image_bytes
     if req.size > limit:
         raise ProtocolError(ErrorCode.IMAGE_TOO_LARGE, f"the content is {req.size} bytes; the "

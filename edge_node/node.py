@@ -254,7 +254,9 @@ class EdgeNode:
         now = self.clock.now()
         task = Running(task_id=req.task_id, user_id=req.user_id, steps=req.steps, started_at=now,
                        runtime_s=self.scenario.runtime(req.steps),
-                       quality=self.spec.curve(req.steps), reply_key=req.reply_key)
+                       quality=self.spec.curve_for(self.scenario.domains.index(req.domain))(
+                           req.steps),
+                       reply_key=req.reply_key)
         if req.attempt == 0:  # a retry keeps its first sent_at
             self.lag.observe("admit", now - req.sent_at, task.runtime_s)
         verdict = self.ledger.offer(task, now)

@@ -71,6 +71,12 @@ OVERVIEW = (
     Panel(title="Delivered quality (mean)", unit="none",
           queries=((_mean("aaas_user_quality"), "users"),
                    (_mean("aaas_edge_delivered_quality", "node"), "{{node}}"))),
+    Panel(title="Delivered quality by content domain (mean)", unit="none",
+          description="Mean quality of the finished tasks of each content domain (scenarios "
+          "with [domains]; one domain, 'generic', otherwise), and finished tasks per second.",
+          queries=((_mean("aaas_user_domain_quality", "domain"), "{{domain}}"),
+                   (_rate("aaas_user_domain_tasks_total", "domain",
+                          '{outcome="finished"}'), "{{domain}} finished/s"))),
     Panel(title="End-to-end latency (emulated s)", unit="s",
           queries=((_quantile(0.5, "aaas_user_latency_seconds"), "p50"),
                    (_quantile(0.95, "aaas_user_latency_seconds"), "p95"))),

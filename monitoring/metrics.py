@@ -168,6 +168,11 @@ class UserMetrics:
         self.quality = Histogram("aaas_user_quality", "Quality of delivered content, by the "
                                  "node that served it", ["node"], buckets=QUALITY_BUCKETS,
                                  registry=registry)
+        self.domain_quality = Histogram("aaas_user_domain_quality", "Quality of delivered "
+                                        "content, by the task's content domain", ["domain"],
+                                        buckets=QUALITY_BUCKETS, registry=registry)
+        self.domain_tasks = Counter("aaas_user_domain_tasks", "Tasks by content domain and final "
+                                    "outcome", ["domain", "outcome"], registry=registry)
         self.retries = Counter("aaas_user_retries", "Requests sent again, by reason",
                                ["reason"], registry=registry)
         self.bytes = Counter("aaas_user_payload_bytes", "MQTT payload bytes by direction "

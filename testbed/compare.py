@@ -1,7 +1,7 @@
 """``aaas compare``: one episode, the same task stream from the same seed, in the
 simulator and live, per policy.
 
-The live demo draws its tasks with :func:`user_agent.poisson_arrivals` from the
+The live demo draws its tasks with :func:`user_agent.scenario_arrivals` from the
 seed; this module turns exactly those arrivals into the simulator's
 :class:`~orchestrator.sim.Episode` and steps :class:`~orchestrator.sim.AaasEnv`
 through them with the same policy (a fresh instance built from the same seed),
@@ -75,10 +75,9 @@ class Comparison(msgspec.Struct, kw_only=True):
 
 def episode_arrivals(scenario: Scenario, seed: int) -> Any:
     """The live demo's arrivals for *seed* (:func:`testbed.demo.run_demo` draws the same)."""
-    from user_agent import poisson_arrivals
+    from user_agent import scenario_arrivals
 
-    return poisson_arrivals(scenario.workload, scenario.user_ids(),
-                            np.random.default_rng([seed, 0]))
+    return scenario_arrivals(scenario, np.random.default_rng([seed, 0]))
 
 
 def simulate(scenario: Scenario, policy_name: str, seed: int, *,
@@ -89,8 +88,10 @@ def simulate(scenario: Scenario, policy_name: str, seed: int, *,
 
     arrivals = episode_arrivals(scenario, seed)
     steps = np.array([a.steps for a in arrivals], dtype=np.int64)
+    domain = np.array([scenario.domains.index(a.domain) for a in arrivals], dtype=np.int64)
     episode = Episode(arrival_s=np.array([a.at for a in arrivals], dtype=np.float64),
-                      steps=steps, runtime_s=scenario.runtime.many(steps))
+                      steps=steps, runtime_s=scenario.runtime.many(steps),
+                      domain=None if scenario.domains.single else domain)
     policy = make_policy(policy_name, scenario, rng=np.random.default_rng([seed, 2]),
                          checkpoint=checkpoint)
     policy.reset()

@@ -40,12 +40,11 @@ async def run_demo(opts: DemoOptions) -> dict[str, Any]:
 
     The same summary is written to ``json_path`` when given.
     """
-    from user_agent import poisson_arrivals
+    from user_agent import scenario_arrivals
 
     scenario = scenario_for(opts)
     started = time.perf_counter()
-    arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
-                                np.random.default_rng([opts.seed, 0]))
+    arrivals = scenario_arrivals(scenario, np.random.default_rng([opts.seed, 0]))
     stop = opts.stop or asyncio.Event()
     async with open_testbed(opts, scenario, tasks=len(arrivals)) as bed:
         await connect_users(bed.agent, stop=stop, progress=opts.progress, log=log)

@@ -187,5 +187,5 @@ def _emulation(bed: Testbed, opts: DemoOptions, measured: _Measured) -> Emulatio
 def _records(agent: UserAgent) -> list[dict[str, Any]]:
     """Every task as its user saw it (times: emulated seconds)."""
     keys = ("task_id", "steps", "sent_at", "outcome", "latency_s", "quality", "node_id",
-            "error", "attempts", "bytes_up", "bytes_down")
+            "error", "attempts", "bytes_up", "bytes_down", "domain")
     return [{k: getattr(r, k) for k in keys} for r in agent.records.values()]

@@ -29,6 +29,9 @@ def summary_table(s: dict[str, Any]) -> Table:
     t.add_row("reward (total)", _fmt(s["reward"]["total"], ",.2f"))
     t.add_row("utility (admitted q)", _fmt(s["reward"]["utility"], ",.2f"))
     t.add_row("quality (mean, finished)", _fmt(s["quality"]["mean"], ".3f"))
+    for name, d in (s.get("domains") or {}).items():
+        t.add_row(f"  {name}: quality (finished / tasks)",
+                  f"{_fmt(d['quality_mean'], '.3f')} ({d['finished']:,} / {d['tasks']:,})")
     t.add_row("latency p50 / p95 (emulated s)",
               f"{_fmt(s['latency_s']['p50'])} / {_fmt(s['latency_s']['p95'])}")
     t.add_row("payload bytes up / down", f"{s['bytes']['up']:,} / {s['bytes']['down']:,}")

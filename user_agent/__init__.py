@@ -3,7 +3,7 @@
 from .agent import UserAgent
 from .images import ImageSource
 from .qos import OUTCOMES, QoSSummary, TaskRecord
-from .workload import Arrival, poisson_arrivals
+from .workload import Arrival, poisson_arrivals, scenario_arrivals
 
 __all__ = ["OUTCOMES", "Arrival", "ImageSource", "QoSSummary", "TaskRecord", "UserAgent",
-           "poisson_arrivals"]
+           "poisson_arrivals", "scenario_arrivals"]

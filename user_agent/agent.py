@@ -242,13 +242,13 @@ class UserAgent:
     def send(self, a: Arrival, *, task_id: str) -> TaskRecord:
         """Send a new task: its request to the orchestrator; its content follows once the
         orchestrator says which node has it (or goes over WebRTC)."""
-        clean, image, mask_png = self.images.content()
-        req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps,
+        clean, image, mask_png = self.images.content(a.domain)
+        req = TaskRequest(task_id=task_id, user_id=a.user_id, steps=a.steps, domain=a.domain,
                           size=len(image) + len(mask_png), checksum=checksum(image, mask_png),
                           sent_at=self.clock.now(), reply_key=secrets.token_hex(16),
                           rtc=self.rtc is not None)
         rec = TaskRecord(task_id=task_id, user_id=a.user_id, steps=a.steps, sent_at=req.sent_at,
-                         clean=clean)
+                         clean=clean, domain=a.domain)
         if self.rtc is not None and self.delivery.over_webrtc(req.size):
             self.rtc.hold_upload(task_id, a.user_id, image, mask_png)
             req = replace(req, content="webrtc")
@@ -360,7 +360,7 @@ class UserAgent:
             res = replace(res, image=self.rtc.take_result(res.task_id))
         try:
             check_result(res, reply_key=task.request.reply_key, steps=task.record.steps,
-                         scenario=self.scenario)
+                         scenario=self.scenario, domain=task.record.domain)
         except ProtocolError as exc:  # believed nothing: the task stays open
             self.metrics.bad_input.labels(exc.code).inc()
             self.log.warning("%s: result refused: %s", p["user_id"], exc)
@@ -443,6 +443,8 @@ class UserAgent:
                 self.metrics.latency.labels(node).observe(rec.latency_s)
             if rec.quality is not None:
                 self.metrics.quality.labels(node).observe(rec.quality)
+                self.metrics.domain_quality.labels(rec.domain).observe(rec.quality)
+        self.metrics.domain_tasks.labels(rec.domain, outcome).inc()
 
     # -- users who ask again ([workload.repeats]) -----------------------------------------
     def _ask_again(self, repeat: Repeat, rec: TaskRecord) -> None:
@@ -465,7 +467,8 @@ class UserAgent:
         self._send_repeat(repeat)
 
     def _send_repeat(self, repeat: Repeat) -> None:
-        arrival = Arrival(index=-1, at=0.0, user_id=repeat.user_id, steps=repeat.steps)
+        arrival = Arrival(index=-1, at=0.0, user_id=repeat.user_id, steps=repeat.steps,
+                          domain=repeat.domain)
         new = self.send(arrival, task_id=repeat.task_id)
         new.repeat, new.repeat_of = repeat.repeat, repeat.repeat_of
         self.metrics.repeats.inc()
@@ -505,7 +508,8 @@ class UserAgent:
 
     def summary(self) -> QoSSummary:
         return QoSSummary.of(list(self.records.values()), self._settled,
-                             repeats=self.repeats is not None)
+                             repeats=self.repeats is not None,
+                             domains=not self.scenario.domains.single)
 
     def quality_of(self) -> np.ndarray:
         return np.array([*self._settled.quality,

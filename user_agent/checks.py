@@ -38,14 +38,14 @@ def check_assignment(a: Assignment, *, params: Params, sent: TaskRequest,
                             f"of {params['node_id']!r}: not an ASP of the scenario, or not "
                             "the topic's")
     r = a.request
-    if (r.user_id, r.steps, r.checksum, r.reply_key) != (sent.user_id, sent.steps,
-                                                         sent.checksum, sent.reply_key):
+    if (r.user_id, r.steps, r.domain, r.checksum, r.reply_key) != (
+            sent.user_id, sent.steps, sent.domain, sent.checksum, sent.reply_key):
         raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"assignment of {r.task_id} does not carry "
                             "the request its user sent")
 
 
 def check_result(res: TaskResult, *, reply_key: str | None, steps: int,
-                 scenario: Scenario) -> None:
+                 scenario: Scenario, domain: str = "generic") -> None:
     """Raise ProtocolError unless *res* can settle the task (see the module doc)."""
     if reply_key is not None and res.reply_key != reply_key:
         raise ProtocolError(ErrorCode.NOT_ASSIGNED, f"result for {res.task_id} does not carry "
@@ -61,7 +61,7 @@ def check_result(res: TaskResult, *, reply_key: str | None, steps: int,
     if res.node_id is None or res.quality is None or not math.isfinite(res.quality):
         raise ProtocolError(ErrorCode.IMPLAUSIBLE, "an ok result must name its node and a "
                             "finite quality")
-    expected = scenario.asp(res.node_id).curve(steps)
+    expected = scenario.asp(res.node_id).curve_for(scenario.domains.index(domain))(steps)
     if not math.isclose(res.quality, expected, rel_tol=1e-6, abs_tol=1e-6):
         raise ProtocolError(ErrorCode.IMPLAUSIBLE, f"quality {res.quality!r} is not "
-                            f"{res.node_id}'s q(t={steps}) = {expected:.6g}")
+                            f"{res.node_id}'s q(t={steps}) on {domain} = {expected:.6g}")

@@ -1,7 +1,9 @@
-"""Where the users' images come from: procedural by default, or a folder."""
+"""Where the users' images come from: procedural by default (each content domain's
+family, :data:`aaas.images.DOMAIN_IMAGES`), or a folder (whatever the domain)."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ from PIL import Image
 
 from aaas import ConfigError
 from aaas.config import Limits
-from aaas.images import encode_png, random_mask, synthetic_image
+from aaas.images import domain_image, encode_png, random_mask
 
 __all__ = ["Content", "ImageSource"]
 
@@ -41,8 +43,8 @@ class ImageSource:
         noise is new for every task. Making and encoding a pair costs about 0.9 ms, a
         quarter of what the demo's process spends on a task at 300 tasks/s
         (docs/performance.md)."""
-        self._made: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._encoded: dict[int, Content] = {}
+        self._made: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._encoded: dict[tuple[str, int], Content] = {}
         self._pool_seed = int(rng.integers(2**63)) if pool > 0 else 0
         self.files: list[Path] = []
         if folder is not None:
@@ -52,8 +54,8 @@ class ImageSource:
             if not self.files:
                 raise ConfigError(f"--images {folder}: no images ({', '.join(sorted(_EXTS))})")
 
-    def next(self) -> tuple[np.ndarray, np.ndarray]:
-        """(clean H×W×3 uint8 image, H×W bool mask)."""
+    def next(self, domain: str = "generic") -> tuple[np.ndarray, np.ndarray]:
+        """(clean H×W×3 uint8 image of *domain*'s family, H×W bool mask)."""
         if self.files:
             path = self.files[int(self.rng.integers(len(self.files)))]
             with Image.open(path) as im:
@@ -61,31 +63,34 @@ class ImageSource:
                                    dtype=np.uint8)
             return clean, self._mask(self.rng)
         if self.pool <= 0:
-            return synthetic_image(self.rng, self.size), self._mask(self.rng)
-        clean, mask = self._pair(int(self.rng.integers(self.pool)))
+            return domain_image(domain, self.rng, self.size), self._mask(self.rng)
+        clean, mask = self._pair(domain, int(self.rng.integers(self.pool)))
         if self.noise > 0:
             grain = self.rng.normal(0.0, self.noise, clean.shape)
             clean = np.clip(clean + grain, 0, 255).astype(np.uint8)
         return clean, mask
 
-    def content(self) -> Content:
-        """The next request's content. A pooled pair without noise is encoded once."""
+    def content(self, domain: str = "generic") -> Content:
+        """The next request's content, of *domain*. A pooled pair without noise is encoded
+        once."""
         if self.files or self.pool <= 0 or self.noise > 0:
-            return _encoded(*self.next())
-        i = int(self.rng.integers(self.pool))
-        made = self._encoded.get(i)
+            return _encoded(*self.next(domain))
+        key = (domain, int(self.rng.integers(self.pool)))
+        made = self._encoded.get(key)
         if made is None:
-            made = self._encoded[i] = _encoded(*self._pair(i))
+            made = self._encoded[key] = _encoded(*self._pair(*key))
         return made
 
-    def _pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self._made.get(i)
+    def _pair(self, domain: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+        pair = self._made.get((domain, i))
         if pair is None:  # its own generator: the same pair whenever it is drawn
-            rng = np.random.default_rng([self._pool_seed, i])
-            pair = (synthetic_image(rng, self.size), self._mask(rng))
+            words = [self._pool_seed, i] if domain == "generic" else \
+                [self._pool_seed, i, zlib.crc32(domain.encode())]
+            rng = np.random.default_rng(words)
+            pair = (domain_image(domain, rng, self.size), self._mask(rng))
             for a in pair:
                 a.setflags(write=False)
-            self._made[i] = pair
+            self._made[domain, i] = pair
         return pair
 
     def _mask(self, rng: np.random.Generator) -> np.ndarray:

@@ -43,6 +43,8 @@ class TaskRecord:
     """0 for a first request; n for the n-th time its user asked again ([workload.repeats])."""
     repeat_of: str | None = None
     """The task id a repeat asks again for."""
+    domain: str = "generic"
+    """The content's domain."""
 
 
 @dataclass
@@ -59,9 +61,12 @@ class SettledTotals:
     retries: int = 0
     repeats: int = 0
     repeat_bytes: int = 0
+    domains: dict[str, list[float]] = field(default_factory=dict)
+    """Per content domain: [tasks, finished, quality summed over the finished]."""
 
     def add(self, r: TaskRecord) -> None:
         self.sent += 1
+        _tally(self.domains, r)
         if r.repeat > 0:
             self.repeats += 1
             self.repeat_bytes += r.bytes_up + r.bytes_down
@@ -115,6 +120,31 @@ class RepeatCounts(msgspec.Struct, kw_only=True):
     """Payload bytes of the repeats: their requests up plus their results down."""
 
 
+class DomainQoS(msgspec.Struct, kw_only=True):
+    """One content domain's tasks: how many, how many finished, their mean quality."""
+
+    tasks: int
+    finished: int
+    quality_mean: float | None
+    """Mean quality of the domain's finished tasks (None: none finished)."""
+
+
+def _tally(acc: dict[str, list[float]], r: TaskRecord) -> None:
+    row = acc.setdefault(r.domain, [0.0, 0.0, 0.0])
+    row[0] += 1
+    if r.outcome == Outcome.FINISHED and r.quality is not None:
+        row[1] += 1
+        row[2] += r.quality
+
+
+def _by_domain(records: list[TaskRecord], base: SettledTotals) -> dict[str, DomainQoS]:
+    acc = {d: list(row) for d, row in base.domains.items()}
+    for r in records:
+        _tally(acc, r)
+    return {d: DomainQoS(tasks=int(n), finished=int(f), quality_mean=q / f if f else None)
+            for d, (n, f, q) in sorted(acc.items())}
+
+
 class QoSSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Counts and QoS over a run's tasks: the JSON summary of ``aaas user-agent``.
 
@@ -130,10 +160,13 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Resends by the users (a task retried twice counts 2)."""
     repeats: RepeatCounts | None = None
     """Only when users ask again (``[workload.repeats]``): absent from the JSON otherwise."""
+    domains: dict[str, DomainQoS] | None = None
+    """Only with several content domains (``[domains]``): tasks, finished and mean quality
+    per domain; absent from the JSON otherwise."""
 
     @classmethod
     def of(cls, records: list[TaskRecord], settled: SettledTotals | None = None, *,
-           repeats: bool = False) -> QoSSummary:
+           repeats: bool = False, domains: bool = False) -> QoSSummary:
         """The summary of *records*, plus those already *settled* out of memory."""
         base = settled if settled is not None else SettledTotals()
         outcomes = dict(base.outcomes)
@@ -156,6 +189,7 @@ class QoSSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
                 sent=base.repeats + sum(r.repeat > 0 for r in records),
                 bytes=base.repeat_bytes + sum(r.bytes_up + r.bytes_down for r in records
                                               if r.repeat > 0)) if repeats else None,
+            domains=_by_domain(records, base) if domains else None,
         )
 
     def as_json(self) -> dict[str, Any]:

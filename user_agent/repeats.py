@@ -30,6 +30,8 @@ class Repeat:
     """The repeat's own task id (``<first id>-r<n>``)."""
     user_id: str
     steps: int
+    domain: str
+    """The same content domain as the task it asks again for."""
     repeat: int
     """n for the n-th time its user asks again."""
     repeat_of: str
@@ -61,4 +63,5 @@ class RepeatAsker:
             return None
         root = rec.repeat_of or rec.task_id
         return Repeat(task_id=f"{root}-r{rec.repeat + 1}", user_id=rec.user_id, steps=rec.steps,
+                      domain=rec.domain,
                       repeat=rec.repeat + 1, repeat_of=root, delay_s=self.rule.delay_s)

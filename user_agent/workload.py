@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aaas import Workload
+from aaas import Scenario, Workload
+from aaas.domains import task_domains, user_mixes
 
-__all__ = ["Arrival", "poisson_arrivals"]
+__all__ = ["Arrival", "poisson_arrivals", "scenario_arrivals"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,12 +22,17 @@ class Arrival:
     """Emulated time of the arrival, seconds from the start of the run."""
     user_id: str
     steps: int
+    domain: str = "generic"
+    """The content's domain (one of the scenario's)."""
 
 
 def poisson_arrivals(workload: Workload, users: list[str], rng: np.random.Generator, *,
-                     horizon_s: float | None = None) -> list[Arrival]:
+                     horizon_s: float | None = None, domains: tuple[str, ...] = ("generic",),
+                     mixes: np.ndarray | None = None) -> list[Arrival]:
     """Arrivals of a Poisson process of rate λ over the horizon; each task's user
-    is drawn uniformly from *users* and its steps from the workload's grid.
+    is drawn uniformly from *users* and its steps from the workload's grid; with several
+    *domains*, its domain from its user's row of *mixes* (drawn last, so one-domain
+    arrivals are the same as without domains).
 
     The whole population's schedule is drawn, so shards of users (one process
     each) that filter it by user id together send exactly this workload.
@@ -41,5 +47,15 @@ def poisson_arrivals(workload: Workload, users: list[str], rng: np.random.Genera
     times = times[times < horizon]
     who = rng.integers(0, len(users), size=times.size)
     steps = rng.choice(workload.steps_choices, size=times.size)
-    return [Arrival(index=i, at=float(t), user_id=users[u], steps=int(s))
-            for i, (t, u, s) in enumerate(zip(times, who, steps, strict=True))]
+    dom = (task_domains(mixes, who, rng) if len(domains) > 1 and mixes is not None
+           else np.zeros(times.size, dtype=np.int64))
+    return [Arrival(index=i, at=float(t), user_id=users[u], steps=int(s), domain=domains[d])
+            for i, (t, u, s, d) in enumerate(zip(times, who, steps, dom, strict=True))]
+
+
+def scenario_arrivals(scenario: Scenario, rng: np.random.Generator, *,
+                      horizon_s: float | None = None) -> list[Arrival]:
+    """The scenario's whole workload: :func:`poisson_arrivals` of all its users, each task
+    of a domain drawn from its user's mix (:func:`aaas.domains.user_mixes`)."""
+    return poisson_arrivals(scenario.workload, scenario.user_ids(), rng, horizon_s=horizon_s,
+                            domains=scenario.domains.names, mixes=user_mixes(scenario))

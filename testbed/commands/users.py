@@ -106,14 +106,13 @@ def _run(args: argparse.Namespace) -> int:
     from testbed.options import delivery_settings
     from testbed.service import Service
     from testbed.users_run import drain_time_s, run_users
-    from user_agent import ImageSource, UserAgent, poisson_arrivals
+    from user_agent import ImageSource, UserAgent, scenario_arrivals
 
     svc = Service.from_args(args)
     scenario = _population(svc.scenario, args)
     users = _select_users(scenario.user_ids(), args)
     _check_run_id(args.run_id)
-    arrivals = poisson_arrivals(scenario.workload, scenario.user_ids(),
-                                np.random.default_rng([args.seed, 0]))
+    arrivals = scenario_arrivals(scenario, np.random.default_rng([args.seed, 0]))
     chosen = set(users)
     mine = [a for a in arrivals if a.user_id in chosen]
     delivery = delivery_settings(args)

@@ -23,6 +23,8 @@ REQUEST_CASES = [
     ("schema_version", lambda: b'{"v": 2, "task_id": "old-1"}'),
     ("invalid", lambda: b'{"v": 1, "task_id": "half-1", "steps": 100}'),
     ("steps_out_of_range", lambda: encode(valid_request("steps-1", steps=999))),
+    ("unknown_domain", lambda: encode(msgspec.structs.replace(valid_request("domain-1"),
+                                                            domain="cats"))),
     ("image_too_large", lambda: encode(valid_request("big-1", image=b"\x89PNG" + bytes(40_000)))),
 ]
 
