@@ -115,8 +115,7 @@ def plot_domains(path: Path, summaries: dict[str, dict[str, Any]], *, title: str
             ax.bar(x + (k - (len(domains) - 1) / 2) * width,
                    [summaries[n]["domains"][d][key] for n in names], width=width,
                    color=f"C{k}", label=d)
-        ax.set_xticks(x, names)
-        ax.tick_params(axis="x", rotation=30)
+        ax.set_xticks(x, names, rotation=30, ha="right")
         ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
     axes[2].set_ylim(0, 1)
