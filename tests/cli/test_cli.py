@@ -26,7 +26,8 @@ def test_cli_policy_choices_match_the_registry() -> None:
         policy = next(a for a in sub[command]._actions if a.dest == "policy")
         assert policy.choices is not None
         assert tuple(policy.choices) == POLICIES.names()
-    assert POLICIES.names()[:5] == ("random", "round_robin", "least_loaded", "upper_bound", "sac")
+    assert POLICIES.names()[:6] == ("random", "round_robin", "least_loaded", "upper_bound",
+                                   "upper_bound_blind", "sac")
 
 
 @pytest.mark.parametrize("command", _subcommands())
