@@ -25,6 +25,16 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path, title: str | None = None) -> Path:
+    if title is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_fig5(path: Path, log_rows: list[dict[str, float]], benchmarks: dict[str, float],
               *, title: str, curves: dict[str, list[dict[str, float]]] | None = None) -> Path:
     """SAC's validation return against environment steps (and other learned policies'
@@ -45,11 +55,7 @@ def plot_fig5(path: Path, log_rows: list[dict[str, float]], benchmarks: dict[str
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_fig6(path: Path, summaries: dict[str, dict[str, float]], *, title: str,
@@ -72,12 +78,7 @@ def plot_fig6(path: Path, summaries: dict[str, dict[str, float]], *, title: str,
     for ax in axes:
         ax.tick_params(axis="x", rotation=30)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
 
 
 def _shares_panel(ax: Any, names: list[str], summaries: dict[str, dict[str, float]],
@@ -120,9 +121,4 @@ def plot_domains(path: Path, summaries: dict[str, dict[str, Any]], *, title: str
         ax.grid(axis="y", alpha=0.3)
     axes[2].set_ylim(0, 1)
     axes[0].legend(fontsize=8, title="domain")
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
