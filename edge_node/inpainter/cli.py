@@ -53,6 +53,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    import diffusers  # noqa: F401  # first, so a light install is told of 'edge', not torch's other extra
+
     from .bench import run_bench
 
     return run_bench(args)

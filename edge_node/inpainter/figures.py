@@ -19,7 +19,7 @@ import numpy as np
 from ..backends.repaint_pipeline import SAMPLERS, inpaint_batch, load_repaint_model
 from ..fit import fit_quality_curve
 from ..models import BUILTIN_PREFIX
-from .bench import Case, summarise, telea
+from .heldout import Case, summarise, telea
 
 __all__ = ["draw_figures", "fit_curves"]
 
