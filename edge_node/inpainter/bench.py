@@ -109,6 +109,8 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.threads < 1 or args.images < 1:
         raise ConfigError("--threads and --images must be >= 1")
     torch.set_num_threads(args.threads)
+    if args.redraw is not None:
+        return _redraw(args)
     models, domains = _choose(args)
     cases = {d: held_out_cases(d, count=args.images, size=args.size, hole=args.hole,
                                seed=args.seed) for d in domains}
@@ -123,8 +125,8 @@ def run_bench(args: argparse.Namespace) -> int:
             rows += _sweep_model(name, load_repaint_model(source, device="cpu"), cases,
                                  args.steps, args)
     out: dict[str, Any] = {"size": args.size, "images": args.images, "hole": args.hole,
-                           "sampler": args.sampler or "model's own", "threads": args.threads,
-                           "rows": rows}
+                           "seed": args.seed, "sampler": args.sampler or "model's own",
+                           "threads": args.threads, "rows": rows}
     if not args.no_throughput:
         from .throughput import throughput
 
@@ -158,3 +160,32 @@ def _print_summary(rows: list[dict[str, Any]], tp: dict[str, Any] | None) -> Non
             console.print(f"batch {b}: {v:.1f} UNet calls/s, "
                           f"{tp['tasks_per_s'][b]:.3f} RePaint tasks/s "
                           f"({tp['task_steps']} steps, {tp['sampler']})")
+
+
+def _redraw(args: argparse.Namespace) -> int:
+    """Merge earlier outputs' rows and draw the figures (and write the merged JSON)."""
+    if args.figures is None:
+        raise ConfigError("--redraw needs --figures DIR")
+    parts = []
+    for name in args.redraw.split(","):
+        try:
+            parts.append(json.loads(Path(name).read_text()))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read bench output {name}: {exc}") from None
+    first = parts[0]
+    keys = ("size", "images", "hole", "seed", "sampler")
+    if any(tuple(p.get(k) for k in keys) != tuple(first.get(k) for k in keys) for p in parts):
+        raise ConfigError(f"--redraw: the outputs differ in {keys}: not the same images")
+    out = {**first, "rows": [r for p in parts for r in p["rows"]]}
+    out.update({k: p[k] for p in parts for k in ("throughput",) if k in p})
+    domains = sorted({r["domain"] for r in out["rows"]})
+    cases = {d: held_out_cases(d, count=out["images"], size=out["size"], hole=out["hole"],
+                               seed=out["seed"]) for d in domains}
+    _print_summary(out["rows"], out.get("throughput"))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
+    from .figures import draw_figures
+
+    draw_figures(out, args.figures, cases)
+    return 0

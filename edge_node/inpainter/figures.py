@@ -30,7 +30,7 @@ PANELS = (("tv", "TV ↓", 0.3, 0.0), ("brisque", "BRISQUE ↓ (32 px: not meani
           ("dss", "DSS ↑", 0.0, 1.0), ("haarpsi", "HaarPSI ↑", 0.0, 1.0),
           ("mdsi", "MDSI ↓", 0.6, 0.0), ("vif", "VIF ↑", 0.0, 1.0),
           ("psnr", "PSNR whole (dB) ↑", 5.0, 40.0), ("psnr_hole", "PSNR hole (dB) ↑", 5.0, 40.0),
-          ("dss_hole", "DSS hole ↑", 0.0, 1.0), ("haarpsi_hole", "HaarPSI hole ↑", 0.0, 1.0))
+          ("haarpsi_hole", "HaarPSI hole box ↑", 0.0, 1.0))
 
 
 def _own(model: str) -> str:
@@ -107,7 +107,6 @@ def _fig3(path: Path, model: str, info: dict[str, Any],
         grid = np.linspace(min(steps), max(steps), 200)
         ax.plot(grid, worst + clamped_linear(grid, c["ax"], c["ay"], c["bx"], c["by"])
                 * (best - worst), "-", color="tab:green", alpha=0.6, label="fit")
-        ax.set_xscale("log")
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
@@ -115,7 +114,7 @@ def _fig3(path: Path, model: str, info: dict[str, Any],
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"{model} on {domain} held-out images ({info['images']} per point, "
                  f"{info['size']} px): metric vs RePaint steps")
-    fig.supxlabel("inference steps t (log)")
+    fig.supxlabel("inference steps t")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

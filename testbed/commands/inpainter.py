@@ -90,6 +90,9 @@ def register_bench(bsub: Subparsers[argparse.ArgumentParser]) -> None:
                    help="skip the UNet-calls/s and tasks/s measurement")
     b.add_argument("--figures", type=Path, default=None, metavar="DIR",
                    help="also draw Fig. 3 and Fig. 2E and write the fitted curves here")
+    b.add_argument("--redraw", default=None, metavar="JSON1,JSON2,…",
+                   help="measure nothing: merge the rows of earlier --json outputs (of the same "
+                   "images) and draw --figures from them")
     b.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch CPU threads (default 1)")
     b.add_argument("--json", type=Path, default=None, metavar="PATH",
