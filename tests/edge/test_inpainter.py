@@ -103,3 +103,16 @@ def test_list_models_prints_the_shipped_names() -> None:
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == shipped_models()
     assert "builtin:faces" in res.stdout.splitlines()
+
+
+def test_a_scenario_names_a_shipped_model_and_gets_its_sampler() -> None:
+    from aaas import parse_scenario
+    from edge_node.backends.registry import BACKENDS
+
+    scenario = parse_scenario({"name": "builtin", "asps": {"count": 2, "override": [
+        {"index": 0, "backend": "repaint", "model": "builtin:places"}]}})
+    spec = scenario.asps[0]
+    backend = BACKENDS.get("repaint").factory(spec, scenario=scenario,
+                                              clock=EmulatedClock(scale=1.0), device="cpu")
+    assert backend.model.source == "builtin:places"
+    assert (backend.eta, backend.jump_length, backend.jump_n_sample) == (1.0, 10, 2)
