@@ -57,7 +57,8 @@ def _backend(args: argparse.Namespace, *, scale: float, metrics: tuple[str, ...]
     return load_repaint_backend(model=args.model, clock=EmulatedClock(scale=scale),
                                 device=args.device, dtype=args.dtype,
                                 jump_length=args.jump_length, jump_n_sample=args.jump_n_sample,
-                                eta=args.eta, rng=np.random.default_rng(args.seed),
+                                eta=args.eta, sampler=args.sampler,
+                                rng=np.random.default_rng(args.seed),
                                 metrics=metrics, threads=args.threads)
 
 
@@ -67,6 +68,16 @@ def inpaint(args: argparse.Namespace) -> int:
     from .backends.base import InpaintJob
     from .quality import parse_metrics
 
+    if args.list_models:
+        from .models import shipped_models
+
+        for name in shipped_models():
+            print(name)
+        return 0
+    missing = [f"--{k}" for k in ("model", "image", "mask", "steps", "out")
+               if getattr(args, k) is None]
+    if missing:
+        raise ConfigError(f"aaas inpaint needs {', '.join(missing)} (or --list-models)")
     image, mask = _read_image(args.image), _read_mask(args.mask)
     if mask.shape != image.shape[:2]:
         raise ConfigError(f"mask is {mask.shape[1]}×{mask.shape[0]}, "
@@ -139,7 +150,8 @@ def fit_quality(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown metric {args.metric!r} (known: {sorted(METRICS)})")
     rng = np.random.default_rng(args.seed)
     cases = (load_cases(args.images, rng, hole=args.hole) if args.images is not None
-             else generated_cases(rng, count=args.count, size=args.size, hole=args.hole))
+             else generated_cases(rng, count=args.count, size=args.size, hole=args.hole,
+                                  domain=args.domain))
     backend = _backend(args, scale=args.time_scale, metrics=())
 
     async def go() -> Any:
@@ -174,7 +186,8 @@ def _write_outputs(args: argparse.Namespace, ms: list[Any], fit: Any, runtime: A
     _write_json(out / "fit.json", {
         "metric": args.metric, "worst": fit.worst, "best": fit.best, "rmse": fit.rmse,
         "device": backend.model.device, "time_scale": args.time_scale,
-        "jump_length": args.jump_length, "jump_n_sample": args.jump_n_sample,
+        "eta": backend.eta, "jump_length": backend.jump_length,
+        "jump_n_sample": backend.jump_n_sample,
         "unet_calls": {str(t): backend.unet_calls(t) for t in args.steps},
         "measurements": [{"case": m.case, "steps": m.steps, "value": m.value,
                           "runtime_s": m.runtime_s} for m in ms],

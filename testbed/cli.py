@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "testbed.commands.compare",
     "testbed.commands.edge",
     "testbed.commands.edge_tools",
+    "testbed.commands.inpainter",
     "testbed.commands.orchestrate",
     "testbed.commands.train",
     "testbed.commands.bound",
@@ -66,6 +67,7 @@ COMMAND_EXTRA: dict[str, str] = {
     "inpaint": "edge",
     "quality": "edge",
     "fit-quality": "edge",
+    "train-inpainter": "edge",
     "broker": "broker",
     "report": "plots",
 }

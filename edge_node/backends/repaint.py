@@ -32,6 +32,7 @@ from aaas import AspSpec, ConfigError, EmulatedClock, Scenario
 from .base import InpaintBackend, InpaintJob, InpaintOutput
 from .registry import BACKENDS, BackendPlugin
 from .repaint_pipeline import (
+    SAMPLERS,
     BatchStoppedError,
     RepaintModel,
     StepHook,
@@ -73,21 +74,22 @@ class RepaintBackend(InpaintBackend):
 
     name = "repaint"
 
-    def __init__(self, *, model: RepaintModel, clock: EmulatedClock, jump_length: int = 1,
-                 jump_n_sample: int = 1, eta: float = 0.0, max_batch: int = 4,
+    def __init__(self, *, model: RepaintModel, clock: EmulatedClock,
+                 jump_length: int | None = None, jump_n_sample: int | None = None,
+                 eta: float | None = None, max_batch: int = 4,
                  gather_window_s: float = 0.02, rng: np.random.Generator | None = None,
                  metrics: tuple[str, ...] = ()) -> None:
-        if jump_length < 1 or jump_n_sample < 1:
-            raise ConfigError("jump_length and jump_n_sample must be >= 1")
+        """The sampler settings left None are the model's (its folder's ``sampler.json``,
+        else ``ddim``: eta 0, j = r = 1)."""
         if max_batch < 1:
             raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
-        if not 0.0 <= eta <= 1.0:
-            raise ConfigError(f"eta must be in [0, 1], got {eta}")
+        sampler = model.sampler.replace(eta=eta, jump_length=jump_length,
+                                        jump_n_sample=jump_n_sample)
         self.model = model
         self.clock = clock
-        self.jump_length = jump_length
-        self.jump_n_sample = jump_n_sample
-        self.eta = eta
+        self.jump_length = sampler.jump_length
+        self.jump_n_sample = sampler.jump_n_sample
+        self.eta = sampler.eta
         self.max_batch = max_batch
         self.gather_window_s = gather_window_s
         self.metrics = metrics
@@ -252,12 +254,19 @@ def _evaluate_each(evaluate: Any, images: list[np.ndarray],
 
 
 def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None = None,
-                         dtype: str | None = None, jump_length: int = 1, jump_n_sample: int = 1,
-                         eta: float = 0.0, max_batch: int = 4, gather_window_s: float = 0.02,
+                         dtype: str | None = None, jump_length: int | None = None,
+                         jump_n_sample: int | None = None, eta: float | None = None,
+                         sampler: str | None = None, max_batch: int = 4,
+                         gather_window_s: float = 0.02,
                          rng: np.random.Generator | None = None,
                          metrics: tuple[str, ...] | None = None,
                          threads: int | None = None) -> RepaintBackend:
-    """Load the model (a directory or a hub id) and build the backend.
+    """Load the model (a directory, a hub id or a ``builtin:`` short name) and build
+    the backend.
+
+    The sampler is the model's own (``sampler.json`` in its folder; the shipped models
+    have ``plateau``), else ``ddim``; *sampler* names one of :data:`SAMPLERS` instead,
+    and *eta*, *jump_length*, *jump_n_sample* change single settings of either.
 
     ``metrics=None`` picks the no-reference metrics that work here: TV, and
     BRISQUE when its SVM model is installed (a warning says how otherwise).
@@ -274,7 +283,11 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
             from edge_node.quality import find_brisque_weights
 
             find_brisque_weights()  # fail now, with the install hint, not at the first task
+    if sampler is not None and sampler not in SAMPLERS:
+        raise ConfigError(f"unknown sampler {sampler!r}; known: {', '.join(SAMPLERS)}")
     loaded = load_repaint_model(model, device=device, dtype=dtype, threads=threads)
+    if sampler is not None:
+        loaded.sampler = SAMPLERS[sampler]
     return RepaintBackend(model=loaded, clock=clock, jump_length=jump_length,
                           jump_n_sample=jump_n_sample, eta=eta, max_batch=max_batch,
                           gather_window_s=gather_window_s, rng=rng, metrics=metrics)
@@ -295,7 +308,7 @@ def _make_repaint(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
                   device: str | None) -> InpaintBackend:
     if not spec.model:
         raise ConfigError(f"ASP {spec.id} uses the repaint backend but names no model "
-                          "(set model = DIR or hub id in its [[asps.override]])")
+                          "(set model = DIR, hub id or builtin:NAME in its [[asps.override]])")
     return load_repaint_backend(model=spec.model, clock=clock, device=device)
 
 

@@ -26,12 +26,16 @@ import numpy as np
 
 from aaas import ConfigError
 
+from ..models import resolve_model
+
 if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "SAMPLERS",
     "BatchStoppedError",
     "RepaintModel",
+    "SamplerSettings",
     "StepHook",
     "inpaint_batch",
     "load_repaint_model",
@@ -85,6 +89,61 @@ def pick_dtype(dtype: str | None, device: str) -> torch.dtype:
     return table[dtype]
 
 
+@dataclass(frozen=True, kw_only=True)
+class SamplerSettings:
+    """RePaint's sampler: the noise weight and the resampling schedule."""
+
+    eta: float = 0.0
+    """DDIM (0) … DDPM (1) noise weight."""
+    jump_length: int = 1
+    """j: steps of each jump back in time."""
+    jump_n_sample: int = 1
+    """r: how many times each jump's stretch is walked down (r − 1 resamplings)."""
+
+    def __post_init__(self) -> None:
+        if self.jump_length < 1 or self.jump_n_sample < 1:
+            raise ConfigError("jump_length and jump_n_sample must be >= 1")
+        if not 0.0 <= self.eta <= 1.0:
+            raise ConfigError(f"eta must be in [0, 1], got {self.eta}")
+
+    def replace(self, *, eta: float | None = None, jump_length: int | None = None,
+                jump_n_sample: int | None = None) -> SamplerSettings:
+        """These settings with the given (not None) ones changed."""
+        return SamplerSettings(eta=self.eta if eta is None else eta,
+                               jump_length=self.jump_length if jump_length is None else jump_length,
+                               jump_n_sample=(self.jump_n_sample if jump_n_sample is None
+                                              else jump_n_sample))
+
+
+SAMPLERS: dict[str, SamplerSettings] = {
+    "ddim": SamplerSettings(eta=0.0, jump_length=1, jump_n_sample=1),
+    "plateau": SamplerSettings(eta=1.0, jump_length=10, jump_n_sample=2),
+    "repaint": SamplerSettings(eta=1.0, jump_length=10, jump_n_sample=10),
+}
+"""Named sampler settings. ``ddim``: one UNet call per step (the paper's runtime model;
+quality falls again past ~50 steps). ``plateau``: DDPM noise with one resampling per
+10-step jump, about twice the UNet calls; quality levels off as in the paper's Fig. 3.
+``repaint``: the RePaint paper's own setting (j = 10, r = 10), about 10× the calls."""
+
+SAMPLER_FILE = "sampler.json"
+"""A model folder's sampler settings (``{eta, jump_length, jump_n_sample}``)."""
+
+
+def read_sampler(folder: Path) -> SamplerSettings:
+    """The settings of *folder*'s ``sampler.json``, or ``ddim`` when there is none."""
+    import json
+
+    path = folder / SAMPLER_FILE
+    if not path.is_file():
+        return SAMPLERS["ddim"]
+    try:
+        data = json.loads(path.read_text())
+        return SamplerSettings(eta=float(data["eta"]), jump_length=int(data["jump_length"]),
+                               jump_n_sample=int(data["jump_n_sample"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"bad sampler settings in {path}: {exc}") from None
+
+
 @dataclass(kw_only=True)
 class RepaintModel:
     """A loaded RePaint pipeline and where it runs."""
@@ -96,7 +155,9 @@ class RepaintModel:
     dtype: Any
     """Torch dtype of the UNet."""
     source: str
-    """The directory or hub id it came from."""
+    """The directory, hub id or ``builtin:`` name it came from."""
+    sampler: SamplerSettings = SAMPLERS["ddim"]
+    """The folder's ``sampler.json`` (the settings it is meant to run with), else ``ddim``."""
 
     @property
     def sample_size(self) -> int:
@@ -111,7 +172,8 @@ class RepaintModel:
 def load_repaint_model(model: str, *, device: str | None = None, dtype: str | None = None,
                        local_files_only: bool | None = None,
                        threads: int | None = None) -> RepaintModel:
-    """Load a RePaint-capable UNet2DModel from a directory or a hub id.
+    """Load a RePaint-capable UNet2DModel from a directory, a hub id or a shipped
+    model's short name (``builtin:faces``, see :mod:`edge_node.models`).
 
     The directory (or repo) is a diffusers pipeline (``unet/`` + ``scheduler/``)
     or a bare UNet2DModel folder; the scheduler becomes a RePaintScheduler
@@ -130,6 +192,7 @@ def load_repaint_model(model: str, *, device: str | None = None, dtype: str | No
             raise ConfigError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     torch_dtype = pick_dtype(dtype, dev)
+    source, model = model, resolve_model(model)
     path = Path(model)
     is_dir = path.is_dir()
     if not is_dir and (path.is_absolute() or model.startswith((".", "~"))):
@@ -142,9 +205,10 @@ def load_repaint_model(model: str, *, device: str | None = None, dtype: str | No
         raise ConfigError(f"cannot load a RePaint model from {model!r}: {exc}") from None
     pipe = _stoppable(RePaintPipeline)(unet=unet, scheduler=scheduler).to(dev)
     pipe.set_progress_bar_config(disable=True)
-    log.info("loaded RePaint model %s on %s (%s), %d×%d", model, dev, torch_dtype,
+    log.info("loaded RePaint model %s on %s (%s), %d×%d", source, dev, torch_dtype,
              unet.config.sample_size, unet.config.sample_size)
-    return RepaintModel(pipe=pipe, device=dev, dtype=torch_dtype, source=model)
+    return RepaintModel(pipe=pipe, device=dev, dtype=torch_dtype, source=source,
+                        sampler=read_sampler(path) if is_dir else SAMPLERS["ddim"])
 
 
 def _load_parts(model: str, torch_dtype: Any, *, has_unet_dir: bool, is_dir: bool,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aaas import ConfigError
-from aaas.images import random_mask, synthetic_image
+from aaas.images import domain_image, random_mask
 
 from ..backends.base import InpaintBackend, InpaintJob
 
@@ -49,9 +49,10 @@ class Measurement:
 
 
 def generated_cases(rng: np.random.Generator, *, count: int, size: int,
-                    hole: float = 0.25) -> list[Case]:
-    """Procedural images with rectangular holes (the emulated users' kind)."""
-    return [Case(name=f"gen-{i}", clean=synthetic_image(rng, size),
+                    hole: float = 0.25, domain: str = "generic") -> list[Case]:
+    """Procedural images of *domain*'s family with rectangular holes (the emulated
+    users' kind)."""
+    return [Case(name=f"{domain}-{i}", clean=domain_image(domain, rng, size),
                  mask=random_mask(rng, size, fraction=hole)) for i in range(count)]
 
 

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from aaas.images import DOMAIN_IMAGES
 from testbed.options import Subparsers
 
 
@@ -25,18 +26,25 @@ def _steps_list(text: str) -> list[int]:
 
 
 def _model_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-    p.add_argument("--model", required=required, metavar="DIR|HUB_ID",
-                   help="RePaint-capable diffusers UNet2DModel: a local folder (unet/ + "
+    p.add_argument("--model", required=required, metavar="DIR|HUB_ID|builtin:NAME",
+                   help="RePaint-capable diffusers UNet2DModel: a shipped model (builtin:faces, "
+                   "builtin:places; see inpaint --list-models), a local folder (unet/ + "
                    "scheduler/, or a bare UNet) or a hub id like google/ddpm-ema-celebahq-256")
     p.add_argument("--device", default=None,
                    help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--dtype", default=None, choices=["float16", "float32", "bfloat16"],
                    help="UNet dtype (default: float16 on cuda, float32 on cpu)")
-    p.add_argument("--jump-length", type=int, default=1, metavar="J",
-                   help="RePaint resampling jump length j (default 1)")
-    p.add_argument("--jump-n-sample", type=int, default=1, metavar="R",
-                   help="RePaint resamplings r per jump; r=1 (default): one UNet call per step")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM (0) … DDPM (1) noise weight")
+    p.add_argument("--sampler", default=None, choices=["ddim", "plateau", "repaint"],
+                   help="RePaint sampler: ddim (eta 0, j=r=1: one UNet call per step), plateau "
+                   "(eta 1, j=10, r=2), repaint (eta 1, j=10, r=10: the RePaint paper's) "
+                   "(default: the model folder's sampler.json, else ddim)")
+    p.add_argument("--jump-length", type=int, default=None, metavar="J",
+                   help="RePaint resampling jump length j (default: the sampler's)")
+    p.add_argument("--jump-n-sample", type=int, default=None, metavar="R",
+                   help="RePaint walks r per jump; r=1: one UNet call per step "
+                   "(default: the sampler's)")
+    p.add_argument("--eta", type=float, default=None,
+                   help="DDIM (0) … DDPM (1) noise weight (default: the sampler's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the diffusion noise (default 0)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch CPU threads (default: torch's; 1 is best on a busy CPU)")
@@ -46,11 +54,13 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     """Add ``inpaint``, ``quality`` and ``fit-quality`` to the ``aaas`` parser."""
     p = sub.add_parser("inpaint", help="restore a damaged image with RePaint",
                        description="Restore the masked pixels of an image with diffusers' RePaint.")
-    _model_options(p)
-    p.add_argument("--image", type=Path, required=True, help="damaged (or clean) RGB image")
-    p.add_argument("--mask", type=Path, required=True, help="mask image: white = missing pixel")
-    p.add_argument("--steps", type=int, required=True, metavar="T", help="inference steps t")
-    p.add_argument("--out", type=Path, required=True, help="restored PNG to write")
+    _model_options(p, required=False)
+    p.add_argument("--list-models", action="store_true",
+                   help="print the shipped models' names, one per line, and exit")
+    p.add_argument("--image", type=Path, help="damaged (or clean) RGB image (required)")
+    p.add_argument("--mask", type=Path, help="mask image: white = missing pixel (required)")
+    p.add_argument("--steps", type=int, metavar="T", help="inference steps t (required)")
+    p.add_argument("--out", type=Path, help="restored PNG to write (required)")
     p.add_argument("--metrics", default="tv", metavar="LIST",
                    help="no-reference metrics of the result: tv, brisque, no-reference, none "
                    "(default: tv)")
@@ -80,6 +90,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
     f.add_argument("--images", type=Path, default=None, metavar="DIR",
                    help="clean images (NAME_mask.png beside one is its mask); default: generated")
     f.add_argument("--count", type=int, default=4, help="generated images (default 4)")
+    f.add_argument("--domain", default="generic", choices=sorted(DOMAIN_IMAGES),
+                   help="image family of the generated images (default generic)")
     f.add_argument("--size", type=int, default=64, help="side of generated images (default 64)")
     f.add_argument("--hole", type=float, default=0.25, help="hole area fraction (default 0.25)")
     f.add_argument("--range", default=None, metavar="WORST,BEST",

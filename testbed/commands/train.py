@@ -28,8 +28,10 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                      help="also write the figures as JSON (they are printed in any case)")
     sim.set_defaults(run=_run_bench_sim)
     from .bench_live import register_live
+    from .inpainter import register_bench
 
     register_live(bsub)
+    register_bench(bsub)
 
 
 def _threads(p: argparse.ArgumentParser) -> None:

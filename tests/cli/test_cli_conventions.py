@@ -102,6 +102,9 @@ HEAVY_COMMANDS = {
     "inpaint": (["inpaint", "--model", "m", "--image", "{image}", "--mask", "{mask}", "--steps",
                  "2", "--out", "{out}/x.png"], "edge"),
     "fit-quality": (["fit-quality", "--model", "m", "--out-dir", "{out}"], "edge"),
+    "train-inpainter": (["train-inpainter", "--domain", "faces", "--out", "{out}/m",
+                         "--max-steps", "1"], "edge"),
+    "bench inpaint": (["bench", "inpaint", "--no-throughput"], "edge"),
     "report": (["report", "--from-json", "{demo_json}", "--out", "{out}"], "plots"),
     "broker": (["broker", "--port", "0"], "broker"),
     # The demo's default broker is a private Mosquitto where installed: ask for amqtt.
