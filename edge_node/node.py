@@ -83,8 +83,10 @@ handled per task (docs/history.md, stop 19)."""
 CONTENT_WAIT_FLOOR_S = 10.0
 """The shortest wall wait for a task's content, whatever the time scale (the longest is
 the task's Scenario.answer_deadline_s on the clock): the user sends it when it reads the
-assignment, one round trip over its channel after the node did. A task whose content
-does not come by then frees its capacity and is answered ``content_unavailable``."""
+assignment, one round trip over its channel after the node did. The wait runs from the
+latest piece of the content (a slow transfer that keeps coming is waited for); a task
+none of whose content comes for that long frees its capacity and is answered
+``content_unavailable``."""
 
 
 class EdgeNode:
@@ -371,11 +373,12 @@ class EdgeNode:
                 if got is None:
                     self._free(task, runtime_s=task.runtime_s, early=True)
             if got is None:
-                got = await self.content.wait(req.task_id, self._content_wait_s(req))
+                got = await self.content.wait(req.task_id, self._content_wait_s(req), idle=True)
             if got is None:
+                have, size = self.content.progress(req.task_id)
                 raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"the content of "
-                                    f"{req.task_id} did not arrive within "
-                                    f"{self._content_wait_s(req):.3g} wall s")
+                                    f"{req.task_id} did not arrive ({have} of {size} "
+                                    f"bytes; none for {self._content_wait_s(req):.3g} wall s)")
             return got
         finally:
             self.content.drop(req.task_id)

@@ -7,7 +7,8 @@ readers), and the user then sends that node the image and mask (``content``;
 docs/protocol.md). Each result is checked against its checksum (the link may flip
 bits); a damaged result, a request the orchestrator found damaged, or content the
 node found damaged is sent again, up to ``max_retries``. Every task sent ends in
-exactly one outcome: finished, crashed, rejected, error, or lost (no answer in time).
+exactly one outcome: finished, crashed, rejected, error, undeliverable (its content
+could not cross its channel in time), or lost (no answer in time).
 
 Delivery across faults (docs/reliability.md): task ids carry the agent's run id,
 so a new run with the same seed is new work; a task with no answer by the time it
@@ -282,14 +283,15 @@ class UserAgent:
         return True
 
     def _send_content(self, task: OpenTask, node_id: str,
-                      content: TaskContent | None = None) -> None:
-        """Send *task*'s content (or *content*, already counted) to the node it is on."""
-        msg = content if content is not None else task.content()
+                      content: list[TaskContent] | None = None) -> None:
+        """Send *task*'s content pieces (or *content*, already counted) to the node it is on."""
+        pieces = content if content is not None else task.content()
         self.metrics.bytes.labels("sent").inc(task.size)
         if task.record.repeat:
             self.metrics.repeat_bytes.labels("sent").inc(task.size)
-        self.sessions[task.user_id].send(TOPICS.content, msg, node_id=node_id,
-                                         user_id=task.user_id)
+        session = self.sessions[task.user_id]
+        for piece in pieces:
+            session.send(TOPICS.content, piece, node_id=node_id, user_id=task.user_id)
 
     # -- receiving -------------------------------------------------------------------------
     def _on_message(self, topic: str, raw: bytes) -> None:
@@ -378,6 +380,9 @@ class UserAgent:
                 if over_webrtc:
                     self.delivery_metrics.fallbacks.labels("user", "upload").inc()
                 return  # the node did not get it: asked again, its content on MQTT
+            self._settle(task, Outcome.UNDELIVERABLE, error=f"{res.error.code} on every "
+                         f"try: {res.error.message}")
+            return
         self._settle(task, Outcome.of_status(res.status),
                      error=res.error.code if res.error is not None else None)
 
@@ -411,7 +416,7 @@ class UserAgent:
         rec = task.record
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         del self._open[task.task_id]
-        if outcome is not Outcome.LOST:
+        if outcome not in (Outcome.LOST, Outcome.UNDELIVERABLE):
             self.resend.answered(time.monotonic() - task.first_sent)
             # Whoever keeps the answer for sending again may forget it now.
             self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
@@ -501,7 +506,7 @@ class UserAgent:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._done.wait(), wall)
         for task in list(self._open.values()):
-            self._settle(task, Outcome.LOST, error="no answer before the end of the run")
+            self._settle_unanswered(task, "before the end of the run")
 
     def summary(self) -> QoSSummary:
         return QoSSummary.of(list(self.records.values()), self._settled,
@@ -520,9 +525,23 @@ class UserAgent:
             for task in list(self._open.values()):
                 due = task.due(now)
                 if due is Due.LOST:
-                    self._settle(task, Outcome.LOST, error="no answer by the task's deadline")
+                    self._settle_unanswered(task, "by the task's deadline")
                 elif due is Due.RESEND:
                     self._resend(task, now)
+
+    def _settle_unanswered(self, task: OpenTask, when: str) -> None:
+        """No answer came *when*: ``undeliverable`` while its content is still on its way
+        to its node (the user's channel could not carry it in time), else ``lost``."""
+        session = self.sessions[task.user_id]
+        node = task.content_to
+        if node is not None and session.holds(
+                TOPICS.content.topic.format(node_id=node, user_id=task.user_id)):
+            why = (f"content ({task.size} bytes) still crossing the channel {when}"
+                   + ("" if session.connected else "; disconnected"))
+            self.log.info("%s: %s undeliverable: %s", task.user_id, task.task_id, why)
+            self._settle(task, Outcome.UNDELIVERABLE, error=why)
+            return
+        self._settle(task, Outcome.LOST, error=f"no answer {when}")
 
     def _resend(self, task: OpenTask, now: float) -> None:
         session = self.sessions[task.user_id]
