@@ -533,8 +533,8 @@ class UserAgent:
         """No answer came *when*: ``undeliverable`` while its content is still on its way
         to its node (the user's channel could not carry it in time), else ``lost``."""
         session = self.sessions[task.user_id]
-        node = task.content_to
-        if node is not None and session.holds(
+        node = task.node_id  # the content goes to the node of its latest assignment
+        if task.request.content == "mqtt" and node is not None and session.holds(
                 TOPICS.content.topic.format(node_id=node, user_id=task.user_id)):
             why = (f"content ({task.size} bytes) still crossing the channel {when}"
                    + ("" if session.connected else "; disconnected"))
