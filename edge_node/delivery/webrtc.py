@@ -118,10 +118,19 @@ class RtcNodeDelivery:
         if setup is None:  # one setup per user at a time; others wait for it
             setup = self._setups[user_id] = asyncio.create_task(
                 self._setup(user_id), name=f"rtc-setup:{self.node_id}:{user_id}")
-            setup.add_done_callback(lambda _t: self._setups.pop(user_id, None))
+            setup.add_done_callback(lambda t: self._setup_done(user_id, t))
         p = await asyncio.shield(setup)
         assert p.frames is not None  # set before _setup returns
         return p.frames
+
+    def _setup_done(self, user_id: str, setup: asyncio.Task[_Peer]) -> None:
+        """A setup ended. Its failure is retrieved here: every task waiting for it got
+        PeerUnavailableError (and falls back to MQTT), but the one that started it may have
+        been cancelled meanwhile (its task crashed or timed out), leaving the exception to
+        nobody ("Task exception was never retrieved"). _setup logged it once."""
+        self._setups.pop(user_id, None)
+        if not setup.cancelled():
+            setup.exception()
 
     async def _setup(self, user_id: str) -> _Peer:
         old = self.peers.get(user_id)
