@@ -21,7 +21,8 @@ from link import DirectionChannel, load_link_profiles
 from user_agent.task import CONTENT_PIECE_BYTES
 
 
-def transfer(ch: DirectionChannel, size: int, t: float, reconnect_s: float) -> tuple[float, int, int]:
+def transfer(ch: DirectionChannel, size: int, t: float,
+             reconnect_s: float) -> tuple[float, int, int]:
     """(seconds, bytes on air, closes) to move *size* bytes in pieces from emulated *t*."""
     start, air, closes, left = t, 0, 0, size
     while left > 0:
