@@ -168,6 +168,13 @@ class RtcNodeDelivery:
         self.metrics.peer_setup.labels(_SERVICE).observe(time.monotonic() - t0)
         return p
 
+    def _stalled(self, user_id: str) -> None:
+        """A frame to *user_id* timed out, maybe in the middle: the channel cannot be
+        trusted to be at a frame boundary; the next task sets up a new one."""
+        p = self.peers.get(user_id)
+        if p is not None:
+            self._broken(p, "stalled")
+
     def _broken(self, p: _Peer, reason: str) -> None:
         if p.dead:
             return
@@ -186,13 +193,19 @@ class RtcNodeDelivery:
         try:
             peer = await self._peer(user_id)
             ack = peer.expect("ack", task_id)
-            n = await peer.send(FrameHeader(kind="result", task_id=task_id, size=len(image),
-                                            checksum=checksum(image)), image)
-            self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
+            # The send too: a channel whose datagrams the link loses can stall a frame
+            # (and the frames queued behind it) for good; the user's deadline cannot wait.
             async with asyncio.timeout(self.settings.transfer_timeout_s):
+                n = await peer.send(FrameHeader(kind="result", task_id=task_id,
+                                                size=len(image), checksum=checksum(image)),
+                                    image)
+                self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
                 frame = await ack
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("result of %s not delivered over WebRTC: %r", task_id, exc)
+            self.log.info("result of %s not delivered over WebRTC (%r): it goes over MQTT",
+                          task_id, exc)
+            if isinstance(exc, TimeoutError):
+                self._stalled(user_id)
             return False
         return frame.header.ok
 
@@ -205,7 +218,10 @@ class RtcNodeDelivery:
             async with asyncio.timeout(self.settings.transfer_timeout_s):
                 frame = await content
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("content of %s not fetched over WebRTC: %r", task_id, exc)
+            self.log.info("content of %s not fetched over WebRTC (%r): its user is asked "
+                          "to send it over MQTT", task_id, exc)
+            if isinstance(exc, TimeoutError):
+                self._stalled(user_id)
             return None
         self.metrics.bytes.labels("webrtc", _SERVICE, "received").inc(len(frame.data))
         split = frame.header.split
