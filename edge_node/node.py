@@ -114,6 +114,8 @@ class EdgeNode:
         """This run of the node's process (NodeStatus.boot)."""
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._unavailable: OrderedDict[str, int] = OrderedDict()
+        """Tasks answered content_unavailable here, and the attempt that was."""
         """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
         self._acked: OrderedDict[str, str] = OrderedDict()
         """Tasks whose user acknowledged this node's answer (task id -> user id): an
@@ -418,9 +420,13 @@ class EdgeNode:
                           started_at=task.started_at, now=self.clock.now(),
                           error=ErrorInfo(code=code, message=str(exc)[:500]))
         if code == ErrorCode.CONTENT_UNAVAILABLE:
-            # Not an answer to keep: the user's repeat (content inline) must run the
-            # task, not get this error sent again (_repeated_or_stale).
+            # Not an answer to keep: the user's repeat (content inline, a higher
+            # attempt) must run the task, not get this error sent again; a copy of the
+            # assignment it answered must not run it again (_repeated_or_stale).
             self._results.pop(task.task_id, None)
+            self._unavailable[task.task_id] = req.attempt
+            while len(self._unavailable) > 100_000:
+                self._unavailable.popitem(last=False)
         if not freed_before:
             self._finished_event(task, quality=None)
 
@@ -576,6 +582,14 @@ class EdgeNode:
         if self._acked.get(req.task_id) == req.user_id:
             # Answered and acknowledged: the user has it. Running it again would take
             # capacity the orchestrator no longer counts and crash the node.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
+        if self._unavailable.get(req.task_id, -1) >= req.attempt:
+            # A copy of an assignment answered content_unavailable (the user's resend
+            # crossed the answer): running it again would take capacity twice and
+            # crash the node. Only the user's repeat, a higher attempt, runs it.
             self.metrics.stale.labels(self.id).inc()
             self.seq = max(self.seq, a.seq)
             self._publish_load()

@@ -366,6 +366,8 @@ class Orchestrator:
                 # The node sends its kept result again, goes on running the task, or runs
                 # it when the assignment was lost on the way (a broker that lost it); the
                 # user, which reads the assignment too, sends the content again if need be.
+                if req.attempt > 0:  # the user's repeat after content_unavailable runs
+                    self.checks.may_admit_again(req.task_id)  # again: its admission counts
                 self._send_assignment(entry.node_id, req)
                 self._duplicate(req, f"the task is with {entry.node_id}")
                 return
