@@ -114,9 +114,11 @@ class EdgeNode:
         """This run of the node's process (NodeStatus.boot)."""
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
         self._unavailable: OrderedDict[str, int] = OrderedDict()
         """Tasks answered content_unavailable here, and the attempt that was."""
-        """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
+        self._delivering: dict[str, str] = {}
+        """Tasks whose result is on its way over WebRTC (not yet kept), by user."""
         self._acked: OrderedDict[str, str] = OrderedDict()
         """Tasks whose user acknowledged this node's answer (task id -> user id): an
         assignment of one again (the orchestrator forwarding a user's resend that crossed
@@ -497,6 +499,7 @@ class EdgeNode:
             return
         job = asyncio.create_task(self._deliver(result, image), name=f"deliver:{result.task_id}")
         self._deliveries.add(job)
+        self._delivering[result.task_id] = result.user_id
         job.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, result: TaskResult, image: bytes) -> None:
@@ -510,6 +513,7 @@ class EdgeNode:
             else:
                 self.delivery_metrics.fallbacks.labels("edge", "result").inc()
             self._send_kept(result)
+            self._delivering.pop(result.task_id, None)
 
     def _finished_event(self, task: Running, *, quality: float | None) -> None:
         now = self.clock.now()
@@ -582,6 +586,14 @@ class EdgeNode:
         if self._acked.get(req.task_id) == req.user_id:
             # Answered and acknowledged: the user has it. Running it again would take
             # capacity the orchestrator no longer counts and crash the node.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
+        if self._delivering.get(req.task_id) == req.user_id:
+            # Run, its result on its way over WebRTC (then kept, or sent inline): a
+            # copy of its assignment (the user's resend) must not run it again, which
+            # took the capacity twice and crashed nodes under load.
             self.metrics.stale.labels(self.id).inc()
             self.seq = max(self.seq, a.seq)
             self._publish_load()
