@@ -337,9 +337,10 @@ class EdgeNode:
                        task: Running) -> tuple[InpaintOutput, bytes, float] | None:
         """The backend's output for *task*, its PNG and when the inference ended (None:
         lost in a crash meanwhile). Over MQTT the modelled runtime counts from admission
-        (it ends on the model's time even when the content comes late: :meth:`_content`);
-        over WebRTC the inference starts when the content arrives."""
-        started_at = task.started_at if req.content != "webrtc" else None
+        (it ends on the model's time even when the content comes late: :meth:`_content`),
+        over MQTT and over WebRTC alike; a backend that runs for real starts when the
+        content arrives."""
+        started_at = task.started_at if self.backend.models_runtime else None
         image, mask = await self._content(req, task)
         image_in, mask_in = await decode_content(image, mask,
                                                  self.scenario.limits.max_image_pixels)
@@ -368,7 +369,7 @@ class EdgeNode:
         slow upload (or a user agent behind its clock) shows in the user's latency, not
         in the ASP's load."""
         if req.content == "webrtc":
-            return await self._fetch_content(req)
+            return await self._fetch_on_time(req, task)
         try:
             got = None
             if self.backend.models_runtime:
@@ -454,6 +455,21 @@ class EdgeNode:
             self._finished_event(task, quality=quality)
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    async def _fetch_on_time(self, req: TaskRequest, task: Running) -> tuple[bytes, bytes]:
+        """:meth:`_fetch_content`; with a modelled runtime the capacity is free on the
+        model's time even while the fetch goes on (a peer set up slowly under load held
+        it for many runtimes, and the nodes that kept it crashed others' tasks)."""
+        fetch = asyncio.ensure_future(self._fetch_content(req))
+        try:
+            if self.backend.models_runtime:
+                left = self.clock.to_wall(task.started_at + task.runtime_s - self.clock.now())
+                done, _ = await asyncio.wait({fetch}, timeout=max(0.0, left))
+                if not done:
+                    self._free(task, runtime_s=task.runtime_s, early=True)
+            return await fetch
+        finally:
+            fetch.cancel()  # the job was cancelled (a crash): so is its fetch
+
     async def _fetch_content(self, req: TaskRequest) -> tuple[bytes, bytes]:
         """The image and mask of *req*, which its user sends over the data channel."""
         got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
