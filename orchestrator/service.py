@@ -360,6 +360,14 @@ class Orchestrator:
             self.session.publish_raw(TOPICS.result.topic.format(user_id=req.user_id),
                                      entry.result, qos=TOPICS.result.qos)
             return
+        if entry.state == "done" and req.attempt > 0:
+            # The user asks again after an answer that was not final (its content never
+            # came, its result was damaged): a new placement by the policy on today's
+            # loads. Sending the old assignment again put it back on a node that may be
+            # full by now, and crashed it (the webrtc demo's crashes after fallbacks).
+            self.checks.may_admit_again(req.task_id)
+            self._place_again(entry, req, "retry")
+            return
         if entry.node_id is not None:
             node = self.cluster.nodes[self.cluster.index[entry.node_id]]
             if node.online:
