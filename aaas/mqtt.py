@@ -333,6 +333,11 @@ class MqttSession:
         """Messages not yet acknowledged by the broker (queued or in flight)."""
         return len(self._outbox) + len(self._inflight)
 
+    def holds(self, topic: str) -> bool:
+        """Whether a message on *topic* is not yet acknowledged by the broker."""
+        return (any(m.topic == topic for m in self._outbox)
+                or any(m.topic == topic for m, _ in self._inflight.values()))
+
     # -- publishing ------------------------------------------------------------
     def publish_raw(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False

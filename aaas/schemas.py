@@ -134,6 +134,8 @@ class Outcome(StrEnum):
     """A bad request, a backend failure, or content damaged on every try."""
     LOST = "lost"
     """No answer before the end of the run."""
+    UNDELIVERABLE = "undeliverable"
+    """Its content could not cross the user's channel by the task's deadline."""
 
     @classmethod
     def of_status(cls, status: TaskStatus) -> Outcome:
@@ -212,10 +214,14 @@ class TaskContent(_Payload, frozen=True, kw_only=True):
     checksum: Sha256
     """The request's checksum: sha256 of ``data``."""
     split: NonNegInt
-    """Bytes of the image at the start of ``data``; the mask follows it."""
+    """Bytes of the image at the start of the content; the mask follows it."""
     data: bytes = b""
     """The encoded image followed by the encoded mask (single channel, 255 where
-    pixels are missing). Sent after the JSON object, not inside it."""
+    pixels are missing), or one piece of them at ``offset``. Sent after the JSON
+    object, not inside it."""
+    offset: NonNegInt = 0
+    """Where ``data`` starts in the content: large content goes in pieces, each its own
+    QoS 1 message, so a reconnect resends only the pieces not yet acknowledged."""
 
     ATTACHMENT: ClassVar[str] = "data"
 

@@ -83,8 +83,10 @@ handled per task (docs/history.md, stop 19)."""
 CONTENT_WAIT_FLOOR_S = 10.0
 """The shortest wall wait for a task's content, whatever the time scale (the longest is
 the task's Scenario.answer_deadline_s on the clock): the user sends it when it reads the
-assignment, one round trip over its channel after the node did. A task whose content
-does not come by then frees its capacity and is answered ``content_unavailable``."""
+assignment, one round trip over its channel after the node did. The wait runs from the
+latest piece of the content (a slow transfer that keeps coming is waited for); a task
+none of whose content comes for that long frees its capacity and is answered
+``content_unavailable``."""
 
 
 class EdgeNode:
@@ -113,6 +115,10 @@ class EdgeNode:
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         """task id -> (user id, encoded TaskResult), until the user acknowledges it."""
+        self._unavailable: OrderedDict[str, int] = OrderedDict()
+        """Tasks answered content_unavailable here, and the attempt that was."""
+        self._delivering: dict[str, str] = {}
+        """Tasks whose result is on its way over WebRTC (not yet kept), by user."""
         self._acked: OrderedDict[str, str] = OrderedDict()
         """Tasks whose user acknowledged this node's answer (task id -> user id): an
         assignment of one again (the orchestrator forwarding a user's resend that crossed
@@ -333,9 +339,10 @@ class EdgeNode:
                        task: Running) -> tuple[InpaintOutput, bytes, float] | None:
         """The backend's output for *task*, its PNG and when the inference ended (None:
         lost in a crash meanwhile). Over MQTT the modelled runtime counts from admission
-        (it ends on the model's time even when the content comes late: :meth:`_content`);
-        over WebRTC the inference starts when the content arrives."""
-        started_at = task.started_at if req.content != "webrtc" else None
+        (it ends on the model's time even when the content comes late: :meth:`_content`),
+        over MQTT and over WebRTC alike; a backend that runs for real starts when the
+        content arrives."""
+        started_at = task.started_at if self.backend.models_runtime else None
         image, mask = await self._content(req, task)
         image_in, mask_in = await decode_content(image, mask,
                                                  self.scenario.limits.max_image_pixels)
@@ -364,7 +371,7 @@ class EdgeNode:
         slow upload (or a user agent behind its clock) shows in the user's latency, not
         in the ASP's load."""
         if req.content == "webrtc":
-            return await self._fetch_content(req)
+            return await self._fetch_on_time(req, task)
         try:
             got = None
             if self.backend.models_runtime:
@@ -373,11 +380,12 @@ class EdgeNode:
                 if got is None:
                     self._free(task, runtime_s=task.runtime_s, early=True)
             if got is None:
-                got = await self.content.wait(req.task_id, self._content_wait_s(req))
+                got = await self.content.wait(req.task_id, self._content_wait_s(req), idle=True)
             if got is None:
+                have, size = self.content.progress(req.task_id)
                 raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"the content of "
-                                    f"{req.task_id} did not arrive within "
-                                    f"{self._content_wait_s(req):.3g} wall s")
+                                    f"{req.task_id} did not arrive ({have} of {size} "
+                                    f"bytes; none for {self._content_wait_s(req):.3g} wall s)")
             return got
         finally:
             self.content.drop(req.task_id)
@@ -417,9 +425,13 @@ class EdgeNode:
                           started_at=task.started_at, now=self.clock.now(),
                           error=ErrorInfo(code=code, message=str(exc)[:500]))
         if code == ErrorCode.CONTENT_UNAVAILABLE:
-            # Not an answer to keep: the user's repeat (content inline) must run the
-            # task, not get this error sent again (_repeated_or_stale).
+            # Not an answer to keep: the user's repeat (content inline, a higher
+            # attempt) must run the task, not get this error sent again; a copy of the
+            # assignment it answered must not run it again (_repeated_or_stale).
             self._results.pop(task.task_id, None)
+            self._unavailable[task.task_id] = req.attempt
+            while len(self._unavailable) > 100_000:
+                self._unavailable.popitem(last=False)
         if not freed_before:
             self._finished_event(task, quality=None)
 
@@ -445,6 +457,21 @@ class EdgeNode:
             self._finished_event(task, quality=quality)
 
     # -- content over WebRTC (--delivery webrtc|auto) ------------------------------------
+    async def _fetch_on_time(self, req: TaskRequest, task: Running) -> tuple[bytes, bytes]:
+        """:meth:`_fetch_content`; with a modelled runtime the capacity is free on the
+        model's time even while the fetch goes on (a peer set up slowly under load held
+        it for many runtimes, and the nodes that kept it crashed others' tasks)."""
+        fetch = asyncio.ensure_future(self._fetch_content(req))
+        try:
+            if self.backend.models_runtime:
+                left = self.clock.to_wall(task.started_at + task.runtime_s - self.clock.now())
+                done, _ = await asyncio.wait({fetch}, timeout=max(0.0, left))
+                if not done:
+                    self._free(task, runtime_s=task.runtime_s, early=True)
+            return await fetch
+        finally:
+            fetch.cancel()  # the job was cancelled (a crash): so is its fetch
+
     async def _fetch_content(self, req: TaskRequest) -> tuple[bytes, bytes]:
         """The image and mask of *req*, which its user sends over the data channel."""
         got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
@@ -490,6 +517,7 @@ class EdgeNode:
             return
         job = asyncio.create_task(self._deliver(result, image), name=f"deliver:{result.task_id}")
         self._deliveries.add(job)
+        self._delivering[result.task_id] = result.user_id
         job.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, result: TaskResult, image: bytes) -> None:
@@ -503,6 +531,7 @@ class EdgeNode:
             else:
                 self.delivery_metrics.fallbacks.labels("edge", "result").inc()
             self._send_kept(result)
+            self._delivering.pop(result.task_id, None)
 
     def _finished_event(self, task: Running, *, quality: float | None) -> None:
         now = self.clock.now()
@@ -575,6 +604,22 @@ class EdgeNode:
         if self._acked.get(req.task_id) == req.user_id:
             # Answered and acknowledged: the user has it. Running it again would take
             # capacity the orchestrator no longer counts and crash the node.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
+        if self._delivering.get(req.task_id) == req.user_id:
+            # Run, its result on its way over WebRTC (then kept, or sent inline): a
+            # copy of its assignment (the user's resend) must not run it again, which
+            # took the capacity twice and crashed nodes under load.
+            self.metrics.stale.labels(self.id).inc()
+            self.seq = max(self.seq, a.seq)
+            self._publish_load()
+            return True
+        if self._unavailable.get(req.task_id, -1) >= req.attempt:
+            # A copy of an assignment answered content_unavailable (the user's resend
+            # crossed the answer): running it again would take capacity twice and
+            # crash the node. Only the user's repeat, a higher attempt, runs it.
             self.metrics.stale.labels(self.id).inc()
             self.seq = max(self.seq, a.seq)
             self._publish_load()

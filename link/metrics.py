@@ -8,7 +8,24 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .transmission import Transmission
 
-__all__ = ["LinkMetrics", "LinkStats"]
+__all__ = ["ClassStats", "LinkMetrics", "LinkStats"]
+
+
+@dataclass(kw_only=True)
+class ClassStats:
+    """What the link carried for the users of one channel class (link.user.CHANNEL_CLASSES)."""
+
+    users: set[str] = field(default_factory=set)
+    air_up: int = 0
+    """Uplink bytes on the air, first tries and retransmissions."""
+    air_down: int = 0
+    delivered_up: int = 0
+    """Uplink bytes of the packets delivered (each once)."""
+    delivered_down: int = 0
+    retransmissions: int = 0
+    """Frame tries beyond the first, both directions."""
+    closed: int = 0
+    """Packets whose connection the link closed (outage, retry limit)."""
 
 _DELAY_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0)
 _OUTAGE_BUCKETS = (0.001, 0.01, 0.1, 1.0, 10.0, 30.0, 60.0, 300.0)
@@ -39,9 +56,28 @@ class LinkStats:
     """Connections accepted."""
     closed_by_link: int = 0
     """Connections the link closed (long outage, retry limit)."""
+    by_class: dict[str, ClassStats] = field(default_factory=dict)
+    """The same by the users' channel class (near, far, deep_fade)."""
 
     def as_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in vars(self).items()}
+        return {k: float(v) for k, v in vars(self).items() if k != "by_class"}
+
+    def add(self, klass: str, user_id: str, direction: str, tx: Transmission) -> None:
+        """Account one packet of *user_id* (of channel class *klass*)."""
+        c = self.by_class.get(klass)
+        if c is None:
+            c = self.by_class[klass] = ClassStats()
+        c.users.add(user_id)
+        on_air = tx.bytes_payload + tx.bytes_retx
+        delivered = 0 if tx.closed is not None else len(tx.packet)
+        if direction == "up":
+            c.air_up += on_air
+            c.delivered_up += delivered
+        else:
+            c.air_down += on_air
+            c.delivered_down += delivered
+        c.retransmissions += tx.frames_retried
+        c.closed += tx.closed is not None
 
 
 @dataclass(kw_only=True)

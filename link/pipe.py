@@ -59,10 +59,10 @@ async def _one(direction: str, packet: Packet, dst: LinkSide, user: UserLink,
         dst.write(packet.header + packet.body)
         metrics.forwarded(direction, len(packet), 1)
     else:
-        await _through_channel(direction, packet, dst, channel, level, clock, metrics)
+        await _through_channel(direction, packet, dst, user, channel, level, clock, metrics)
 
 
-async def _through_channel(direction: str, packet: Packet, dst: LinkSide,
+async def _through_channel(direction: str, packet: Packet, dst: LinkSide, user: UserLink,
                            channel: DirectionChannel, level: int, clock: EmulatedClock,
                            metrics: LinkMetrics) -> None:
     raw = packet.header + packet.body
@@ -74,6 +74,7 @@ async def _through_channel(direction: str, packet: Packet, dst: LinkSide,
     deliver_at = tx.deliver_s
     delay = max(0.0, deliver_at - now)
     metrics.record(direction, tx, delay)
+    metrics.stats.add(user.channel_class, user.user_id, direction, tx)
     wait = clock.to_wall(deliver_at - clock.now())
     if tx.closed is not None:
         await asyncio.sleep(max(0.0, wait))

@@ -10,7 +10,20 @@ import numpy as np
 from .direction import DirectionChannel
 from .profile import LinkProfile
 
-__all__ = ["UserLink"]
+__all__ = ["CHANNEL_CLASSES", "UserLink", "channel_class"]
+
+CHANNEL_CLASSES = ("near", "far", "deep_fade")
+"""Users by their uplink's mean SNR (docs/link.md): ``near`` at 20 dB or more (a 10 MB
+upload in a few seconds, ARQ costs little), ``far`` from 12 to 20 dB (tens of seconds,
+two to four bytes on air per byte delivered), ``deep_fade`` below 12 dB (frames fail so
+often that the link closes connections: minutes, many times the bytes)."""
+
+
+def channel_class(mean_snr_db: float) -> str:
+    """The class of a user whose uplink's mean SNR is *mean_snr_db*."""
+    if mean_snr_db >= 20.0:
+        return "near"
+    return "far" if mean_snr_db >= 12.0 else "deep_fade"
 
 
 @dataclass(kw_only=True)
@@ -23,6 +36,8 @@ class UserLink:
     """Base seed of the proxy; the user's generators depend only on it and the user id."""
     up: DirectionChannel = field(init=False)
     down: DirectionChannel = field(init=False)
+    channel_class: str = field(init=False)
+    """near, far or deep_fade, by the uplink's mean SNR (CHANNEL_CLASSES)."""
 
     def __post_init__(self) -> None:
         key = zlib.crc32(self.user_id.encode())
@@ -30,6 +45,10 @@ class UserLink:
                                    rng=np.random.default_rng([self.seed, key, 0]))
         self.down = DirectionChannel(profile=self.profile, uplink=False,
                                      rng=np.random.default_rng([self.seed, key, 1]))
+        self._classify()
+
+    def _classify(self) -> None:
+        self.channel_class = channel_class(10.0 * float(np.log10(max(self.up.mean_snr, 1e-30))))
 
     def perfect(self, now: float) -> bool:
         """Whether packets at emulated *now* pass untouched (perfect profile, no forced outage)."""
@@ -41,6 +60,7 @@ class UserLink:
         self.profile = profile
         self.up.reconfigure(profile)
         self.down.reconfigure(profile)
+        self._classify()
 
     def force_outage(self, until: float) -> None:
         """Hold both directions until emulated time *until*."""

@@ -19,7 +19,7 @@ log = logging.getLogger("aaas.report")
 
 COLORS: dict[str, str] = {
     Outcome.FINISHED: "tab:green", Outcome.CRASHED: "tab:red", Outcome.REJECTED: "tab:orange",
-    Outcome.ERROR: "tab:purple", Outcome.LOST: "tab:gray"}
+    Outcome.ERROR: "tab:purple", Outcome.UNDELIVERABLE: "tab:brown", Outcome.LOST: "tab:gray"}
 
 
 def _figure() -> tuple[Any, Any]:

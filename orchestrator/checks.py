@@ -49,6 +49,12 @@ class NodeReportChecks:
         self.asps = {a.id: a for a in scenario.asps}
         self._admitted: OrderedDict[str, None] = OrderedDict()
 
+    def may_admit_again(self, task_id: str) -> None:
+        """The user asked for *task_id* again (a higher attempt): its node runs it again
+        when its earlier run ended without a result (its content never came), and that
+        admission counts."""
+        self._admitted.pop(task_id, None)
+
     # -- loads -----------------------------------------------------------------------
     def load(self, load: NodeLoad, node: NodeState) -> None:
         """A load report must match the node's configured capacity, add up, and not

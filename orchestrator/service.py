@@ -360,12 +360,22 @@ class Orchestrator:
             self.session.publish_raw(TOPICS.result.topic.format(user_id=req.user_id),
                                      entry.result, qos=TOPICS.result.qos)
             return
+        if entry.state == "done" and req.attempt > 0:
+            # The user asks again after an answer that was not final (its content never
+            # came, its result was damaged): a new placement by the policy on today's
+            # loads. Sending the old assignment again put it back on a node that may be
+            # full by now, and crashed it (the webrtc demo's crashes after fallbacks).
+            self.checks.may_admit_again(req.task_id)
+            self._place_again(entry, req, "retry")
+            return
         if entry.node_id is not None:
             node = self.cluster.nodes[self.cluster.index[entry.node_id]]
             if node.online:
                 # The node sends its kept result again, goes on running the task, or runs
                 # it when the assignment was lost on the way (a broker that lost it); the
                 # user, which reads the assignment too, sends the content again if need be.
+                if req.attempt > 0:  # the user's repeat after content_unavailable runs
+                    self.checks.may_admit_again(req.task_id)  # again: its admission counts
                 self._send_assignment(entry.node_id, req)
                 self._duplicate(req, f"the task is with {entry.node_id}")
                 return

@@ -19,12 +19,13 @@ from prometheus_client import CollectorRegistry
 
 from aaas.errors import AaasError
 from aaas.lag import EmulationReport, LagMeter, emulation_report
-from user_agent import QoSSummary
+from user_agent import QoSSummary, TaskRecord
 
 from .delivery import DeliveryTotals, delivery_totals
 
 if TYPE_CHECKING:
     from link import LinkStats
+    from link.metrics import ClassStats
     from orchestrator import RewardLedger
     from user_agent import UserAgent
 
@@ -35,12 +36,44 @@ __all__ = ["DemoSummary", "LinkTotals", "RewardTotals", "summarise"]
 
 log = logging.getLogger("aaas.demo")
 
+_CLASS_ORDER = {"near": 0, "far": 1, "deep_fade": 2}
+
 
 class RewardTotals(msgspec.Struct, kw_only=True):
     total: float
     """The paper's reward summed over the run (crash penalties included)."""
     utility: float
     """Quality of the admitted tasks summed (the reward without penalties)."""
+
+
+class ClassTotals(msgspec.Struct, kw_only=True):
+    """What large content costs on the air for the users of one channel class
+    (near, far, deep_fade: link.user.CHANNEL_CLASSES, docs/link.md)."""
+
+    users: int
+    tasks: int
+    """Tasks those users sent (repeats included) that the summary still holds."""
+    air_per_byte_up: float | None
+    """Uplink bytes on the air per byte delivered (1.0: no resend); None: nothing sent."""
+    air_per_byte_down: float | None
+    retransmissions_per_task: float | None
+    """Frame tries beyond the first, both directions, per task."""
+    closed: int
+    """Packets whose connection the link closed (retry limit, long outage)."""
+    repeat_bytes: int
+    """Content bytes, up and down, of the tasks those users asked for again."""
+
+    @classmethod
+    def of(cls, c: ClassStats, records: list[TaskRecord]) -> ClassTotals:
+        mine = [r for r in records if r.user_id in c.users]
+        return cls(
+            users=len(c.users), tasks=len(mine),
+            air_per_byte_up=round(c.air_up / c.delivered_up, 3) if c.delivered_up else None,
+            air_per_byte_down=(round(c.air_down / c.delivered_down, 3)
+                               if c.delivered_down else None),
+            retransmissions_per_task=round(c.retransmissions / len(mine), 1) if mine else None,
+            closed=c.closed,
+            repeat_bytes=sum(r.bytes_up + r.bytes_down for r in mine if r.repeat > 0))
 
 
 class LinkTotals(msgspec.Struct, kw_only=True):
@@ -55,10 +88,14 @@ class LinkTotals(msgspec.Struct, kw_only=True):
     outage_s: float
     closed_by_link: int
     corrupted_packets: int
+    by_class: dict[str, ClassTotals] = msgspec.field(default_factory=dict)
+    """The cost on the air by the users' channel class (ClassTotals)."""
 
     @classmethod
-    def of(cls, stats: LinkStats) -> LinkTotals:
+    def of(cls, stats: LinkStats, records: list[TaskRecord] | None = None) -> LinkTotals:
         return cls(
+            by_class={k: ClassTotals.of(c, records or []) for k, c in
+                      sorted(stats.by_class.items(), key=lambda kc: _CLASS_ORDER.get(kc[0], 9))},
             air_up=stats.bytes_on_air_up,
             air_down=stats.bytes_on_air_down,
             retx_bytes_up=stats.bytes_retx_up,
@@ -121,7 +158,8 @@ async def summarise(bed: Testbed, opts: DemoOptions, *, started: float,
         crashes=ledger.crashes,
         reward=RewardTotals(total=ledger.reward, utility=ledger.utility),
         emulation=_emulation(bed, opts, measured),
-        link=LinkTotals.of(measured.link_stats) if measured.link_stats is not None else None,
+        link=(LinkTotals.of(measured.link_stats, list(bed.agent.records.values()))
+              if measured.link_stats is not None else None),
         records=_records(bed.agent) if opts.json_records else None,
         delivery=delivery_totals(measured.registries, opts.delivery.mode, bed.relay),
         processes=1 + len(bed.children),

@@ -40,6 +40,11 @@ def summary_table(s: dict[str, Any]) -> Table:
         air = f"{link.get('air_up', 0):,} / {link.get('air_down', 0):,}"
         t.add_row("bytes on air up / down", air)
         t.add_row("retransmissions", _fmt(link.get("retransmissions")))
+        for name, c in link.get("by_class", {}).items():
+            t.add_row(f"  {name}: {c['users']} users, {c['tasks']} tasks",
+                      f"air/byte {_fmt(c['air_per_byte_up'], '.2f')} up, "
+                      f"{_fmt(c['air_per_byte_down'], '.2f')} down; "
+                      f"{_fmt(c['retransmissions_per_task'], ',.0f')} retx/task")
     if "delivery" in s:
         d = s["delivery"]
         t.add_row(f"delivery ({d['mode']}): broker / WebRTC bytes",

@@ -7,7 +7,8 @@ readers), and the user then sends that node the image and mask (``content``;
 docs/protocol.md). Each result is checked against its checksum (the link may flip
 bits); a damaged result, a request the orchestrator found damaged, or content the
 node found damaged is sent again, up to ``max_retries``. Every task sent ends in
-exactly one outcome: finished, crashed, rejected, error, or lost (no answer in time).
+exactly one outcome: finished, crashed, rejected, error, undeliverable (its content
+could not cross its channel in time), or lost (no answer in time).
 
 Delivery across faults (docs/reliability.md): task ids carry the agent's run id,
 so a new run with the same seed is new work; a task with no answer by the time it
@@ -73,7 +74,8 @@ from .resend import ResendTimer
 from .task import Due, OpenTask
 from .workload import Arrival
 
-__all__ = ["CONNECT_EMULATED_S", "CONNECT_FLOOR_WALL_S", "UserAgent"]
+__all__ = ["CONNECT_EMULATED_S", "CONNECT_FLOOR_WALL_S", "RECONNECT_EMULATED_S",
+           "RECONNECT_FLOOR_WALL_S", "UserAgent"]
 
 CONNECT_EMULATED_S = 10.0
 """How long an emulated device waits for the broker's CONNACK, on its own clock."""
@@ -81,6 +83,16 @@ CONNECT_EMULATED_S = 10.0
 CONNECT_FLOOR_WALL_S = 1.0
 """The shortest wall wait for a CONNACK whatever the time scale: a busy testbed may take
 hundreds of milliseconds to answer a handshake that is not lost."""
+
+RECONNECT_EMULATED_S = 0.2
+"""An emulated device's first wait before it connects again after the link closed its
+connection, on its own clock (it doubles on each failure, up to the session's ceiling of
+5 wall s, which spares a broker that is down)."""
+
+RECONNECT_FLOOR_WALL_S = 0.005
+"""The shortest wall wait before connecting again whatever the time scale. A wall wait of
+0.2 s at ×10⁴ held a request 2000 emulated s per close, and the doubling waits after a
+few closes in a row were the default demo's lag peak of 1.9 runtimes (docs/fidelity.md)."""
 
 # Error codes a damaged request or content produces; sending it again (bounded) may succeed.
 _RETRYABLE = frozenset({ErrorCode.CHECKSUM_MISMATCH, ErrorCode.BAD_IMAGE, ErrorCode.MALFORMED,
@@ -168,6 +180,7 @@ class UserAgent:
             subscriptions=self.dispatch.subscriptions(user_id=uid),
             on_message=self._on_message, logger=self.log, keepalive=60,
             connect_timeout_s=self.connect_timeout_s,
+            reconnect_min_s=max(RECONNECT_FLOOR_WALL_S, self.clock.to_wall(RECONNECT_EMULATED_S)),
             # A persistent session: results that arrive while the link has cut the
             # connection wait at the broker instead of being dropped.
             clean_session=False,
@@ -282,14 +295,15 @@ class UserAgent:
         return True
 
     def _send_content(self, task: OpenTask, node_id: str,
-                      content: TaskContent | None = None) -> None:
-        """Send *task*'s content (or *content*, already counted) to the node it is on."""
-        msg = content if content is not None else task.content()
+                      content: list[TaskContent] | None = None) -> None:
+        """Send *task*'s content pieces (or *content*, already counted) to the node it is on."""
+        pieces = content if content is not None else task.content()
         self.metrics.bytes.labels("sent").inc(task.size)
         if task.record.repeat:
             self.metrics.repeat_bytes.labels("sent").inc(task.size)
-        self.sessions[task.user_id].send(TOPICS.content, msg, node_id=node_id,
-                                         user_id=task.user_id)
+        session = self.sessions[task.user_id]
+        for piece in pieces:
+            session.send(TOPICS.content, piece, node_id=node_id, user_id=task.user_id)
 
     # -- receiving -------------------------------------------------------------------------
     def _on_message(self, topic: str, raw: bytes) -> None:
@@ -378,6 +392,9 @@ class UserAgent:
                 if over_webrtc:
                     self.delivery_metrics.fallbacks.labels("user", "upload").inc()
                 return  # the node did not get it: asked again, its content on MQTT
+            self._settle(task, Outcome.UNDELIVERABLE, error=f"{res.error.code} on every "
+                         f"try: {res.error.message}")
+            return
         self._settle(task, Outcome.of_status(res.status),
                      error=res.error.code if res.error is not None else None)
 
@@ -411,7 +428,7 @@ class UserAgent:
         rec = task.record
         rec.outcome, rec.latency_s, rec.error = outcome, latency, error
         del self._open[task.task_id]
-        if outcome is not Outcome.LOST:
+        if outcome not in (Outcome.LOST, Outcome.UNDELIVERABLE):
             self.resend.answered(time.monotonic() - task.first_sent)
             # Whoever keeps the answer for sending again may forget it now.
             self.sessions[rec.user_id].send(TOPICS.ack, TaskAck(task_id=rec.task_id,
@@ -504,7 +521,7 @@ class UserAgent:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._done.wait(), wall)
         for task in list(self._open.values()):
-            self._settle(task, Outcome.LOST, error="no answer before the end of the run")
+            self._settle_unanswered(task, "before the end of the run")
 
     def summary(self) -> QoSSummary:
         return QoSSummary.of(list(self.records.values()), self._settled,
@@ -524,9 +541,23 @@ class UserAgent:
             for task in list(self._open.values()):
                 due = task.due(now)
                 if due is Due.LOST:
-                    self._settle(task, Outcome.LOST, error="no answer by the task's deadline")
+                    self._settle_unanswered(task, "by the task's deadline")
                 elif due is Due.RESEND:
                     self._resend(task, now)
+
+    def _settle_unanswered(self, task: OpenTask, when: str) -> None:
+        """No answer came *when*: ``undeliverable`` while its content is still on its way
+        to its node (the user's channel could not carry it in time), else ``lost``."""
+        session = self.sessions[task.user_id]
+        node = task.node_id  # the content goes to the node of its latest assignment
+        if task.request.content == "mqtt" and node is not None and session.holds(
+                TOPICS.content.topic.format(node_id=node, user_id=task.user_id)):
+            why = (f"content ({task.size} bytes) still crossing the channel {when}"
+                   + ("" if session.connected else "; disconnected"))
+            self.log.info("%s: %s undeliverable: %s", task.user_id, task.task_id, why)
+            self._settle(task, Outcome.UNDELIVERABLE, error=why)
+            return
+        self._settle(task, Outcome.LOST, error=f"no answer {when}")
 
     def _resend(self, task: OpenTask, now: float) -> None:
         session = self.sessions[task.user_id]

@@ -90,6 +90,8 @@ class TaskCounts(msgspec.Struct, kw_only=True):
     rejected: int
     error: int
     lost: int
+    undeliverable: int = 0
+    """Content that could not cross its user's channel by the task's deadline."""
 
 
 class QualityStats(msgspec.Struct, kw_only=True):

@@ -18,7 +18,13 @@ from aaas import Assignment, TaskContent, TaskRequest
 
 from .qos import TaskRecord
 
-__all__ = ["Due", "OpenTask"]
+__all__ = ["CONTENT_PIECE_BYTES", "Due", "OpenTask"]
+
+CONTENT_PIECE_BYTES = 64 * 1024
+"""Content goes to its node in pieces of at most this many bytes, each its own QoS 1
+message: a reconnect (the link closes a connection in a long fade) resends only the
+pieces not yet acknowledged, never the whole content (docs/protocol.md). 64 KiB crosses
+the paper's farthest users' channel between two closes (docs/link.md)."""
 
 
 class Due(Enum):
@@ -80,11 +86,14 @@ class OpenTask:
         self.content_to = a.node_id
         return True
 
-    def content(self) -> TaskContent:
-        """The TaskContent for its node (it counts as bytes sent)."""
+    def content(self) -> list[TaskContent]:
+        """The TaskContent pieces for its node (they count as bytes sent)."""
         self.record.bytes_up += self.size
-        return TaskContent(task_id=self.task_id, checksum=self.request.checksum,
-                           split=len(self.image), data=self.image + self.mask)
+        data = self.image + self.mask
+        return [TaskContent(task_id=self.task_id, checksum=self.request.checksum,
+                            split=len(self.image), offset=at,
+                            data=data[at:at + CONTENT_PIECE_BYTES])
+                for at in range(0, len(data), CONTENT_PIECE_BYTES)]
 
     def content_wanted(self) -> None:
         """Its node may lack the content (no answer yet, or the node could not get it):
@@ -102,7 +111,7 @@ class OpenTask:
         self.record.attempts += 1
         return self.request
 
-    def retry_content(self, max_retries: int) -> TaskContent | None:
+    def retry_content(self, max_retries: int) -> list[TaskContent] | None:
         """The content to send its node again after the node refused it (damaged on the
         way), or None when it was tried ``max_retries`` times."""
         if self.record.attempts > max_retries:

@@ -118,10 +118,19 @@ class RtcNodeDelivery:
         if setup is None:  # one setup per user at a time; others wait for it
             setup = self._setups[user_id] = asyncio.create_task(
                 self._setup(user_id), name=f"rtc-setup:{self.node_id}:{user_id}")
-            setup.add_done_callback(lambda _t: self._setups.pop(user_id, None))
+            setup.add_done_callback(lambda t: self._setup_done(user_id, t))
         p = await asyncio.shield(setup)
         assert p.frames is not None  # set before _setup returns
         return p.frames
+
+    def _setup_done(self, user_id: str, setup: asyncio.Task[_Peer]) -> None:
+        """A setup ended. Its failure is retrieved here: every task waiting for it got
+        PeerUnavailableError (and falls back to MQTT), but the one that started it may have
+        been cancelled meanwhile (its task crashed or timed out), leaving the exception to
+        nobody ("Task exception was never retrieved"). _setup logged it once."""
+        self._setups.pop(user_id, None)
+        if not setup.cancelled():
+            setup.exception()
 
     async def _setup(self, user_id: str) -> _Peer:
         old = self.peers.get(user_id)
@@ -159,6 +168,13 @@ class RtcNodeDelivery:
         self.metrics.peer_setup.labels(_SERVICE).observe(time.monotonic() - t0)
         return p
 
+    def _stalled(self, user_id: str) -> None:
+        """A frame to *user_id* timed out, maybe in the middle: the channel cannot be
+        trusted to be at a frame boundary; the next task sets up a new one."""
+        p = self.peers.get(user_id)
+        if p is not None:
+            self._broken(p, "stalled")
+
     def _broken(self, p: _Peer, reason: str) -> None:
         if p.dead:
             return
@@ -177,13 +193,19 @@ class RtcNodeDelivery:
         try:
             peer = await self._peer(user_id)
             ack = peer.expect("ack", task_id)
-            n = await peer.send(FrameHeader(kind="result", task_id=task_id, size=len(image),
-                                            checksum=checksum(image)), image)
-            self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
+            # The send too: a channel whose datagrams the link loses can stall a frame
+            # (and the frames queued behind it) for good; the user's deadline cannot wait.
             async with asyncio.timeout(self.settings.transfer_timeout_s):
+                n = await peer.send(FrameHeader(kind="result", task_id=task_id,
+                                                size=len(image), checksum=checksum(image)),
+                                    image)
+                self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
                 frame = await ack
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("result of %s not delivered over WebRTC: %r", task_id, exc)
+            self.log.info("result of %s not delivered over WebRTC (%r): it goes over MQTT",
+                          task_id, exc)
+            if isinstance(exc, TimeoutError):
+                self._stalled(user_id)
             return False
         return frame.header.ok
 
@@ -196,7 +218,10 @@ class RtcNodeDelivery:
             async with asyncio.timeout(self.settings.transfer_timeout_s):
                 frame = await content
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("content of %s not fetched over WebRTC: %r", task_id, exc)
+            self.log.info("content of %s not fetched over WebRTC (%r): its user is asked "
+                          "to send it over MQTT", task_id, exc)
+            if isinstance(exc, TimeoutError):
+                self._stalled(user_id)
             return None
         self.metrics.bytes.labels("webrtc", _SERVICE, "received").inc(len(frame.data))
         split = frame.header.split

@@ -28,8 +28,10 @@ class Arq(Fault):
 
     A frame fails with its PER at the block's SNR (and a Gilbert–Elliott loss when the
     channel has one); it is sent again up to ``retry_limit`` times. When the link gives
-    up on frames, TCP resends them after ``rto_s``; after ``tcp_retries`` such rounds the
-    connection is closed (``tx.closed = "retry_limit"``).
+    up on frames, TCP resends them after ``rto_s``; when one frame has been given up
+    ``tcp_retries + 1`` times the connection is closed (``tx.closed = "retry_limit"``).
+    The count is per frame (a TCP segment), so a long packet is not closed for the sum
+    of the fades it crosses.
     """
 
     name = "arq"
@@ -42,7 +44,7 @@ class Arq(Fault):
     rto_s: float = 0.2
     """Emulated TCP retransmission timeout after the link gave up on a frame."""
     tcp_retries: int = 8
-    """TCP retransmissions of one packet before the connection is closed."""
+    """TCP retransmissions of one frame (segment) before the connection is closed."""
 
     def __post_init__(self) -> None:
         for name, least in (("mtu_bytes", 1), ("retry_limit", 0), ("tcp_retries", 0)):
@@ -60,7 +62,7 @@ class Arq(Fault):
 
     def _send(self, tx: Transmission, air: Air, sizes: np.ndarray, t: float) -> float:
         first = np.ones(len(sizes), dtype=bool)
-        rounds = 0
+        rounds = np.zeros(len(sizes), dtype=np.int64)  # TCP resends of each frame so far
         bursts = air.burst_losses if air.bursty else None
         while len(sizes):
             snr = air.snr_at(t)
@@ -74,16 +76,21 @@ class Arq(Fault):
             tx.frames_retried += int(tries.sum() - chunk_first.sum())
             tx.bytes_payload += int(chunk[chunk_first].sum())
             tx.bytes_retx += int(np.dot(chunk, tries) - chunk[chunk_first].sum())
-            sizes, first = sizes[k:], first[k:]
+            chunk_rounds = rounds[:k]
+            sizes, first, rounds = sizes[k:], first[k:], rounds[k:]
             if failed.any():
-                rounds += 1
+                # TCP counts the resends of each segment, not of the whole message: a
+                # long message through many fades closes only when one of its frames
+                # fails tcp_retries + 1 times in a row.
                 tx.frames_failed += int(failed.sum())
-                if rounds > self.tcp_retries:
+                again = chunk_rounds[failed] + 1
+                if int(again.max()) > self.tcp_retries:
                     tx.closed = "retry_limit"
                     return t
                 t += self.rto_s
                 sizes = np.concatenate((chunk[failed], sizes))
                 first = np.concatenate((np.zeros(int(failed.sum()), dtype=bool), first))
+                rounds = np.concatenate((again, rounds))
         return t
 
 

@@ -264,7 +264,7 @@ def test_the_user_agent_summary_is_part_of_the_demos() -> None:
                TaskRecord(task_id="b", user_id="u", steps=5, sent_at=1.0)]
     qos = QoSSummary.of(records).as_json()
     assert qos == {"tasks": {"sent": 2, "finished": 1, "crashed": 0, "rejected": 0, "error": 0,
-                             "lost": 1},
+                             "lost": 1, "undeliverable": 0},
                    "quality": {"mean": 0.5}, "latency_s": {"p50": 10.0, "p95": 10.0},
                    "bytes": {"up": 3, "down": 4}, "retries": 1}
     assert set(qos["tasks"]) == {"sent", *OUTCOMES}

@@ -75,7 +75,7 @@ def test_metrics_agree_with_the_summary(watched_run: WatchedRun) -> None:
     tasks = s["tasks"]
     assert tasks["sent"] > 20
     assert _scalar(run, "sum(aaas_user_tasks_sent_total)") == tasks["sent"]
-    for outcome in ("finished", "crashed", "rejected", "error", "lost"):
+    for outcome in ("finished", "crashed", "rejected", "error", "undeliverable", "lost"):
         got = _scalar(run, f'sum(aaas_user_tasks_total{{outcome="{outcome}"}})')
         assert got == tasks[outcome], outcome
     assert s["crashes"] > 0, "the workload is meant to crash nodes"

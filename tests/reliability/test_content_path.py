@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 import numpy as np
+from msgspec.structs import replace
 from prometheus_client import CollectorRegistry
 
 from aaas import TOPICS, BrokerURL, EmulatedClock, Outcome, TaskResult, decode
@@ -108,3 +109,38 @@ async def test_the_orchestrators_state_file_holds_no_content(mosquitto: BrokerUR
             await _wait(lambda: all(r.outcome for r in recs))
     assert blobs and all(b"\x89PNG" not in b and len(b) < 1000 for b in blobs)
     assert all(r.outcome is Outcome.FINISHED for r in recs)
+
+
+async def test_after_content_unavailable_only_the_users_repeat_runs_the_task_again(
+        mosquitto: BrokerURL) -> None:
+    # A copy of the first assignment (the user's resend crossed the answer) must not run
+    # the task a second time (that took the capacity twice and crashed nodes); the
+    # user's repeat, a higher attempt with its content, is placed again by the policy.
+    scenario = small_scenario(asps=2, users=5, runtime={"unit_s": 0.001},
+                              limits={"queue_timeout_s": 1.0})
+    async with running_stack(mosquitto, scenario) as stack:
+        for node in stack.nodes:
+            node.content_wait_floor_s = 0.5
+        probe = Probe(mosquitto)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            req, content = valid_task("late")
+            probe.send_task(req)  # and no content: content_unavailable
+            first = await probe.assigned("late")
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                         TaskResult)
+            assert res.error is not None and res.error.code == "content_unavailable"
+            probe.send_task(req)  # the resend of the same attempt
+            await probe.assigned("late", times=2)
+            await asyncio.sleep(0.5)
+            assert all(n.ledger.used == 0 for n in stack.nodes)
+            probe.send_task(replace(req, attempt=1), content)  # the user's repeat
+            await probe.assigned("late", times=3)
+            res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                         TaskResult)
+        assert res.status == "ok", res
+        admitted = {n.id: sample(stack.registry, "aaas_edge_tasks_total", node=n.id,
+                                 outcome="admitted") for n in stack.nodes}
+        assert sum(admitted.values()) == 2 and admitted[first] >= 1
+        assert sample(stack.registry, "aaas_orchestrator_reassigned_tasks_total",
+                      policy="least_loaded", reason="retry") == 1

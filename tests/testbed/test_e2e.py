@@ -15,7 +15,7 @@ from aaas import TOPICS, BrokerURL, NodeStatus, decode
 from testbed.demo import DemoOptions, run_demo
 from tests.helpers.stack import small_scenario
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "undeliverable", "lost")
 
 
 def _accounted(summary: dict) -> None:

@@ -109,7 +109,16 @@ class RtcUserDelivery:
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        """Retrieve what a background task raised, and log it once (no exception is left
+        to "Task exception was never retrieved"): the task's content falls back to MQTT."""
+        self._background.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self.log.info("%s failed: %r; its tasks' content goes over MQTT", task.get_name(),
+                      task.exception())
 
     # -- signalling ----------------------------------------------------------------------
     def on_offer(self, offer: RtcOffer) -> None:
