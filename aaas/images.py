@@ -16,11 +16,11 @@ from .errors import ProtocolError
 from .schemas import ErrorCode
 
 __all__ = [
+    "DOMAIN_IMAGES",
     "check_pixels",
     "checksum",
     "decode_image",
     "decode_mask",
-    "DOMAIN_IMAGES",
     "domain_image",
     "encode_png",
     "random_mask",

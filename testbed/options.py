@@ -40,6 +40,7 @@ __all__ = [
     "resolve_clock",
     "serve_metrics",
     "setup_logging",
+    "steps_list",
 ]
 
 
@@ -332,3 +333,15 @@ async def require_broker(url: BrokerURL, *, timeout: float = 10.0,
     except aiomqtt.MqttError as exc:
         reason = str(exc)
     raise AaasError(f"cannot reach the MQTT broker at {url}: {reason}")
+
+
+def steps_list(text: str) -> list[int]:
+    """argparse type of a list of step counts: comma-separated integers >= 1."""
+    try:
+        steps = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        msg = f"expected comma-separated integers, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not steps or min(steps) < 1:
+        raise argparse.ArgumentTypeError("steps must be integers >= 1")
+    return steps

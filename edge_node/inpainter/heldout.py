@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from aaas.images import DOMAIN_IMAGES, domain_image, random_mask
+
+from ..fit.sweeps import Case
 
 __all__ = ["CORE_METRICS", "USER_SIZE", "Case", "held_out_cases", "measure", "psnr_hole",
            "summarise", "telea"]
@@ -19,21 +20,6 @@ USER_SIZE = 64
 """The users' image side: held-out images are drawn at it, then resized like training's."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Case:
-    """A held-out clean image and its hole."""
-
-    clean: np.ndarray
-    mask: np.ndarray
-    """True where pixels are missing."""
-
-    @property
-    def damaged(self) -> np.ndarray:
-        img = self.clean.copy()
-        img[self.mask] = 0
-        return img
-
-
 def held_out_cases(domain: str, *, count: int, size: int, hole: float, seed: int) -> list[Case]:
     """*count* images of *domain* from a stream seeded by (seed, domain): never training's
     (which draws from ``default_rng(train_seed)``)."""
@@ -41,12 +27,13 @@ def held_out_cases(domain: str, *, count: int, size: int, hole: float, seed: int
 
     index = sorted(DOMAIN_IMAGES).index(domain)
     rng = np.random.default_rng((seed, 7919, index))
-    cases = []
+    cases: list[Case] = []
     for _ in range(count):
         img = domain_image(domain, rng, USER_SIZE)
         if size != USER_SIZE:
             img = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC))
-        cases.append(Case(clean=img, mask=random_mask(rng, size, fraction=hole)))
+        cases.append(Case(name=f"{domain}-held-out-{len(cases)}", clean=img,
+                          mask=random_mask(rng, size, fraction=hole)))
     return cases
 
 

@@ -12,8 +12,8 @@ from aaas import CrashRule, QualityCurve, Scenario
 from .base import Observation, Policy
 from .registry import POLICIES
 
-__all__ = ["BlindUpperBoundPolicy", "LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy", "UpperBoundPolicy",
-           "blind_curves", "domain_curves"]
+__all__ = ["BlindUpperBoundPolicy", "LeastLoadedPolicy", "RandomPolicy", "RoundRobinPolicy",
+           "UpperBoundPolicy", "blind_curves", "domain_curves"]
 
 
 class RandomPolicy(Policy):

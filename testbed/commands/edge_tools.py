@@ -11,18 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aaas.images import DOMAIN_IMAGES
-from testbed.options import Subparsers
-
-
-def _steps_list(text: str) -> list[int]:
-    try:
-        steps = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        msg = f"expected comma-separated integers, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not steps or min(steps) < 1:
-        raise argparse.ArgumentTypeError("steps must be integers >= 1")
-    return steps
+from testbed.options import Subparsers, steps_list
 
 
 def _model_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -84,7 +73,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                        description="Run RePaint at several step counts over damaged images, "
                        "measure a metric, fit (Ax, Ay, Bx, By) and the runtime model a, b, c.")
     _model_options(f)
-    f.add_argument("--steps", type=_steps_list, default=[10, 25, 50, 100, 150, 200, 250],
+    f.add_argument("--steps", type=steps_list, default=[10, 25, 50, 100, 150, 200, 250],
                    metavar="T1,T2,…", help="step counts (default 10,25,50,100,150,200,250)")
     f.add_argument("--metric", default="dss", help="metric to fit (default dss)")
     f.add_argument("--images", type=Path, default=None, metavar="DIR",

@@ -10,20 +10,9 @@ import argparse
 from pathlib import Path
 
 from aaas.images import DOMAIN_IMAGES
-from testbed.options import Subparsers
+from testbed.options import Subparsers, steps_list
 
 __all__ = ["register", "register_bench"]
-
-
-def _steps_list(text: str) -> list[int]:
-    try:
-        steps = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        msg = f"expected comma-separated integers, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not steps or min(steps) < 1:
-        raise argparse.ArgumentTypeError("steps must be integers >= 1")
-    return steps
 
 
 def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -69,7 +58,7 @@ def register_bench(bsub: Subparsers[argparse.ArgumentParser]) -> None:
                         description="Inpaint held-out images of every domain with every shipped "
                         "model, OpenCV Telea and a random UNet of the shipped shape; one JSON "
                         "row per measurement. Also UNet calls/s and tasks/s on this machine.")
-    b.add_argument("--steps", type=_steps_list, default=[10, 25, 50, 100, 250],
+    b.add_argument("--steps", type=steps_list, default=[10, 25, 50, 100, 250],
                    metavar="T1,T2,…", help="step counts (default 10,25,50,100,250)")
     b.add_argument("--images", type=int, default=4, metavar="N",
                    help="held-out images per domain and point (default 4)")
