@@ -25,7 +25,7 @@ from pathlib import Path
 from broker import mosquitto_exe, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "lost", "undeliverable")
 
 SCALE = 20_000.0
 """Emulated seconds per wall second: a task runs 0.7-2 s wall."""

@@ -30,7 +30,7 @@ from broker.bridge import bridge_config, bridge_topics, direction
 from testbed.netns import Netns
 from tests.helpers.brokers import require_mosquitto
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "lost", "undeliverable")
 PROBE_BYTES = 16_000  # about a request's or a result's size (a 64x64 image and its mask)
 
 

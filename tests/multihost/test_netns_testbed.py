@@ -23,7 +23,7 @@ from testbed.netns import ORCH_METRICS_PORT, Netns, NetnsTestbed, TestbedPlan
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow, pytest.mark.timeout(240)]
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "lost", "undeliverable")
 EDGE_KEEPALIVE_S = 30.0
 """``aaas.MqttSession``'s default keepalive, which the edge nodes use; Mosquitto drops a
 silent client after 1.5 keepalives."""

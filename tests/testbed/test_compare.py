@@ -43,7 +43,8 @@ def test_compare_writes_both_rewards_and_the_agreement(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert [r["policy"] for r in data["runs"]] == ["least_loaded"]
     tasks = data["live"]["tasks"]
-    assert set(tasks) == {"sent", "finished", "crashed", "rejected", "error", "lost"}
+    assert set(tasks) == {"sent", "finished", "crashed", "rejected", "error", "lost",
+                          "undeliverable"}
     assert tasks["sent"] == data["sim"]["tasks"] > 0
     assert tasks["lost"] == 0 and data["live"]["broker"] == "embedded"
     assert 0.0 <= data["agreement"] <= 1.0

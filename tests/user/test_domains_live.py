@@ -7,7 +7,7 @@ from __future__ import annotations
 from aaas import BrokerURL, parse_scenario
 from testbed.demo import DemoOptions, run_demo
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "lost", "undeliverable")
 
 
 async def test_a_two_domain_run_is_served_on_each_tasks_own_curve(broker_url: BrokerURL) -> None:

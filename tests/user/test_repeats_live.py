@@ -7,7 +7,7 @@ from aaas.repeats import user_thresholds
 from testbed.demo import DemoOptions, run_demo
 from tests.helpers.stack import small_scenario
 
-OUTCOMES = ("finished", "crashed", "rejected", "error", "lost")
+OUTCOMES = ("finished", "crashed", "rejected", "error", "lost", "undeliverable")
 
 
 async def test_disappointed_users_ask_again_and_it_is_counted(broker_url: BrokerURL) -> None:
