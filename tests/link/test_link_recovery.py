@@ -21,8 +21,7 @@ async def test_users_ask_again_when_the_link_corrupts_content(embedded: BrokerUR
     summary = await run_demo(DemoOptions(scenario=load_scenario(scen), broker=embedded,
                                          time_scale=20_000, progress=False))
     tasks = summary["tasks"]
-    assert sum(tasks[k] for k in ("finished", "crashed", "rejected", "error", "lost", "undeliverable")) \
-        == tasks["sent"]
+    assert sum(v for k, v in tasks.items() if k != "sent") == tasks["sent"]
     assert summary["link"]["corrupted_packets"] > 0
     assert summary["retries"] > 0  # damaged content was noticed and asked again
     assert tasks["finished"] >= 0.8 * tasks["sent"]
