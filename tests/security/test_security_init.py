@@ -118,7 +118,8 @@ def test_demo_secure_accounts_for_every_task(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     tasks = json.loads(out.read_text())["tasks"]
     assert tasks["sent"] > 0
-    assert sum(v for k, v in tasks.items() if k != "sent") == tasks["sent"] and tasks["lost"] == 0, tasks
+    assert sum(v for k, v in tasks.items() if k != "sent") == tasks["sent"], tasks
+    assert tasks["lost"] == 0, tasks
     # It ran on the identities it issued: one per user, node and process.
     assert (tmp_path / "sec" / "secrets" / "user-0011.password").exists()
     assert "returning true from eof_received" not in res.stderr
