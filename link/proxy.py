@@ -247,9 +247,11 @@ class LinkProxy:
             name=f"link-down:{user.user_id}")
         try:
             done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-            first_done = done.pop()
+            # Both may be done: the link's cut of one side ends the other at once. Then
+            # the link's reason is the one to report, whichever set member comes first.
+            first_done = min(done, key=lambda t: t.result() not in _LINK_REASONS)
             reason = first_done.result()
-            if reason in ("outage", "retry_limit", "malformed"):
+            if reason in _LINK_REASONS:
                 self.logger.info("link closed %s's connection: %s", user.user_id, reason)
                 if reason != "malformed":
                     self.metrics.stats.closed_by_link += 1
@@ -286,6 +288,10 @@ async def _take_over(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         side.connection_lost(None)
     else:
         transport.resume_reading()  # an end of stream already received is seen again
+
+
+_LINK_REASONS = ("outage", "retry_limit", "malformed")
+"""Why a pump stops when the link, not an endpoint, ended the connection."""
 
 
 async def _guarded(coro: Any, dst: LinkSide) -> str:
