@@ -100,7 +100,10 @@ async def test_perfect_channel_changes_nothing(link_upstream: BrokerURL) -> None
 
 async def test_lossy_channel_delivers_everything_in_order(link_upstream: BrokerURL) -> None:
     registry = CollectorRegistry()
-    profile = LinkProfile().replace(snr_db=20.0, fading="rayleigh", coherence_s=0.005,
+    # 16 dB: the uplink retries some frame in every one of 1000 simulated runs of these 80
+    # packets (at 20 dB 0.3 % of runs retried none: which fading blocks the packets meet
+    # depends on wall-clock timing, so the seed alone does not fix the draw).
+    profile = LinkProfile().replace(snr_db=16.0, fading="rayleigh", coherence_s=0.005,
                                     modulation="qpsk", bandwidth_hz=5e6, mtu_bytes=500,
                                     outage_snr_db=8.0, retry_limit=6)
     topic = f"t/{uuid.uuid4().hex}"
