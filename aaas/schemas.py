@@ -148,7 +148,7 @@ _OUTCOME_OF_STATUS: dict[str, Outcome] = {
     "error": Outcome.ERROR,
 }
 
-EventKind = Literal["admitted", "finished", "crashed"]
+EventKind = Literal["admitted", "finished", "crashed", "refused"]
 NodeState = Literal["online", "offline"]
 
 
@@ -250,6 +250,10 @@ class Assignment(_Payload, frozen=True, kw_only=True):
     boot: Id | None = None
     """The node's process run (NodeStatus.boot) the orchestrator assigned to; a node of
     another run drops the assignment (the orchestrator places such tasks again)."""
+    resend: bool = False
+    """A decision sent again (its user asked again while the task was with the node), not
+    a new one: a node that never got it and has no room for it refuses it (event
+    ``refused``) instead of crashing, and the orchestrator places the task anew."""
 
 
 class Timings(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,7 +339,9 @@ class TaskEvent(_Payload, frozen=True, kw_only=True):
     * ``admitted``: reward = q_i(t) (the paper's reward of an admission);
     * ``finished``: the task completed, ``quality`` set, reward 0;
     * ``crashed``: the task's arrival crashed the node; reward = −penalty and
-      ``lost`` lists every task that was running.
+      ``lost`` lists every task that was running;
+    * ``refused``: a re-sent assignment (``Assignment.resend``) of a task the node never
+      had, with too little free capacity for it: nothing ran, reward 0.
     """
 
     kind: EventKind

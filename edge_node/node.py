@@ -265,6 +265,9 @@ class EdgeNode:
                        reply_key=req.reply_key)
         if req.attempt == 0:  # a retry keeps its first sent_at
             self.lag.observe("admit", now - req.sent_at, task.runtime_s)
+        if a.resend and self.scenario.crash.crashes(self.ledger.free, req.steps):
+            self._refuse(a, now)
+            return
         verdict = self.ledger.offer(task, now)
         if verdict.admitted:
             self._admit(a, task, verdict, now)
@@ -284,6 +287,20 @@ class EdgeNode:
                           node_id=self.id)
         self._jobs[task.task_id] = asyncio.create_task(self._execute(a, task),
                                                        name=f"job:{self.id}:{task.task_id}")
+
+    def _refuse(self, a: Assignment, now: float) -> None:
+        """A decision sent again that this node never got (a broker lost it) and that no
+        longer fits: it was taken on an old view, so it is refused, not run into a crash.
+        The orchestrator places the task anew (the user reads that assignment)."""
+        req = a.request
+        self.metrics.refused.labels(self.id).inc()
+        self.log.info("refused the re-sent assignment of %s (t=%d): %d free steps", req.task_id,
+                      req.steps, self.ledger.free)
+        self.session.send(TOPICS.event, TaskEvent(kind="refused", task_id=req.task_id,
+                                                  user_id=req.user_id, node_id=self.id,
+                                                  steps=req.steps, at=now,
+                                                  load=self.load(at=now)),
+                          node_id=self.id)
 
     def _crash(self, a: Assignment, verdict: Admission, now: float) -> None:
         req = a.request

@@ -82,13 +82,16 @@ class EdgeMetrics:
         self.stale = Counter("aaas_edge_stale_assignments", "Assignments dropped without running: "
                              "made to an earlier run of the node's process, or for a task "
                              "already answered and acknowledged", ["node"], registry=registry)
+        self.refused = Counter("aaas_edge_refused_assignments", "Re-sent assignments of tasks "
+                               "the node never had, refused for want of room (placed anew)",
+                               ["node"], registry=registry)
 
     def init_node(self, node: str) -> None:
         """Create *node*'s series at 0, so "no crash yet" reads 0 rather than no data."""
         for outcome in EDGE_OUTCOMES:
             self.tasks.labels(node, outcome)
         for c in (self.crashes, self.lost_progress, self.lost_utility, self.penalty,
-                  self.quality):
+                  self.quality, self.refused):
             c.labels(node)
         for direction in ("sent", "received"):
             self.bytes.labels(node, direction)

@@ -121,6 +121,10 @@ class NodeReportChecks:
             if ev.quality is not None and not _close(ev.quality, curve(ev.steps)):
                 raise ProtocolError(ErrorCode.IMPLAUSIBLE, f"quality {ev.quality!r} is not "
                                     f"{ev.node_id}'s q(t={ev.steps})")
+        elif ev.kind == "refused":
+            if ev.reward != 0.0 or ev.quality is not None or ev.lost:
+                raise ProtocolError(ErrorCode.IMPLAUSIBLE, "a refused event carries no reward, "
+                                    "quality or lost tasks")
         else:
             self._crash(ev, node)
 

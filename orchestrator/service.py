@@ -238,15 +238,17 @@ class Orchestrator:
         self.metrics.decisions.labels(self._pname, node_id).inc()
         self._send_assignment(node_id, req)
 
-    def _send_assignment(self, node_id: str, req: TaskRequest) -> None:
+    def _send_assignment(self, node_id: str, req: TaskRequest, *, resend: bool = False) -> None:
         """Assign *req* to *node_id*: one message that the node and the task's user both
-        read (the user then sends that node the content)."""
+        read (the user then sends that node the content). *resend*: the same decision
+        again, which a node that never got it refuses when it no longer fits."""
         seq = self.cluster.assign(self.cluster.index[node_id], req.task_id, req.user_id,
                                   req.steps, self.scenario.domains.index(req.domain))
         self.session.send(TOPICS.assign, Assignment(node_id=node_id, seq=seq,
                                                     policy=self._pname,
                                                     assigned_at=self.clock.now(), request=req,
-                                                    boot=self.store.boots.get(node_id)),
+                                                    boot=self.store.boots.get(node_id),
+                                                    resend=resend),
                           node_id=node_id, user_id=req.user_id)
 
     # -- node reports ------------------------------------------------------------------
@@ -288,6 +290,9 @@ class Orchestrator:
                 node.inflight.pop(lost.task_id, None)
                 self._answered_by_node(lost.user_id, lost.task_id, ev.node_id)
             self._answered_by_node(ev.user_id, ev.task_id, ev.node_id)
+        elif ev.kind == "refused":
+            node.inflight.pop(ev.task_id, None)
+            self._refused(ev)
         else:
             node.inflight.pop(ev.task_id, None)
             if ev.kind == "finished":
@@ -376,7 +381,7 @@ class Orchestrator:
                 # user, which reads the assignment too, sends the content again if need be.
                 if req.attempt > 0:  # the user's repeat after content_unavailable runs
                     self.checks.may_admit_again(req.task_id)  # again: its admission counts
-                self._send_assignment(entry.node_id, req)
+                self._send_assignment(entry.node_id, req, resend=True)
                 self._duplicate(req, f"the task is with {entry.node_id}")
                 return
             if entry.node_id in self._grace:
@@ -391,6 +396,13 @@ class Orchestrator:
             task_id=req.task_id, topic=TOPICS.request.topic.format(user_id=req.user_id),
             error=ErrorInfo(code=ErrorCode.DUPLICATE, message=f"{req.task_id}: {why}")),
             user_id=req.user_id)
+
+    def _refused(self, ev: TaskEvent) -> None:
+        """The node refused a re-sent decision it never had: the policy places it anew."""
+        entry = self.store.get(ev.user_id, ev.task_id)
+        if entry is None or entry.node_id != ev.node_id or entry.request is None:
+            return  # answered, or placed elsewhere, meanwhile
+        self._place_again(entry, decode(entry.request, TaskRequest), "refused")
 
     def _place_again(self, entry: TaskEntry, req: TaskRequest, reason: str) -> None:
         self.store.put(entry.requeued())

@@ -361,3 +361,47 @@ async def test_slow_answers_cause_no_retry_storm(embedded: BrokerURL) -> None:
     late = [requests[f"slow-{i:02d}"] for i in range(8, 16)]
     assert late == [1] * 8, f"tasks sent after answers were seen were asked again: {requests}"
     assert agent.resend.srtt is not None and agent.resend.srtt >= 0.4
+
+
+async def test_a_resent_assignment_that_no_longer_fits_is_refused_not_crashed(
+        embedded: BrokerURL) -> None:
+    """The broker lost an assignment; the node filled up meanwhile; the user's repeat makes
+    the orchestrator send the old decision again. The node refuses it (running it would
+    crash a node that never had the task) and the policy places the task anew."""
+    async with running_stack(embedded, small_scenario(asps=2, users=5)) as stack:
+        node, other = stack.nodes[0], stack.nodes[1]
+        deliver = node._on_assignment
+        lost: list[str] = []
+
+        def lose_first(a: Assignment) -> None:  # the broker's loss, at the node's door
+            if a.request.task_id == "lost-1" and not lost:
+                lost.append(a.request.task_id)
+                return
+            deliver(a)
+
+        node._on_assignment = lose_first  # type: ignore[method-assign]
+        stack.orch.cluster.nodes[1].online = False  # only asp-00 takes tasks for now
+        probe = Probe(embedded)
+        async with probe.session:
+            await probe.session.wait_connected(10)
+            req, content = valid_task("lost-1", steps=120)
+            probe.send_task(req, content)
+            assert await probe.assigned("lost-1") == node.id
+            for i in range(4):  # 4 × 250 steps: asp-00 (C = 1000) is full
+                probe.send_task(*valid_task(f"fill-{i}", steps=250))
+                assert await probe.assigned(f"fill-{i}") == node.id
+            assert node.ledger.free == 0 and "lost-1" not in node._jobs
+            stack.orch.cluster.nodes[1].online = True
+            probe.session.send(TOPICS.request, req, user_id=USER)  # the user asks again
+            assert await probe.assigned("lost-1", times=3) == other.id
+            results: dict[str, TaskResult] = {}
+            while len(results) < 5:
+                res = decode(await probe.next_on(TOPICS.result.topic.format(user_id=USER)),
+                             TaskResult)
+                results[res.task_id] = res
+        assert {r.status for r in results.values()} == {"ok"}, results
+        assert results["lost-1"].node_id == other.id
+        assert sample(stack.registry, "aaas_edge_crashes_total", node=node.id) == 0
+        assert sample(stack.registry, "aaas_edge_refused_assignments_total", node=node.id) == 1
+        assert sample(stack.registry, "aaas_orchestrator_reassigned_tasks_total",
+                      policy="least_loaded", reason="refused") == 1
