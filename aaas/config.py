@@ -48,12 +48,22 @@ __all__ = [
 
 DEFAULT_BACKEND = "modeled"
 
+TIMINGS = ("measured", "model")
+"""How long a task of a computing backend (``repaint``) takes: ``measured`` (its wall time
+× the clock's scale) or ``model`` (the scenario's runtime(t) from admission, the real
+inference running meanwhile; when it takes longer, the node's finish lag shows it)."""
+
 
 def _positive(table: Struct, *names: str) -> None:
     for name in names:
         value = getattr(table, name)
         if value is not None and not value > 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _check_timing(timing: str | None) -> None:
+    if timing is not None and timing not in TIMINGS:
+        raise ValueError(f"unknown timing {timing!r}: one of {', '.join(TIMINGS)}")
 
 
 def _check_backend(backend: str | None) -> None:
@@ -118,6 +128,8 @@ class AspOverride(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     """Another backend for this ASP, e.g. ``repaint`` on a GPU node."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
+    timing: str | None = None
+    """For ``repaint``: ``measured`` or ``model`` (:data:`TIMINGS`)."""
     specialty: str | None = None
     """With ``[domains]``: the domain this ASP is a specialist of, or ``generalist``."""
     skill: dict[str, float] | None = None
@@ -126,6 +138,7 @@ class AspOverride(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     def __post_init__(self) -> None:
         _positive(self, "capacity")
         _check_backend(self.backend)
+        _check_timing(self.timing)
 
 
 class AspPopulation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -147,12 +160,16 @@ class AspPopulation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """Backend of every ASP: ``modeled`` (runtime model + curve) or ``repaint``."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
+    timing: str = "measured"
+    """For ``repaint``: a task takes its ``measured`` wall time × the scale, or the
+    ``model``'s runtime(t) (:data:`TIMINGS`)."""
     override: tuple[AspOverride, ...] = ()
     """Changes to single ASPs, applied after the draw."""
 
     def __post_init__(self) -> None:
         _positive(self, "count")
         _check_backend(self.backend)
+        _check_timing(self.timing)
 
 
 GENERALIST = "generalist"
@@ -246,6 +263,8 @@ class AspSpec(Struct, frozen=True, kw_only=True):
     entry point); edge_node checks it when a node starts."""
     model: str | None = None
     """For ``repaint``: a local directory or a hub id."""
+    timing: str = "measured"
+    """For ``repaint``: ``measured`` (wall time × scale) or ``model`` (runtime(t))."""
 
     def curve_for(self, domain: int = 0) -> QualityCurve:
         """Its quality curve on the scenario's domain number *domain*."""
@@ -500,7 +519,8 @@ def _draw_asps(spec: AspPopulation, seed: int, where: str) -> tuple[AspSpec, ...
         capacity = int(spec.capacity.draw(rng))
         drawn = {k: getattr(spec, k).draw(rng) for k in ("ax", "ay", "bx", "by")}
         out[i] = AspSpec(id=f"asp-{i:0{width}d}", capacity=capacity,
-                         curve=QualityCurve(**drawn), backend=spec.backend, model=spec.model)
+                         curve=QualityCurve(**drawn), backend=spec.backend, model=spec.model,
+                         timing=spec.timing)
     for k, ov in enumerate(spec.override):
         if ov.index not in out:
             raise ConfigError(f"{where} [[asps.override]] #{k}: index {ov.index} is not an ASP "
@@ -508,7 +528,7 @@ def _draw_asps(spec: AspPopulation, seed: int, where: str) -> tuple[AspSpec, ...
         base = out[ov.index]
         pinned = {name: value for name in ("ax", "ay", "bx", "by")
                   if (value := getattr(ov, name)) is not None}
-        changes = {name: value for name in ("id", "capacity", "backend", "model")
+        changes = {name: value for name in ("id", "capacity", "backend", "model", "timing")
                    if (value := getattr(ov, name)) is not None}
         old = base.curve
         try:

@@ -87,6 +87,45 @@ def plot_bandwidth(d: RunData, path: Path) -> Path:
     return _save(fig, path)
 
 
+SAMPLE_ROWS = 8
+"""The restorations figure shows at most this many results, those of real backends first."""
+
+
+def plot_restorations(d: RunData, path: Path) -> Path:
+    """A grid of received results: original, damaged, restored, labelled by node,
+    backend and model (real diffusion restorations first)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(d.samples, key=lambda r: r.get("backend") == "modeled")[:SAMPLE_ROWS]
+    fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2 * len(rows)), dpi=100, squeeze=False)
+    for ax_row, r in zip(axes, rows, strict=True):
+        for ax, key in zip(ax_row, ("original", "damaged", "restored"), strict=True):
+            if r.get(key):
+                ax.imshow(_png(r[key]), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax_row[0].set_ylabel(f"{r.get('node_id')}\n{r.get('domain')}, t={r.get('steps')}",
+                             fontsize=8)
+        model = f" {r['model']}" if r.get("model") else ""
+        ax_row[2].set_title(f"{r.get('backend')}{model}", fontsize=8)
+    for ax, name in zip(axes[0], ("original", "damaged", "restored"), strict=True):
+        ax.set_title(name if ax is not axes[0][2] else f"restored: {ax.get_title()}", fontsize=8)
+    fig.suptitle("Results the users received")
+    return _save(fig, path)
+
+
+def _png(b64: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB"))
+
+
 PLOTS = {"outcomes.png": plot_outcomes, "latency.png": plot_latency, "load.png": plot_load,
          "bandwidth.png": plot_bandwidth}
 
@@ -116,6 +155,8 @@ def write_report(d: RunData, out: Path) -> list[Path]:
     """Write the PNG plots and ``report.html`` into *out*; returns the files."""
     out.mkdir(parents=True, exist_ok=True)
     images = [plot(d, out / name) for name, plot in PLOTS.items()]
+    if d.samples:
+        images.append(plot_restorations(d, out / "restorations.png"))
     page = out / "report.html"
     page.write_text(_html(d, images))
     log.info("report written to %s", page)

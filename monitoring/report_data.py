@@ -38,6 +38,9 @@ class RunData:
     """series name -> (hours, cumulative bytes)."""
     summary: dict[str, Any] = field(default_factory=dict)
     """Flat key -> value table for the HTML page."""
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    """Received results (``aaas demo --json-samples N``): base64 PNGs ``original``,
+    ``damaged``, ``restored`` with ``node_id``, ``backend``, ``model``, ``domain``, ``steps``."""
 
 
 def _latency_bins(lat: np.ndarray) -> np.ndarray:
@@ -49,7 +52,7 @@ def _latency_bins(lat: np.ndarray) -> np.ndarray:
 def _flat_summary(s: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in s.items():
-        if k == "records":
+        if k in ("records", "samples"):
             continue
         if isinstance(v, dict):
             out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
@@ -71,7 +74,7 @@ def from_demo_json(path: Path) -> RunData:
     sent_h = np.array([(r["sent_at"] - t0) / 3600 for r in records])
     order = np.argsort(sent_h)
     data = RunData(source=str(path), time_axis="emulated hours since the first task (by send time)",
-                   summary=_flat_summary(s))
+                   summary=_flat_summary(s), samples=list(s.get("samples") or []))
     for outcome in Outcome:
         hit = np.array([r["outcome"] == outcome for r in records])[order]
         data.outcomes[outcome.value] = (sent_h[order], np.cumsum(hit))

@@ -53,6 +53,11 @@ class DemoOptions:
     """Keep serving /metrics this many wall seconds after the run, so a scraper sees the end."""
     json_records: bool = False
     """Add every task's record to the JSON summary (``aaas report`` plots them)."""
+    json_samples: int = 0
+    """Add up to this many received results per ASP (original, damaged, restored PNGs)
+    to the JSON summary (``aaas report`` shows them)."""
+    time_scale_reason: str | None = None
+    """Why the run has its time scale (testbed.autoscale.choose_time_scale), for the summary."""
     progress: bool = True
     max_lag_share: float = DEFAULT_MAX_LAG_SHARE
     """The run is valid while the p99 lag behind the clock stays within this share of the

@@ -133,6 +133,11 @@ class DemoSummary(QoSSummary, frozen=True, kw_only=True, omit_defaults=True):
     """Bytes through the broker and over WebRTC, fallbacks (docs/performance.md)."""
     records: list[dict[str, Any]] | None = None
     """Every task's record, with --json-records (``aaas report`` plots them)."""
+    time_scale_reason: str | None = None
+    """Why the run has its time scale (a given one, the probes, or the real ASPs' cap)."""
+    samples: list[dict[str, Any]] | None = None
+    """With --json-samples N: up to N received results per ASP (base64 PNGs of the
+    original, damaged image, mask and restoration; the node's backend and model)."""
     cpu_s: dict[str, float] = msgspec.field(default_factory=dict)
     """CPU seconds each Python process used while the users ran and drained: ``users``
     (the demo's own process; with the orchestrator, edge nodes and link unless they
@@ -161,6 +166,8 @@ async def summarise(bed: Testbed, opts: DemoOptions, *, started: float,
         link=(LinkTotals.of(measured.link_stats, list(bed.agent.records.values()))
               if measured.link_stats is not None else None),
         records=_records(bed.agent) if opts.json_records else None,
+        time_scale_reason=opts.time_scale_reason,
+        samples=_samples(bed) if bed.agent.samples is not None else None,
         delivery=delivery_totals(measured.registries, opts.delivery.mode, bed.relay),
         processes=1 + len(bed.children),
         cpu_s={k: round(v, 3) for k, v in measured.cpu_s.items()},
@@ -220,6 +227,13 @@ def _emulation(bed: Testbed, opts: DemoOptions, measured: _Measured) -> Emulatio
     if not emulation.valid:
         log.warning("this run did not keep up with its clock: %s", emulation.reason)
     return emulation
+
+
+def _samples(bed: Testbed) -> list[dict[str, Any]]:
+    """The users' sample of received results, each with its node's backend and model."""
+    assert bed.agent.samples is not None
+    labels = {a.id: {"backend": a.backend, "model": a.model} for a in bed.scenario.asps}
+    return bed.agent.samples.as_json(labels)
 
 
 def _records(agent: UserAgent) -> list[dict[str, Any]]:

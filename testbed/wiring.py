@@ -218,6 +218,7 @@ class _Wiring:
         """Every user of the scenario, connecting to *url*."""
         from monitoring import UserMetrics
         from user_agent import ImageSource, UserAgent
+        from user_agent.samples import ResultSamples
 
         s, seed = self.scenario, self.opts.seed
         images = ImageSource(size=s.limits.image_size, rng=np.random.default_rng([seed, 1]),
@@ -227,7 +228,9 @@ class _Wiring:
             scenario=s, user_ids=s.user_ids(), url=url, clock=self.clock, images=images,
             metrics=UserMetrics(self.registry), delivery=self.opts.delivery,
             delivery_metrics=self.delivery_metrics,
-            rtc_path=relay.route if relay is not None else None))
+            rtc_path=relay.route if relay is not None else None,
+            samples=(ResultSamples(per_node=self.opts.json_samples)
+                     if self.opts.json_samples > 0 else None)))
 
     def _part(self, role: Literal["edge", "orchestrator", "link"]) -> Part:
         o = self.opts

@@ -71,6 +71,7 @@ from .images import ImageSource
 from .qos import QoSSummary, SettledTotals, TaskRecord
 from .repeats import Repeat, RepeatAsker
 from .resend import ResendTimer
+from .samples import ResultSamples
 from .task import Due, OpenTask
 from .workload import Arrival
 
@@ -110,8 +111,11 @@ class UserAgent:
                  lost_after_s: float = 60.0, records_out: TextIO | None = None,
                  delivery: DeliverySettings | None = None,
                  delivery_metrics: DeliveryMetrics | None = None,
-                 rtc_path: PathHook | None = None) -> None:
+                 rtc_path: PathHook | None = None,
+                 samples: ResultSamples | None = None) -> None:
         self.scenario = scenario
+        self.samples = samples
+        """Where a sample of the received results goes (None: nowhere)."""
         self.clock = clock
         self.images = images
         self.metrics = metrics
@@ -404,6 +408,11 @@ class UserAgent:
                 self._settle(task, Outcome.ERROR, error="result damaged on every try")
             return
         task.record.quality = res.quality
+        if self.samples is not None and res.node_id and self.samples.wants(res.node_id):
+            rec = task.record
+            self.samples.offer(task_id=rec.task_id, node_id=res.node_id, domain=rec.domain,
+                               steps=rec.steps, clean=rec.clean, damaged=task.image,
+                               mask=task.mask, restored=res.image)
         self._observe_delivery(res, len(res.image))
         self._settle(task, Outcome.FINISHED, latency=self.clock.now() - task.record.sent_at)
 

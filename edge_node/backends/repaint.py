@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from aaas import AspSpec, ConfigError, EmulatedClock, Scenario
+from aaas import AspSpec, ConfigError, EmulatedClock, RuntimeModel, Scenario
 
 from .base import InpaintBackend, InpaintJob, InpaintOutput
 from .registry import BACKENDS, BackendPlugin
@@ -41,7 +41,7 @@ from .repaint_pipeline import (
     unet_call_formula,
 )
 
-__all__ = ["PREVIEW_SIZE", "RepaintBackend", "load_repaint_backend"]
+__all__ = ["PREVIEW_SIZE", "PacedRepaintBackend", "RepaintBackend", "load_repaint_backend"]
 
 PREVIEW_SIZE = 64
 """Previews are at most this many pixels a side."""
@@ -201,6 +201,29 @@ class RepaintBackend(InpaintBackend):
             torch.cuda.empty_cache()
 
 
+class PacedRepaintBackend(RepaintBackend):
+    """RePaint content on the scenario's runtime model (an ASP's ``timing = "model"``).
+
+    The task ends runtime(t) after its admission, as with ``modeled``; the real inference
+    runs meanwhile and must be done by then. When it is not, the task ends when it is,
+    and the node's finish lag (:mod:`aaas.lag`) shows by how much: the demo's emulation
+    check then says the real ASP did not keep up with the time scale."""
+
+    models_runtime = True
+
+    def __init__(self, *, runtime: RuntimeModel, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+    async def run(self, job: InpaintJob) -> InpaintOutput:
+        start = self.clock.now() if job.started_at is None else job.started_at
+        out = await super().run(job)
+        runtime_s = self.runtime(job.steps)
+        await self.clock.sleep_until(start + runtime_s)
+        return InpaintOutput(image=out.image, runtime_s=runtime_s, metrics=out.metrics,
+                             png=out.png)
+
+
 def _preview_hook(batch: list[_Pending], loop: asyncio.AbstractEventLoop,
                   last: int) -> StepHook | None:
     """The step hook that sends the batch's jobs their previews, or None if none asks.
@@ -260,7 +283,8 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
                          gather_window_s: float = 0.02,
                          rng: np.random.Generator | None = None,
                          metrics: tuple[str, ...] | None = None,
-                         threads: int | None = None) -> RepaintBackend:
+                         threads: int | None = None,
+                         runtime: RuntimeModel | None = None) -> RepaintBackend:
     """Load the model (a directory, a hub id or a ``builtin:`` short name) and build
     the backend.
 
@@ -270,6 +294,8 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
 
     ``metrics=None`` picks the no-reference metrics that work here: TV, and
     BRISQUE when its SVM model is installed (a warning says how otherwise).
+    With *runtime* the backend is a :class:`PacedRepaintBackend`: a task takes
+    runtime(t) emulated seconds, not its measured wall time × the scale.
     Loading blocks: call it from a worker thread (``asyncio.to_thread``)
     when an event loop is already running.
     """
@@ -288,9 +314,13 @@ def load_repaint_backend(*, model: str, clock: EmulatedClock, device: str | None
     loaded = load_repaint_model(model, device=device, dtype=dtype, threads=threads)
     if sampler is not None:
         loaded.sampler = SAMPLERS[sampler]
-    return RepaintBackend(model=loaded, clock=clock, jump_length=jump_length,
-                          jump_n_sample=jump_n_sample, eta=eta, max_batch=max_batch,
-                          gather_window_s=gather_window_s, rng=rng, metrics=metrics)
+    settings: dict[str, Any] = {
+        "model": loaded, "clock": clock, "jump_length": jump_length,
+        "jump_n_sample": jump_n_sample, "eta": eta, "max_batch": max_batch,
+        "gather_window_s": gather_window_s, "rng": rng, "metrics": metrics}
+    if runtime is not None:
+        return PacedRepaintBackend(runtime=runtime, **settings)
+    return RepaintBackend(**settings)
 
 
 def _default_metrics() -> tuple[str, ...]:
@@ -309,7 +339,13 @@ def _make_repaint(spec: AspSpec, *, scenario: Scenario, clock: EmulatedClock,
     if not spec.model:
         raise ConfigError(f"ASP {spec.id} uses the repaint backend but names no model "
                           "(set model = DIR, hub id or builtin:NAME in its [[asps.override]])")
-    return load_repaint_backend(model=spec.model, clock=clock, device=device)
+    from .repaint_pipeline import pick_device
+
+    # On the CPU one torch thread per process: a process hosts several nodes (the demo
+    # all of them), and threads spinning against each other ran 3-60x slower.
+    threads = 1 if pick_device(device) == "cpu" else None
+    return load_repaint_backend(model=spec.model, clock=clock, device=device, threads=threads,
+                                runtime=scenario.runtime if spec.timing == "model" else None)
 
 
 BACKENDS.add("repaint", BackendPlugin(factory=_make_repaint, requires=("torch", "diffusers"),

@@ -40,6 +40,7 @@ __all__ = [
     "inpaint_batch",
     "load_repaint_model",
     "unet_call_formula",
+    "unet_call_rate",
     "unet_calls",
 ]
 
@@ -55,6 +56,30 @@ def unet_call_formula(steps: int, jump_length: int, jump_n_sample: int) -> int:
     """UNet calls of a t-step RePaint run (the closed form in the module docstring)."""
     jumps = max(0, -(-steps // jump_length) - 1) if steps > jump_length else 0
     return steps + (jump_n_sample - 1) * jump_length * jumps
+
+
+def unet_call_rate(m: RepaintModel, *, batch: int = 1, calls: int = 8) -> float:
+    """Image-UNet calls per wall second through *m*'s UNet at *batch* images a call:
+    one call to warm up, then *calls* timed (RePaint's own work between calls is small)."""
+    import time
+
+    import torch
+
+    s = m.sample_size
+    x = torch.randn(batch, m.pipe.unet.config.in_channels, s, s, dtype=m.dtype,
+                    generator=torch.Generator("cpu").manual_seed(0)).to(m.device)
+    t = torch.full((batch,), m.train_steps // 2, device=m.device)
+    with torch.no_grad():
+        m.pipe.unet(x, t)
+        if m.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(calls):
+            m.pipe.unet(x, t)
+        if m.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - start
+    return batch * calls / wall
 
 
 def unet_calls(timesteps: Any) -> int:

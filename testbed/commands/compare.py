@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
                                seed=args.seed, link=not args.no_link,
                                progress=not args.no_progress, stop=stop, spread=args.spread,
                                spread_orchestrator=args.spread_orchestrator)
-            opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
+            opts = await resolve_time_scale(args.time_scale, opts)
             runs.append(await compare_policy(opts))
             if stop.is_set():
                 return 130

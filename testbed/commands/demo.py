@@ -67,6 +67,9 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
                    "the final values (use at least the scrape interval; default: 0)")
     p.add_argument("--json-records", action="store_true",
                    help="add every task's record to --json (for aaas report)")
+    p.add_argument("--json-samples", type=int, default=0, metavar="N",
+                   help="add up to N received results per ASP to --json: original, damaged "
+                   "and restored image (aaas report shows them; default: 0)")
     p.add_argument("--secure", action="store_true",
                    help="run on a private TLS Mosquitto with one password per identity and the "
                    "ACL generated from the contract (docs/security.md)")
@@ -86,13 +89,13 @@ def add_time_scale(p: argparse.ArgumentParser) -> None:
                    "testbed keep up with the clock on this machine (docs/fidelity.md)")
 
 
-async def resolve_time_scale(value: float | str, opts: DemoOptions) -> float:
-    """*value*, or for ``auto`` the scale :func:`testbed.autoscale.pick_time_scale` finds."""
-    if value != "auto":
-        return float(value)
-    from ..autoscale import pick_time_scale
+async def resolve_time_scale(value: float | str, opts: DemoOptions) -> DemoOptions:
+    """*opts* with *value*'s scale, or for ``auto`` the one
+    :func:`testbed.autoscale.choose_time_scale` finds, and why."""
+    from ..autoscale import choose_time_scale
 
-    return await pick_time_scale(opts)
+    choice = await choose_time_scale(value, opts)
+    return replace(opts, time_scale=choice.scale, time_scale_reason=choice.reason)
 
 
 def default_policy(scenario: Scenario, checkpoint: str | None) -> str:
@@ -118,6 +121,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.users is not None and args.users < 1:
         raise SystemExit("aaas demo: --users must be >= 1")
+    if args.json_samples < 0:
+        raise SystemExit("aaas demo: --json-samples must be >= 0")
     if args.prometheus_sd is not None and args.metrics_port is None:
         raise SystemExit("aaas demo: --prometheus-sd needs --metrics-port")
     if args.secure and args.broker is not None:
@@ -149,10 +154,11 @@ def _run(args: argparse.Namespace) -> int:
                            metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                            json_path=args.json_path, prometheus_sd=args.prometheus_sd,
                            metrics_linger_s=args.metrics_linger, json_records=args.json_records,
+                           json_samples=args.json_samples,
                            progress=not args.no_progress, stop=stop, delivery=delivery,
                            spread=args.spread,
                            spread_orchestrator=args.spread_orchestrator)
-        opts = replace(opts, time_scale=await resolve_time_scale(args.time_scale, opts))
+        opts = await resolve_time_scale(args.time_scale, opts)
         result.update(await run_demo(opts))
         return 130 if stop.is_set() else 0
 
