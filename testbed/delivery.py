@@ -62,7 +62,7 @@ def delivery_totals(registry: CollectorRegistry | Sequence[CollectorRegistry], m
     previewed = _sum(registry, "aaas_delivery_first_preview_seconds_count")
     lost = 0
     if relay is not None:
-        lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate != "delivered")
+        lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate in ("lost", "outage"))
     return DeliveryTotals(
         mode=mode, broker_bytes=int(broker),
         webrtc_bytes=int(_sum(registry, "aaas_delivery_bytes_total", path="webrtc",
