@@ -59,7 +59,7 @@ from aaas.datachannel import DeliverySettings
 from aaas.images import check_pixels, checksum, decode_image, decode_mask, encode_png
 from aaas.lag import LagMeter
 from aaas.validate import check_content
-from monitoring import DeliveryMetrics, EdgeMetrics, byte_counter
+from monitoring import DeliveryMetrics, EdgeMetrics, FallbackReason, byte_counter
 
 from .backends import INLINE_MAX_PIXELS, InpaintBackend, InpaintJob, InpaintOutput, PreviewHook
 from .capacity import Admission, CapacityLedger, Running
@@ -491,21 +491,24 @@ class EdgeNode:
 
     async def _fetch_content(self, req: TaskRequest) -> tuple[bytes, bytes]:
         """The image and mask of *req*, which its user sends over the data channel."""
-        got = None if self.rtc is None else await self.rtc.fetch_content(req.user_id,
-                                                                         req.task_id)
-        if got is not None:
+        got: tuple[bytes, bytes] | FallbackReason = "no_webrtc"
+        if self.rtc is None:
+            self.log.info("content of %s asked over WebRTC, which this node does not take: "
+                          "its user is asked to send it over MQTT", req.task_id)
+        else:
+            got = await self.rtc.fetch_content(req.user_id, req.task_id)
+        if not isinstance(got, str):
             try:
                 check_content(*got, self.scenario, size=req.size,
                               expected_checksum=req.checksum)
                 return got
             except ProtocolError as exc:
-                got, why = None, str(exc)
-        else:
-            why = "no peer connection to the user in time"
-        self.delivery_metrics.fallbacks.labels("edge", "upload").inc()
-        self.log.info("content of %s unavailable over WebRTC (%s)", req.task_id, why)
+                self.log.info("content of %s over WebRTC refused (%s): its user is asked to "
+                              "send it over MQTT", req.task_id, exc)
+                got = "bad_content"
+        self.delivery_metrics.fallback("edge", "upload", got)
         raise ProtocolError(ErrorCode.CONTENT_UNAVAILABLE, f"content not received over "
-                            f"WebRTC ({why}); ask again with it inline")
+                            f"WebRTC ({got}); ask again with it inline")
 
     def _previews(self, req: TaskRequest) -> PreviewHook | None:
         """Where the backend's previews of *req* go: its user's data channel, when the
@@ -539,14 +542,14 @@ class EdgeNode:
 
     async def _deliver(self, result: TaskResult, image: bytes) -> None:
         assert self.rtc is not None
-        ok = False
+        why: FallbackReason | None = "stopping"
         try:
-            ok = await self.rtc.deliver_result(result.user_id, result.task_id, image)
+            why = await self.rtc.deliver_result(result.user_id, result.task_id, image)
         finally:  # also when cancelled (the node stops): the result still goes out
-            if ok:
+            if why is None:
                 result = replace(result, image=None, content="webrtc")
             else:
-                self.delivery_metrics.fallbacks.labels("edge", "result").inc()
+                self.delivery_metrics.fallback("edge", "result", why)
             self._send_kept(result)
             self._delivering.pop(result.task_id, None)
 

@@ -9,15 +9,20 @@ frame on the air of that user's :class:`~link.direction.DirectionChannel`, the
 very object its MQTT link uses, so both paths share the fading, the air queue
 (``busy_until``), the rate and any forced outage at the same emulated time:
 
-* outage: a datagram that meets an outage (the SNR under the threshold, or a forced
-  outage) is lost: a radio does not keep datagrams across an outage, and SCTP resends
-  them after its timeout, as a real one would;
 * errors: the datagram fails with PER(BER(SNR), 8 × its size); the link's MAC ARQ
   (``retry_limit`` in ``arq`` mode, none in ``corrupt`` mode, where a damaged datagram
-  fails its UDP/DTLS check) tries it again, each try costing air time, and a datagram
-  that fails every try is lost;
-* delay: it is delivered after its air time at the instantaneous rate plus the
-  profile's ``latency_s``.
+  fails its UDP/DTLS check) tries it again, each try costing air time;
+* resends: in ``arq`` mode a datagram the MAC gave up on, or that met an outage (the
+  SNR under the threshold, or a forced outage), is sent again after the profile's
+  ``rto_s``, up to ``tcp_retries`` times, as the link's TCP path resends a segment.
+  This stands in for the peers' own transports (STUN, DTLS, SCTP), which resend after
+  timeouts of one to three seconds of *wall* time: at ×10⁴ that is 10⁴ to 3·10⁴
+  emulated seconds, so every datagram the channel lost cost a peer setup or a transfer
+  hours of emulated time, and the setups of far users timed out. A datagram whose last
+  send failed is lost (fate ``lost`` or ``outage``), and only then do the peers' own
+  timers recover it, as they would after an outage that long;
+* delay: it is delivered after its air time at the instantaneous rate, the resends'
+  ``rto_s`` waits, plus the profile's ``latency_s``.
 
 The extra faults of a profile (``faults = [...]``, plug-ins written for TCP packets)
 are not applied to datagrams.
@@ -55,34 +60,41 @@ _IDLE_ROUTE_S = 120.0
 def datagram_fate(ch: DirectionChannel, size: int, now: float) -> tuple[str, float]:
     """(fate, emulated delay) of a datagram of *size* bytes sent at emulated *now*.
 
-    fate: ``delivered`` (after the delay), ``lost`` (every try failed) or ``outage``.
+    fate: ``delivered`` (after the delay), ``resent`` (delivered after the delay, which
+    includes resends after ``rto_s``), ``lost`` (the last try failed) or ``outage`` (the
+    last try met an outage). See the module doc.
     """
     t = max(now, ch.busy_until)
-    t_ok, snr, closed = wait_for_signal(ch, t, ch.threshold, 0.0)
-    if closed or t_ok > t:
-        return "outage", 0.0
     p = ch.profile
-    rate = ch.rate(snr)
-    retries = p.arq.retry_limit if p.error_mode == "arq" else 0
-    tries, failed = arq_tries(per_array(ch.ber(snr), np.array([size * 8])), retries, ch.rng,
-                              ch.burst_losses if ch.bursty else None)
-    air = air_time_s(float(size * 8 * int(tries[0])), rate)
-    ch.occupy(t + air)
-    if bool(failed[0]):
-        return "lost", 0.0
-    return "delivered", (t + air + p.latency.latency_s) - now
+    arq = p.error_mode == "arq"
+    retries = p.arq.retry_limit if arq else 0
+    fate = "lost"
+    for sends in range(p.arq.tcp_retries + 1 if arq else 1):
+        t_ok, snr, closed = wait_for_signal(ch, t, ch.threshold, 0.0)
+        if closed or t_ok > t:
+            fate, t = "outage", t + p.arq.rto_s
+            continue
+        rate = ch.rate(snr)
+        tries, failed = arq_tries(per_array(ch.ber(snr), np.array([size * 8])), retries,
+                                  ch.rng, ch.burst_losses if ch.bursty else None)
+        t += air_time_s(float(size * 8 * int(tries[0])), rate)
+        ch.occupy(t)
+        if not bool(failed[0]):
+            return "delivered" if sends == 0 else "resent", (t + p.latency.latency_s) - now
+        fate, t = "lost", t + p.arq.rto_s
+    return fate, 0.0
 
 
 @dataclass
 class RelayStats:
-    """Datagrams by direction (up: from the user) and fate."""
+    """Datagrams by direction (up: from the user) and fate (:func:`datagram_fate`)."""
 
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
 
     def count(self, direction: str, fate: str, size: int) -> None:
         self.counts[(direction, fate)] = self.counts.get((direction, fate), 0) + 1
-        if fate == "delivered":
+        if fate in ("delivered", "resent"):
             self.bytes[direction] += size
 
 
@@ -125,8 +137,8 @@ class UdpRelay:
         self.log = logger or logging.getLogger("aaas.link.udp")
         self._routes: list[_Route] = []
         self._datagrams = Counter("aaas_link_udp_datagrams", "WebRTC datagrams through the "
-                                  "link's UDP relay, by direction and fate (delivered, lost, "
-                                  "outage)", ["direction", "fate"],
+                                  "link's UDP relay, by direction and fate (delivered, resent, "
+                                  "lost, outage)", ["direction", "fate"],
                                   registry=registry if registry is not None
                                   else CollectorRegistry())
 
@@ -165,7 +177,7 @@ class UdpRelay:
         fate, delay = datagram_fate(ch, len(data), self.clock.now())
         self.stats.count(direction, fate, len(data))
         self._datagrams.labels(direction, fate).inc()
-        if fate != "delivered" or out.transport is None:
+        if fate not in ("delivered", "resent") or out.transport is None:
             return
         transport = out.transport
         wall = self.clock.to_wall(delay)

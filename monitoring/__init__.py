@@ -1,6 +1,6 @@
 """Monitoring: metric containers per service, the /metrics server, dashboards."""
 
-from .delivery import DeliveryMetrics
+from .delivery import FALLBACK_REASONS, DeliveryMetrics, FallbackContent, FallbackReason
 from .metrics import (
     LATENCY_BUCKETS_S,
     EdgeMetrics,
@@ -12,9 +12,12 @@ from .sd import scrape_address, write_file_sd
 from .server import MetricsServer
 
 __all__ = [
+    "FALLBACK_REASONS",
     "LATENCY_BUCKETS_S",
     "DeliveryMetrics",
     "EdgeMetrics",
+    "FallbackContent",
+    "FallbackReason",
     "MetricsServer",
     "OrchestratorMetrics",
     "UserMetrics",

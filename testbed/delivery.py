@@ -9,6 +9,7 @@ import msgspec
 from prometheus_client import CollectorRegistry
 
 from aaas.datachannel import DeliveryMode
+from monitoring import FALLBACK_REASONS
 
 if TYPE_CHECKING:
     from link import UdpRelay
@@ -27,8 +28,13 @@ class DeliveryTotals(msgspec.Struct, kw_only=True):
     """Content bytes over WebRTC data channels (counted once, at the receiver)."""
     fallbacks: int
     """Content that went over MQTT although WebRTC was asked for (users and nodes)."""
+    fallbacks_by_reason: dict[str, int] = {}
+    """The same by reason (``monitoring.FALLBACK_REASONS``, docs/metrics.md); a reason
+    with none is left out."""
     peer_setups: int
     """Peer connections opened (at the nodes)."""
+    peer_setup_wall_s: float | None = None
+    """Mean wall seconds from a node's offer to an open data channel (None: none opened)."""
     udp_datagrams_lost: int = 0
     """WebRTC datagrams the link's channel lost (loss and outage)."""
     seconds_per_mb: dict[str, float] = {}
@@ -60,20 +66,28 @@ def delivery_totals(registry: CollectorRegistry | Sequence[CollectorRegistry], m
     broker = (_sum(registry, "aaas_delivery_bytes_total", path="broker")
               + _sum(registry, "aaas_orchestrator_payload_bytes_total"))
     previewed = _sum(registry, "aaas_delivery_first_preview_seconds_count")
+    setups = _sum(registry, "aaas_delivery_peer_setup_wall_seconds_count", service="edge")
     lost = 0
     if relay is not None:
-        lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate != "delivered")
+        lost = sum(n for (_d, fate), n in relay.stats.counts.items() if fate in ("lost", "outage"))
     return DeliveryTotals(
         mode=mode, broker_bytes=int(broker),
         webrtc_bytes=int(_sum(registry, "aaas_delivery_bytes_total", path="webrtc",
                               direction="received")),
         fallbacks=int(_sum(registry, "aaas_delivery_fallbacks_total")),
-        peer_setups=int(_sum(registry, "aaas_delivery_peer_setup_wall_seconds_count",
-                             service="edge")),
+        fallbacks_by_reason=_by_reason(registry), peer_setups=int(setups),
+        peer_setup_wall_s=round(_sum(registry, "aaas_delivery_peer_setup_wall_seconds_sum",
+                                     service="edge") / setups, 3) if setups else None,
         udp_datagrams_lost=lost, seconds_per_mb=_per_mb(registry),
         tasks_with_preview=int(previewed),
         first_preview_s=round(_sum(registry, "aaas_delivery_first_preview_seconds_sum")
                               / previewed, 3) if previewed else None)
+
+
+def _by_reason(registry: CollectorRegistry | Sequence[CollectorRegistry]) -> dict[str, int]:
+    out = {r: int(_sum(registry, "aaas_delivery_fallbacks_total", reason=r))
+           for r in FALLBACK_REASONS}
+    return {r: n for r, n in out.items() if n}
 
 
 def _per_mb(registry: CollectorRegistry | Sequence[CollectorRegistry]) -> dict[str, float]:

@@ -49,7 +49,12 @@ def summary_table(s: dict[str, Any]) -> Table:
         d = s["delivery"]
         t.add_row(f"delivery ({d['mode']}): broker / WebRTC bytes",
                   f"{d['broker_bytes']:,} / {d['webrtc_bytes']:,}")
-        t.add_row("delivery fallbacks to MQTT", _fmt(d["fallbacks"]))
+        why = ", ".join(f"{r} {n}" for r, n in d.get("fallbacks_by_reason", {}).items())
+        t.add_row("delivery fallbacks to MQTT", _fmt(d["fallbacks"]) + (f" ({why})" if why
+                                                                         else ""))
+        if d.get("peer_setup_wall_s") is not None:
+            t.add_row("peer setups (nodes)", f"{d['peer_setups']}, "
+                      f"mean {d['peer_setup_wall_s']:.2f} wall s")
     t.add_row("retries (users)", _fmt(s["retries"]))
     if "emulation" in s:
         em = s["emulation"]

@@ -394,7 +394,7 @@ class UserAgent:
             over_webrtc = task.request.content == "webrtc"
             if self._retry(task, res.error.code, inline=True):
                 if over_webrtc:
-                    self.delivery_metrics.fallbacks.labels("user", "upload").inc()
+                    self.delivery_metrics.fallback("user", "upload", "content_unavailable")
                 return  # the node did not get it: asked again, its content on MQTT
             self._settle(task, Outcome.UNDELIVERABLE, error=f"{res.error.code} on every "
                          f"try: {res.error.message}")

@@ -16,25 +16,37 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from aaas import EmulatedClock, ErrorCode, ProtocolError, RtcAnswer, RtcOffer
 from aaas.datachannel import CHANNEL_LABEL, DeliverySettings, Frame, FrameHeader, FramePeer
 from aaas.images import checksum
-from monitoring import DeliveryMetrics
+from monitoring import DeliveryMetrics, FallbackReason
 
-__all__ = ["PeerUnavailableError", "RtcNodeDelivery"]
+__all__ = ["PeerUnavailableError", "RtcNodeDelivery", "fallback_reason"]
 
 _SERVICE = "edge"
+_BROKEN: dict[str, FallbackReason] = {"closed": "peer_closed", "failed": "peer_failed",
+                                      "stalled": "peer_stalled"}
 
 
 class PeerUnavailableError(Exception):
     """The peer connection could not be set up (or broke) in time."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: FallbackReason) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason: FallbackReason = reason
+
+
+def fallback_reason(exc: BaseException) -> FallbackReason:
+    """Why a transfer that raised *exc* falls back to MQTT (``aaas_delivery_fallbacks``)."""
+    if isinstance(exc, PeerUnavailableError):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "transfer_timeout"
+    return "send_failed"
 
 
 @dataclass(eq=False)
@@ -96,7 +108,7 @@ class RtcNodeDelivery:
             self.metrics.peers.labels(_SERVICE).dec()
         p.dead = True
         if p.frames is not None:
-            p.frames.fail(PeerUnavailableError("closed"))
+            p.frames.fail(PeerUnavailableError("peer_closed"))
         with contextlib.suppress(Exception):
             await p.pc.close()
 
@@ -162,9 +174,11 @@ class RtcNodeDelivery:
         except Exception as exc:  # aiortc raises many kinds; each one means "no peer"
             reason = "timeout" if isinstance(exc, TimeoutError) else "error"
             self.metrics.peer_failures.labels(_SERVICE, reason).inc()
-            self.log.info("no peer connection to %s (%s)", user_id, reason)
+            self.log.info("no peer connection to %s after %.1f wall s (%s: %r)", user_id,
+                          time.monotonic() - t0, reason, exc)
             await self._close(p)
-            raise PeerUnavailableError(reason) from None
+            raise PeerUnavailableError("peer_setup_timeout" if reason == "timeout"
+                                       else "peer_setup_failed") from None
         self.metrics.peer_setup.labels(_SERVICE).observe(time.monotonic() - t0)
         return p
 
@@ -175,21 +189,23 @@ class RtcNodeDelivery:
         if p is not None:
             self._broken(p, "stalled")
 
-    def _broken(self, p: _Peer, reason: str) -> None:
+    def _broken(self, p: _Peer, reason: Literal["closed", "failed", "stalled"]) -> None:
         if p.dead:
             return
         self.metrics.peer_failures.labels(_SERVICE, reason).inc()
         p.dead = True
         if p.frames is not None:
-            p.frames.fail(PeerUnavailableError(reason))
+            p.frames.fail(PeerUnavailableError(_BROKEN[reason]))
 
     def _unexpected(self, user_id: str, frame: Frame) -> None:
         self.log.info("%s: unexpected %s frame for %s", user_id, frame.header.kind,
                       frame.header.task_id)
 
     # -- content -------------------------------------------------------------------------
-    async def deliver_result(self, user_id: str, task_id: str, image: bytes) -> bool:
-        """Send a result's image; True once the user acknowledged it intact."""
+    async def deliver_result(self, user_id: str, task_id: str,
+                             image: bytes) -> FallbackReason | None:
+        """Send a result's image: None once the user acknowledged it intact, else why it
+        must go over MQTT (logged here, once)."""
         try:
             peer = await self._peer(user_id)
             ack = peer.expect("ack", task_id)
@@ -202,15 +218,17 @@ class RtcNodeDelivery:
                 self.metrics.bytes.labels("webrtc", _SERVICE, "sent").inc(n)
                 frame = await ack
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("result of %s not delivered over WebRTC (%r): it goes over MQTT",
-                          task_id, exc)
-            if isinstance(exc, TimeoutError):
-                self._stalled(user_id)
-            return False
-        return frame.header.ok
+            return self._failed(user_id, exc, f"result of {task_id} not delivered over "
+                                "WebRTC (%s): it goes over MQTT")
+        if not frame.header.ok:
+            self.log.info("result of %s damaged over WebRTC: it goes over MQTT", task_id)
+            return "result_damaged"
+        return None
 
-    async def fetch_content(self, user_id: str, task_id: str) -> tuple[bytes, bytes] | None:
-        """A request's image and mask from its user (not yet checked), or None."""
+    async def fetch_content(self, user_id: str,
+                            task_id: str) -> tuple[bytes, bytes] | FallbackReason:
+        """A request's image and mask from its user (not yet checked), or why not (logged
+        here, once)."""
         try:
             peer = await self._peer(user_id)
             content = peer.expect("request", task_id)
@@ -218,14 +236,20 @@ class RtcNodeDelivery:
             async with asyncio.timeout(self.settings.transfer_timeout_s):
                 frame = await content
         except Exception as exc:  # a broken channel, a timeout: the caller falls back
-            self.log.info("content of %s not fetched over WebRTC (%r): its user is asked "
-                          "to send it over MQTT", task_id, exc)
-            if isinstance(exc, TimeoutError):
-                self._stalled(user_id)
-            return None
+            return self._failed(user_id, exc, f"content of {task_id} not fetched over WebRTC "
+                                "(%s): its user is asked to send it over MQTT")
         self.metrics.bytes.labels("webrtc", _SERVICE, "received").inc(len(frame.data))
         split = frame.header.split
         return frame.data[:split], frame.data[split:]
+
+    def _failed(self, user_id: str, exc: Exception, what: str) -> FallbackReason:
+        """Why a transfer to or from *user_id* failed with *exc*; logs *what* (its %s: the
+        reason and *exc*)."""
+        reason = fallback_reason(exc)
+        self.log.info(what, f"{reason}: {exc!r}")
+        if reason == "transfer_timeout":
+            self._stalled(user_id)
+        return reason
 
     def connect_soon(self, user_id: str) -> None:
         """Open a peer connection to *user_id* in the background unless one is open (so

@@ -40,4 +40,6 @@ async def test_webrtc_through_the_link_accounts_for_every_task(mosquitto: Broker
                                    progress=False, delivery=DeliverySettings(mode="webrtc")))
     tasks = s["tasks"]
     assert tasks["sent"] > 0 and tasks["finished"] == tasks["sent"], tasks
-    assert s["delivery"]["webrtc_bytes"] > 0
+    d = s["delivery"]
+    assert d["webrtc_bytes"] > 0 and d["peer_setup_wall_s"] > 0
+    assert sum(d["fallbacks_by_reason"].values()) == d["fallbacks"]
