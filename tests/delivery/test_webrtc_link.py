@@ -33,16 +33,17 @@ def _scenario(snr_db: float, rate_bps: float = 50e6) -> Scenario:
 
 
 @contextlib.asynccontextmanager
-async def _through_link(url: BrokerURL, scenario: Scenario) -> AsyncIterator[
+async def _through_link(url: BrokerURL, scenario: Scenario, *, scale: float = SCALE,
+                        settings: DeliverySettings = WEBRTC) -> AsyncIterator[
         tuple[RtcRun, LinkProxy, UdpRelay]]:
-    clock = EmulatedClock(scale=SCALE)
+    clock = EmulatedClock(scale=scale)
     registry = CollectorRegistry()
     async with LinkProxy(upstream=url, profiles=load_link_profiles(scenario), clock=clock,
                          rng=np.random.default_rng(3), registry=registry,
                          control=False) as link:
         relay = UdpRelay(user=link.user, clock=clock, registry=registry)
         try:
-            async with rtc_testbed(url, node=WEBRTC, user=WEBRTC, scenario=scenario,
+            async with rtc_testbed(url, node=settings, user=settings, scenario=scenario,
                                    clock=clock, path=relay.route, wrap_url=link.url) as run:
                 yield run, link, relay
         finally:
@@ -92,21 +93,10 @@ async def test_far_users_setting_up_peers_at_once_do_not_fall_back(
                        link={"default": {"snr_db": 11.5, "fading": "none", "rate_bps": 50e6,
                                          "retry_limit": 0, "latency_s": 0.002,
                                          "pathloss": "none"}})
-    clock = EmulatedClock(scale=10_000)
-    registry = CollectorRegistry()
-    async with LinkProxy(upstream=mosquitto, profiles=load_link_profiles(s), clock=clock,
-                         rng=np.random.default_rng(3), registry=registry,
-                         control=False) as link:
-        relay = UdpRelay(user=link.user, clock=clock, registry=registry)
-        try:
-            settings = DeliverySettings(mode="webrtc", setup_timeout_s=3.0)
-            async with rtc_testbed(mosquitto, node=settings, user=settings, scenario=s,
-                                   clock=clock, path=relay.route, wrap_url=link.url) as run:
-                await send_and_drain(run, 4, timeout_s=1e6)
-                print("datagrams", relay.stats.counts, run.metrics.totals())
-                _finished_over_webrtc(run)
-        finally:
-            await relay.aclose()
+    settings = DeliverySettings(mode="webrtc", setup_timeout_s=3.0)
+    async with _through_link(mosquitto, s, scale=10_000, settings=settings) as (run, _, _):
+        await send_and_drain(run, 4, timeout_s=1e6)
+        _finished_over_webrtc(run)
 
 
 async def test_exact_images_through_a_short_outage(mosquitto: BrokerURL) -> None:
